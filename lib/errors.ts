@@ -1,0 +1,88 @@
+/**
+ * Every error trt-rerank throws or rejects with is a {@link RerankError} with a stable `code`.
+ * Match on `code` (or `instanceof` the subclass), never on the message text.
+ */
+
+export type RerankErrorCode =
+  | 'ERR_INVALID_ARGUMENT'
+  | 'ERR_MODEL_NOT_FOUND'
+  | 'ERR_MODEL_INVALID'
+  | 'ERR_MODEL_UNSUPPORTED'
+  | 'ERR_TRUNCATION'
+  | 'ERR_BACKEND_UNAVAILABLE'
+  | 'ERR_NATIVE_ADDON'
+  | 'ERR_BACKEND'
+  | 'ERR_CLOSED'
+  | 'ERR_ABORTED';
+
+export class RerankError extends Error {
+  readonly code: RerankErrorCode;
+  constructor(code: RerankErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
+
+/** An argument or option has the wrong type or value: the message names it, what was expected and what came. */
+export class InvalidArgumentError extends RerankError {
+  constructor(message: string) {
+    super('ERR_INVALID_ARGUMENT', message);
+  }
+}
+
+/** The model folder is missing a file, a file is corrupt, or the model is of a kind no backend supports. */
+export class ModelLoadError extends RerankError {
+  readonly path: string;
+  constructor(
+    code: 'ERR_MODEL_NOT_FOUND' | 'ERR_MODEL_INVALID' | 'ERR_MODEL_UNSUPPORTED',
+    path: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(code, `${message} (${path})`, options);
+    this.path = path;
+  }
+}
+
+/** `truncation: 'only_second'` cannot fit the query (and the special tokens) into maxLength. */
+export class TruncationError extends RerankError {
+  constructor(message: string) {
+    super('ERR_TRUNCATION', message);
+  }
+}
+
+/** The requested backend is not in this build or cannot run on this machine; the message says why. */
+export class BackendUnavailableError extends RerankError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_BACKEND_UNAVAILABLE', message, options);
+  }
+}
+
+/** The native addon could not be loaded; the message says what was tried and how to fix it. */
+export class NativeAddonError extends RerankError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_NATIVE_ADDON', message, options);
+  }
+}
+
+/** A backend failed while running a request (for example a CUDA error); the message carries its text. */
+export class BackendError extends RerankError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_BACKEND', message, options);
+  }
+}
+
+/** The Reranker was closed before or while the call ran. */
+export class ClosedError extends RerankError {
+  constructor(message = 'this Reranker is closed: load a new one with Reranker.load()') {
+    super('ERR_CLOSED', message);
+  }
+}
+
+/** The call's AbortSignal fired. `cause` is the signal's reason. */
+export class AbortError extends RerankError {
+  constructor(reason?: unknown) {
+    super('ERR_ABORTED', 'the operation was aborted', { cause: reason });
+  }
+}
