@@ -1,0 +1,20 @@
+/**
+ * trt-rerank: cross-encoder reranking for Node.js on NVIDIA GPUs, with a CPU fallback.
+ * The public surface; everything else in lib/ is internal.
+ */
+export { Reranker, type RerankResult, type RerankerInfo } from './reranker.js';
+export type { Activation, BackendName, DType, LoadOptions, RerankOptions, ScoreOptions, Truncation } from './options.js';
+export { PairTokenizer, type EncodedPairs, type PairTokenizerOptions } from './tokenize/pair-tokenizer.js';
+export { systemInfo, type SystemInfo } from './system-info.js';
+export {
+  AbortError,
+  BackendError,
+  BackendUnavailableError,
+  ClosedError,
+  InvalidArgumentError,
+  ModelLoadError,
+  NativeAddonError,
+  RerankError,
+  TruncationError,
+  type RerankErrorCode,
+} from './errors.js';

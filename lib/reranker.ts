@@ -1,0 +1,255 @@
+import { loadAddon } from './binding/loader.js';
+import type { NativeRequest, NativeSession } from './binding/native.js';
+import {
+  AbortError,
+  BackendError,
+  BackendUnavailableError,
+  ClosedError,
+  InvalidArgumentError,
+  RerankError,
+} from './errors.js';
+import { readModelConfig, type ModelConfig } from './model/config.js';
+import { planModel } from './model/plan.js';
+import {
+  checkDocs,
+  checkLoadOptions,
+  checkQuery,
+  checkRerankOptions,
+  checkScoreOptions,
+  type Activation,
+  type BackendName,
+  type DType,
+  type LoadOptions,
+  type RerankOptions,
+  type ScoreOptions,
+  type Truncation,
+} from './options.js';
+import { PairTokenizer } from './tokenize/pair-tokenizer.js';
+
+export interface RerankResult {
+  /** Position of the document in the `docs` array passed in. */
+  index: number;
+  /** Relevance score: higher is more relevant. In (0, 1) with the default sigmoid activation. */
+  score: number;
+  /** The document text, when `returnDocuments` is true. */
+  document?: string;
+}
+
+export interface RerankerInfo {
+  /** The backend that runs the model. */
+  backend: Exclude<BackendName, 'auto'>;
+  /** Why this backend: what `'auto'` chose and what it passed over. */
+  backendReason: string;
+  /** CUDA device index, or null on the CPU. */
+  device: number | null;
+  /** Compute precision. */
+  dtype: DType;
+  /** Pairs per batch. */
+  maxBatchSize: number;
+  /** Longest pair in tokens, special tokens included. */
+  maxLength: number;
+  truncation: Truncation;
+  /** config.json's model_type, e.g. 'bert' or 'xlm-roberta'. */
+  modelType: string;
+  architecture: ModelConfig['architecture'];
+  numLabels: 1 | 2;
+  /** Memory the backend holds now (weights and scratch), in bytes. */
+  memoryBytes: number;
+}
+
+const CPU_BATCH_SIZE = 256;
+
+/** Maps an error from the addon to the public error classes. */
+function fromNative(error: unknown, signal: AbortSignal | undefined, closed: boolean): RerankError {
+  if (error instanceof RerankError) return error;
+  const e = error as { code?: string; message?: string };
+  const message = e?.message ?? String(error);
+  switch (e?.code) {
+    case 'ERR_CLOSED':
+      return new ClosedError('the Reranker was closed while the call ran');
+    case 'ERR_CANCELLED':
+      return closed ? new ClosedError('the Reranker was closed while the call ran') : new AbortError(signal?.reason);
+    case 'ERR_INVALID_ARGUMENT':
+      return new InvalidArgumentError(message);
+    default:
+      return new BackendError(message, { cause: error });
+  }
+}
+
+/**
+ * A cross-encoder loaded on one backend. Load it once and reuse it: every call is asynchronous, runs its
+ * model work off the JavaScript thread, and can run while other calls are in flight.
+ *
+ * @example
+ * ```ts
+ * import { Reranker } from 'trt-rerank';
+ * const reranker = await Reranker.load('./ms-marco-MiniLM-L-6-v2');
+ * const top = await reranker.rerank('how many people live in berlin?', docs, { topK: 3 });
+ * // [{ index: 4, score: 0.97 }, { index: 0, score: 0.61 }, { index: 2, score: 0.12 }]
+ * await reranker.close();
+ * ```
+ */
+export class Reranker {
+  readonly #session: NativeSession;
+  readonly #tokenizer: PairTokenizer;
+  readonly #config: ModelConfig;
+  readonly #backendReason: string;
+  readonly #maxBatchSize: number;
+  #closed = false;
+  #closing: Promise<void> | undefined;
+
+  private constructor(session: NativeSession, tokenizer: PairTokenizer, config: ModelConfig, backendReason: string, maxBatchSize: number) {
+    this.#session = session;
+    this.#tokenizer = tokenizer;
+    this.#config = config;
+    this.#backendReason = backendReason;
+    this.#maxBatchSize = maxBatchSize;
+  }
+
+  /**
+   * Loads a Hugging Face cross-encoder folder (config.json, model.safetensors, tokenizer.json,
+   * tokenizer_config.json).
+   *
+   * @example
+   * ```ts
+   * const reranker = await Reranker.load('./bge-reranker-base', { backend: 'cpu', maxLength: 256 });
+   * console.log(reranker.info.backend, reranker.info.maxLength);
+   * ```
+   */
+  static async load(modelDir: string, options?: LoadOptions): Promise<Reranker> {
+    if (typeof modelDir !== 'string' || modelDir.length === 0) {
+      throw new InvalidArgumentError(`Expected a model folder path (string) for modelDir but received ${modelDir === '' ? 'an empty string' : typeof modelDir}`);
+    }
+    const o = checkLoadOptions(options);
+    const config = await readModelConfig(modelDir);
+    const plan = await planModel(modelDir, config);
+    const tokenizer = await PairTokenizer.fromDir(modelDir, {
+      ...(o.maxLength !== undefined ? { maxLength: o.maxLength } : {}),
+      truncation: o.truncation,
+      tokenCache: o.tokenCache,
+    });
+    const addon = loadAddon();
+    const system = addon.systemInfo();
+    let backendReason: string;
+    if (o.backend === 'cpu') {
+      backendReason = 'requested';
+    } else if (o.backend === 'auto') {
+      const gpus = system.cuda.devices.length;
+      backendReason = `auto: no GPU backend is in this build (backends: ${system.backends.join(', ')}; ` +
+        `${gpus > 0 ? `${gpus} CUDA device(s) found` : `no CUDA device${system.cuda.error ? `: ${system.cuda.error}` : ''}`})`;
+    } else {
+      throw new BackendUnavailableError(
+        `backend '${o.backend}' is not in this build of trt-rerank (it has: ${system.backends.join(', ')}). ` +
+          `Use backend 'cpu' or 'auto', or see \`npx trt-rerank info\` for what this machine and build support.`,
+      );
+    }
+    const session = await addon.loadSession(plan, { backend: 'cpu', threads: o.threads });
+    const maxBatchSize = o.maxBatchSize === 'auto' ? CPU_BATCH_SIZE : o.maxBatchSize;
+    return new Reranker(session, tokenizer, config, backendReason, maxBatchSize);
+  }
+
+  get info(): RerankerInfo {
+    return {
+      backend: 'cpu',
+      backendReason: this.#backendReason,
+      device: null,
+      dtype: 'fp32',
+      maxBatchSize: this.#maxBatchSize,
+      maxLength: this.#tokenizer.maxLength,
+      truncation: this.#tokenizer.truncation,
+      modelType: this.#config.modelType,
+      architecture: this.#config.architecture,
+      numLabels: this.#config.numLabels,
+      memoryBytes: this.#closed ? 0 : this.#session.memoryBytes,
+    };
+  }
+
+  /**
+   * Scores every document against the query and returns them best first: score descending, ties by
+   * lower index.
+   *
+   * @example
+   * ```ts
+   * const results = await reranker.rerank(query, docs, { topK: 10, returnDocuments: true });
+   * for (const { index, score, document } of results) console.log(index, score.toFixed(3), document);
+   * ```
+   */
+  async rerank(query: string, docs: readonly string[], options?: RerankOptions): Promise<RerankResult[]> {
+    const q = checkQuery(query);
+    const d = checkDocs(docs);
+    const o = checkRerankOptions(options);
+    const topK = Math.min(o.topK ?? d.length, d.length);
+    const { indices, scores } = await this.#run(q, d, o.activation, topK, o.signal);
+    const results: RerankResult[] = new Array(indices.length);
+    for (let i = 0; i < indices.length; i++) {
+      const index = indices[i]!;
+      results[i] = o.returnDocuments ? { index, score: scores[i]!, document: d[index]! } : { index, score: scores[i]! };
+    }
+    return results;
+  }
+
+  /**
+   * Scores every document against the query, in document order.
+   *
+   * @example
+   * ```ts
+   * const scores = await reranker.score('what is a cross-encoder?', docs, { activation: 'none' }); // raw logits
+   * ```
+   */
+  async score(query: string, docs: readonly string[], options?: ScoreOptions): Promise<Float32Array> {
+    const q = checkQuery(query);
+    const d = checkDocs(docs);
+    const o = checkScoreOptions(options);
+    return (await this.#run(q, d, o.activation, 0, o.signal)).scores;
+  }
+
+  /**
+   * Frees the model. Calls still running reject with a ClosedError; later calls too. Safe to call twice.
+   */
+  close(): Promise<void> {
+    if (!this.#closing) {
+      this.#closed = true;
+      this.#closing = this.#session.close();
+    }
+    return this.#closing;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  async #run(query: string, docs: readonly string[], activation: Activation, topK: number, signal: AbortSignal | undefined) {
+    if (this.#closed) throw new ClosedError();
+    if (signal?.aborted) throw new AbortError(signal.reason);
+    if (docs.length === 0) return { indices: new Int32Array(0), scores: new Float32Array(0) };
+    let request: NativeRequest;
+    try {
+      request = this.#session.createRequest(docs.length, activation);
+    } catch (error) {
+      throw fromNative(error, signal, this.#closed);
+    }
+    const onAbort = () => request.cancel();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    let pending: Promise<void> | undefined;
+    try {
+      // Tokenize batch i+1 on this thread while the backend runs batch i on its own threads.
+      for (let first = 0; first < docs.length; first += this.#maxBatchSize) {
+        const batch = this.#tokenizer.encodePairs(query, docs.slice(first, first + this.#maxBatchSize));
+        if (pending) await pending;
+        if (this.#closed) throw new ClosedError('the Reranker was closed while the call ran');
+        if (signal?.aborted) throw new AbortError(signal.reason);
+        pending = request.submit(batch.ids, batch.typeIds, batch.offsets, first);
+      }
+      await pending;
+      pending = undefined;
+      return await request.finish(topK);
+    } catch (error) {
+      request.cancel();
+      // Let a batch still running settle before the error propagates, so nothing outlives the call.
+      await pending?.catch(() => undefined);
+      throw fromNative(error, signal, this.#closed);
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+    }
+  }
+}

@@ -1,0 +1,390 @@
+/**
+ * Where tokenizers.js (0.2.x) computes something other than HF tokenizers (Rust) for the same tokenizer.json,
+ * this file swaps in a re-implementation of the Rust component. Each class names the Rust file it follows
+ * (paths under huggingface/tokenizers tokenizers/src/) and the tokenizers.js behaviour it replaces.
+ * Components that already agree are left as tokenizers.js built them.
+ *
+ * @internal
+ */
+import {
+  Normalizer,
+  PreTokenizer,
+  SequenceNormalizer,
+  SequencePreTokenizer,
+  type Tokenizer,
+} from '@huggingface/tokenizers';
+import { RUST_OTHER_EXTRA, RUST_PUNCTUATION_MISSING, inRanges } from './rust-unicode.js';
+
+type Json = Record<string, unknown>;
+
+// ---------------------------------------------------------------------------------------------
+// Character classes, as Rust's char methods and the unicode_categories crate define them
+// ---------------------------------------------------------------------------------------------
+
+const WHITE_SPACE = /\p{White_Space}/u;
+const OTHER = /\p{C}/u; // Cc Cf Cs Co Cn
+const PUNCTUATION = /\p{P}/u;
+const NUMERIC = /\p{N}/u;
+const NONSPACING_MARKS = /\p{Mn}/gu;
+
+/** Rust `char::is_whitespace`: the Unicode White_Space property (JS `\s` adds U+FEFF and drops U+0085). */
+export function isRustWhitespace(c: string): boolean {
+  return WHITE_SPACE.test(c);
+}
+
+/**
+ * unicode_categories `is_other()` (Cc, Cf, Cn, Co, Cs). Its tables predate the Unicode version of V8, so code
+ * points assigned since count as Cn (unassigned) there: {@link RUST_OTHER_EXTRA} lists them.
+ */
+function isRustOther(c: string, cp: number): boolean {
+  return OTHER.test(c) || inRanges(RUST_OTHER_EXTRA, cp);
+}
+
+/** `char::is_ascii_punctuation(c) || c.is_punctuation()` (unicode_categories, old tables: see RUST_PUNCTUATION_MISSING). */
+export function isRustPunctuation(c: string, cp: number): boolean {
+  if (cp < 0x80) return (cp >= 0x21 && cp <= 0x2f) || (cp >= 0x3a && cp <= 0x40) || (cp >= 0x5b && cp <= 0x60) || (cp >= 0x7b && cp <= 0x7e);
+  return PUNCTUATION.test(c) && !inRanges(RUST_PUNCTUATION_MISSING, cp);
+}
+
+/** normalizers/bert.rs `is_chinese_char`, by code point (tokenizers.js tests UTF-16 units and misses planes 2 and 3). */
+function isChineseChar(cp: number): boolean {
+  return (
+    (cp >= 0x4e00 && cp <= 0x9fff) ||
+    (cp >= 0x3400 && cp <= 0x4dbf) ||
+    (cp >= 0x20000 && cp <= 0x2a6df) ||
+    (cp >= 0x2a700 && cp <= 0x2b73f) ||
+    (cp >= 0x2b740 && cp <= 0x2b81f) ||
+    (cp >= 0x2b920 && cp <= 0x2ceaf) ||
+    (cp >= 0xf900 && cp <= 0xfaff) ||
+    (cp >= 0x2f800 && cp <= 0x2fa1f)
+  );
+}
+
+/**
+ * NormalizedString::lowercase: `char::to_lowercase` one character at a time. `String.prototype.toLowerCase`
+ * agrees except for the one context-dependent rule it applies, final sigma (word-final Σ becomes ς; Rust
+ * always gives σ), so every Σ is lowered first.
+ */
+export function rustLowercase(text: string): string {
+  return text.replaceAll('Σ', 'σ').toLowerCase();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Normalizers
+// ---------------------------------------------------------------------------------------------
+
+/** normalizers/bert.rs. Replaces tokenizers.js's, which lowercases before stripping accents (harmless), applies final sigma, misses astral CJK and keeps the code points Rust counts as unassigned. */
+class RustBertNormalizer extends Normalizer {
+  override normalize(text: string): string {
+    const c = this.config as Json;
+    const cleanText = c.clean_text !== false;
+    const chinese = c.handle_chinese_chars !== false;
+    const lowercase = c.lowercase !== false;
+    const stripAccents = typeof c.strip_accents === 'boolean' ? c.strip_accents : lowercase;
+    if (cleanText || chinese) {
+      let out = '';
+      for (const ch of text) {
+        const cp = ch.codePointAt(0)!;
+        if (cleanText) {
+          if (ch === '\t' || ch === '\n' || ch === '\r') {
+            out += ' ';
+            continue;
+          }
+          if (cp === 0 || cp === 0xfffd || isRustOther(ch, cp)) continue;
+          if (isRustWhitespace(ch)) {
+            out += ' ';
+            continue;
+          }
+        }
+        out += chinese && isChineseChar(cp) ? ` ${ch} ` : ch;
+      }
+      text = out;
+    }
+    if (stripAccents) text = text.normalize('NFD').replace(NONSPACING_MARKS, '');
+    if (lowercase) text = rustLowercase(text);
+    return text;
+  }
+}
+
+/** normalizers/utils.rs Lowercase (final sigma, as above). */
+class RustLowercase extends Normalizer {
+  override normalize(text: string): string {
+    return rustLowercase(text);
+  }
+}
+
+const LEADING_WS = /^\p{White_Space}+/u;
+const TRAILING_WS = /\p{White_Space}+$/u;
+
+/** normalizers/strip.rs Strip: trims `char::is_whitespace` (JS `trim` also trims U+FEFF and keeps U+0085). */
+class RustStrip extends Normalizer {
+  override normalize(text: string): string {
+    const c = this.config as Json;
+    if (c.strip_left) text = text.replace(LEADING_WS, '');
+    if (c.strip_right) text = text.replace(TRAILING_WS, '');
+    return text;
+  }
+}
+
+/** normalizers/prepend.rs: prepends only to a non-empty string (tokenizers.js always does). */
+class RustPrepend extends Normalizer {
+  override normalize(text: string): string {
+    return text.length === 0 ? text : String((this.config as Json).prepend ?? '') + text;
+  }
+}
+
+function replaceNormalizer(config: unknown, built: Normalizer | null): Normalizer | null {
+  if (built === null || typeof config !== 'object' || config === null) return built;
+  const c = config as Json & { type?: unknown };
+  const asConfig = c as unknown as ConstructorParameters<typeof RustLowercase>[0];
+  switch (c.type) {
+    case 'BertNormalizer':
+      return new RustBertNormalizer(asConfig);
+    case 'Lowercase':
+      return new RustLowercase(asConfig);
+    case 'Strip':
+      return new RustStrip(asConfig);
+    case 'Prepend':
+      return new RustPrepend(asConfig);
+    case 'Sequence': {
+      const children = Array.isArray(c.normalizers) ? c.normalizers : [];
+      const seq = built as SequenceNormalizer;
+      seq.normalizers = seq.normalizers.map((n, i) => replaceNormalizer(children[i], n));
+      return seq;
+    }
+    default:
+      return built;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pre-tokenizers
+// ---------------------------------------------------------------------------------------------
+
+export type SplitBehavior = 'Removed' | 'Isolated' | 'MergedWithPrevious' | 'MergedWithNext' | 'Contiguous';
+
+/**
+ * NormalizedString::split with a char predicate (tokenizer/normalizer.rs, tokenizer/pattern.rs): every
+ * matching character is one delimiter; `behavior` decides what happens to it. Empty pieces are dropped, as
+ * PreTokenizedString::split drops them.
+ */
+export function splitByChar(text: string, isDelimiter: (ch: string, cp: number) => boolean, behavior: SplitBehavior): string[] {
+  // Runs of (start, end, isMatch) covering the text: each delimiter alone, non-delimiters grouped.
+  const runs: Array<[number, number, boolean]> = [];
+  let last = 0;
+  for (let i = 0; i < text.length; ) {
+    const cp = text.codePointAt(i)!;
+    const n = cp > 0xffff ? 2 : 1;
+    if (isDelimiter(text.slice(i, i + n), cp)) {
+      if (last < i) runs.push([last, i, false]);
+      runs.push([i, i + n, true]);
+      last = i + n;
+    }
+    i += n;
+  }
+  if (last < text.length) runs.push([last, text.length, false]);
+
+  let pieces: Array<[number, number, boolean]>; // [start, end, remove]
+  switch (behavior) {
+    case 'Removed':
+      pieces = runs;
+      break;
+    case 'Isolated':
+      pieces = runs.map(([s, e]) => [s, e, false]);
+      break;
+    case 'Contiguous':
+    case 'MergedWithPrevious': {
+      pieces = [];
+      let previousMatch = false;
+      for (const [s, e, isMatch] of runs) {
+        const merge = behavior === 'Contiguous' ? isMatch === previousMatch : isMatch && !previousMatch;
+        const lastPiece = pieces[pieces.length - 1];
+        if (merge && lastPiece) lastPiece[1] = e;
+        else pieces.push([s, e, false]);
+        previousMatch = isMatch;
+      }
+      break;
+    }
+    case 'MergedWithNext': {
+      pieces = [];
+      let previousMatch = false;
+      for (let k = runs.length - 1; k >= 0; k--) {
+        const [s, e, isMatch] = runs[k]!;
+        const lastPiece = pieces[pieces.length - 1];
+        if (isMatch && !previousMatch && lastPiece) lastPiece[0] = s;
+        else pieces.push([s, e, false]);
+        previousMatch = isMatch;
+      }
+      pieces.reverse();
+      break;
+    }
+  }
+  const out: string[] = [];
+  for (const [s, e, remove] of pieces) if (!remove && e > s) out.push(text.slice(s, e));
+  return out;
+}
+
+const isWs = (c: string): boolean => isRustWhitespace(c);
+
+/** pre_tokenizers/bert.rs: split on whitespace (removed), then on punctuation (isolated). */
+class RustBertPreTokenizer extends PreTokenizer {
+  override pre_tokenize_text(text: string): string[] {
+    return splitByChar(text, isWs, 'Removed').flatMap((w) => splitByChar(w, isRustPunctuation, 'Isolated'));
+  }
+}
+
+/** pre_tokenizers/whitespace.rs WhitespaceSplit. */
+class RustWhitespaceSplit extends PreTokenizer {
+  override pre_tokenize_text(text: string): string[] {
+    return splitByChar(text, isWs, 'Removed');
+  }
+}
+
+// The regex crate's Unicode \w and \s (tokenizers.js uses ASCII-only \w, so "café" became "caf", "é").
+const WORD = '\\p{Alphabetic}\\p{M}\\p{Nd}\\p{Pc}\\p{Join_Control}';
+const WHITESPACE_RE = new RegExp(`[${WORD}]+|[^${WORD}\\p{White_Space}]+`, 'gu');
+
+/** pre_tokenizers/whitespace.rs Whitespace: `\w+|[^\w\s]+`. */
+class RustWhitespace extends PreTokenizer {
+  override pre_tokenize_text(text: string): string[] {
+    return text.match(WHITESPACE_RE) ?? [];
+  }
+}
+
+/** pre_tokenizers/punctuation.rs: each punctuation character is a delimiter, Isolated by default (tokenizers.js keeps runs together). */
+class RustPunctuation extends PreTokenizer {
+  constructor(private readonly behavior: SplitBehavior) {
+    super();
+  }
+  override pre_tokenize_text(text: string): string[] {
+    return splitByChar(text, isRustPunctuation, this.behavior);
+  }
+}
+
+/** pre_tokenizers/digits.rs: `char::is_numeric` (all of \p{N}; tokenizers.js matches ASCII digits only). */
+class RustDigits extends PreTokenizer {
+  constructor(private readonly individual: boolean) {
+    super();
+  }
+  override pre_tokenize_text(text: string): string[] {
+    return splitByChar(text, (c) => NUMERIC.test(c), this.individual ? 'Isolated' : 'Contiguous');
+  }
+}
+
+/**
+ * pre_tokenizers/metaspace.rs: replace ' ' by the replacement, prepend it per `prepend_scheme`, then split
+ * before each replacement (MergedWithNext) when `split` is true, its default. tokenizers.js never splits, so
+ * a Unigram model saw the whole text as one word.
+ */
+class RustMetaspace extends PreTokenizer {
+  private readonly replacement: string;
+  private readonly scheme: 'always' | 'first' | 'never';
+  private readonly split: boolean;
+  constructor(config: Json) {
+    super();
+    this.replacement = typeof config.replacement === 'string' && config.replacement.length > 0 ? config.replacement : '▁';
+    let scheme = config.prepend_scheme;
+    if (scheme !== 'always' && scheme !== 'first' && scheme !== 'never') scheme = 'always';
+    if (config.add_prefix_space === false) scheme = 'never';
+    this.scheme = scheme as 'always' | 'first' | 'never';
+    this.split = config.split !== false;
+  }
+  override pre_tokenize_text(text: string, options?: { section_index?: number }): string[] {
+    let s = text.replaceAll(' ', this.replacement);
+    const first = (options?.section_index ?? 0) === 0;
+    if (!s.startsWith(this.replacement) && (this.scheme === 'always' || (this.scheme === 'first' && first))) {
+      s = this.replacement + s;
+    }
+    if (!this.split) return s.length > 0 ? [s] : [];
+    const r = this.replacement;
+    return splitByChar(s, (c) => c === r, 'MergedWithNext');
+  }
+}
+
+function behaviorOf(value: unknown): SplitBehavior {
+  const all: SplitBehavior[] = ['Removed', 'Isolated', 'MergedWithPrevious', 'MergedWithNext', 'Contiguous'];
+  return all.find((b) => b.toLowerCase() === String(value ?? 'Isolated').toLowerCase()) ?? 'Isolated';
+}
+
+function replacePreTokenizer(config: unknown, built: PreTokenizer | null): PreTokenizer | null {
+  if (built === null || typeof config !== 'object' || config === null) return built;
+  const c = config as Json;
+  switch (c.type) {
+    case 'BertPreTokenizer':
+      return new RustBertPreTokenizer();
+    case 'WhitespaceSplit':
+      return new RustWhitespaceSplit();
+    case 'Whitespace':
+      return new RustWhitespace();
+    case 'Punctuation':
+      return new RustPunctuation(behaviorOf(c.behavior));
+    case 'Digits':
+      return new RustDigits(c.individual_digits === true);
+    case 'Metaspace':
+      return new RustMetaspace(c);
+    case 'Sequence': {
+      const children = Array.isArray(c.pretokenizers) ? c.pretokenizers : [];
+      const seq = built as SequencePreTokenizer;
+      seq.tokenizers = seq.tokenizers.map((p, i) => replacePreTokenizer(children[i], p));
+      return seq;
+    }
+    default:
+      return built;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Model
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Rust runs the model on one pre-token at a time, so `fuse_unk` joins unknown pieces inside a word only;
+ * tokenizers.js runs it on all the words of a section at once and fuses across words. Unigram's byte_fallback
+ * (models/unigram/model.rs `tokenize`), which tokenizers.js ignores, is applied the same way.
+ */
+function patchModel(tokenizer: Tokenizer, modelJson: Json): void {
+  const model = tokenizer.model;
+  if (model === null) return;
+  const fuse = model.fuse_unk;
+  const byteFallback = modelJson.type === 'Unigram' && modelJson.byte_fallback === true;
+  if (!fuse && !byteFallback) return;
+  const ids = model.tokens_to_ids;
+  const unk = model.unk_token_id;
+  const isUnk = (t: string): boolean => (ids.get(t) ?? unk) === unk;
+  const encoder = new TextEncoder();
+  model._call = (words: string[]): string[] => {
+    const out: string[] = [];
+    for (const word of words) {
+      const pieces = model.encode([word]);
+      let fused: string[] = pieces;
+      if (fuse) {
+        fused = [];
+        let previousUnk = false;
+        for (const p of pieces) {
+          const pUnk = isUnk(p);
+          if (pUnk && previousUnk) fused[fused.length - 1] += p;
+          else fused.push(p);
+          previousUnk = pUnk;
+        }
+      }
+      for (const p of fused) {
+        if (byteFallback && !ids.has(p)) {
+          const bytes = Array.from(encoder.encode(p), (b) => `<0x${b.toString(16).toUpperCase().padStart(2, '0')}>`);
+          if (bytes.every((b) => ids.has(b))) {
+            out.push(...bytes);
+            continue;
+          }
+        }
+        out.push(p);
+      }
+    }
+    return out;
+  };
+}
+
+/** Swaps the components of `tokenizer` (built by tokenizers.js from `tokenizerJson`) for their Rust-faithful versions. */
+export function applyRustCompat(tokenizer: Tokenizer, tokenizerJson: Json): void {
+  tokenizer.normalizer = replaceNormalizer(tokenizerJson.normalizer, tokenizer.normalizer);
+  tokenizer.pre_tokenizer = replacePreTokenizer(tokenizerJson.pre_tokenizer, tokenizer.pre_tokenizer);
+  patchModel(tokenizer, (tokenizerJson.model ?? {}) as Json);
+}

@@ -1,0 +1,23 @@
+// trt_rerank.node: init and the export list only. Each export lives in binding/.
+#include <napi.h>
+
+#include "binding/addon_data.h"
+#include "binding/session.h"
+#include "binding/system_info.h"
+
+namespace trt_rerank {
+
+Napi::Object init(Napi::Env env, Napi::Object exports) {
+  auto* data = new AddonData();
+  data->sessionConstructor = Napi::Persistent(Session::define(env));
+  data->requestConstructor = Napi::Persistent(Request::define(env));
+  env.SetInstanceData(data);  // deleted by Node when the environment ends
+
+  exports.Set("loadSession", Napi::Function::New<loadSession>(env, "loadSession"));
+  exports.Set("systemInfo", Napi::Function::New<systemInfo>(env, "systemInfo"));
+  return exports;
+}
+
+}  // namespace trt_rerank
+
+NODE_API_MODULE(trt_rerank, trt_rerank::init)

@@ -1,0 +1,346 @@
+#include "binding/session.h"
+
+#include <algorithm>
+#include <cstring>
+#include <string>
+#include <utility>
+
+#include "backends/cpu/cpu_backend.h"
+#include "binding/addon_data.h"
+#include "binding/model_spec_from_js.h"
+#include "binding/promise_worker.h"
+#include "common/errors.h"
+
+namespace trt_rerank {
+namespace {
+
+// Marks a worker as running on the session; refuses once the session is closed. close() waits for
+// every ActiveScope to end before it frees the backend.
+class ActiveScope {
+ public:
+  explicit ActiveScope(SessionCore& core) : core_(core) {
+    std::lock_guard<std::mutex> lock(core_.stateMutex);
+    if (core_.closed) throw NativeError(kErrClosed, "the session is closed");
+    ++core_.active;
+  }
+  ~ActiveScope() {
+    {
+      std::lock_guard<std::mutex> lock(core_.stateMutex);
+      --core_.active;
+    }
+    core_.idleChanged.notify_all();
+  }
+  ActiveScope(const ActiveScope&) = delete;
+  ActiveScope& operator=(const ActiveScope&) = delete;
+
+ private:
+  SessionCore& core_;
+};
+
+[[noreturn]] void throwStopped(const RequestState& state) {
+  std::lock_guard<std::mutex> lock(state.core->stateMutex);
+  if (state.core->closed) throw NativeError(kErrClosed, "the session was closed while the request ran");
+  throw NativeError(kErrCancelled, "the request was cancelled");
+}
+
+class LoadWorker : public PromiseWorker {
+ public:
+  LoadWorker(Napi::Env env, ModelSpec spec, std::string backend, int threads)
+      : PromiseWorker(env, "trt_rerank.load"), spec_(std::move(spec)), backend_(std::move(backend)), threads_(threads) {}
+
+ protected:
+  void work() override {
+    if (backend_ != "cpu") throw NativeError(kErrInvalidArgument, "backend '" + backend_ + "' is not in this build");
+    core_ = std::make_shared<SessionCore>();
+    core_->backend = createCpuBackend(spec_, threads_);
+  }
+  Napi::Value result(Napi::Env env) override { return Session::wrap(env, std::move(core_)); }
+
+ private:
+  ModelSpec spec_;
+  std::string backend_;
+  int threads_;
+  std::shared_ptr<SessionCore> core_;
+};
+
+// Clears the busy mark of a request when its worker settles (on the JS thread).
+class RequestWorker : public PromiseWorker {
+ public:
+  RequestWorker(Napi::Env env, const char* name, std::shared_ptr<RequestState> state)
+      : PromiseWorker(env, name), state_(std::move(state)) {
+    state_->busy = true;
+  }
+
+ protected:
+  void beforeSettle() override { state_->busy = false; }
+
+  std::shared_ptr<RequestState> state_;
+};
+
+class SubmitWorker : public RequestWorker {
+ public:
+  SubmitWorker(Napi::Env env, std::shared_ptr<RequestState> state, const Napi::Int32Array& ids,
+               const Napi::Uint8Array& typeIds, const Napi::Int32Array& offsets, int32_t firstIndex)
+      : RequestWorker(env, "trt_rerank.submit", std::move(state)),
+        idsRef_(Napi::Persistent(ids)),
+        typeIdsRef_(Napi::Persistent(typeIds)),
+        offsetsRef_(Napi::Persistent(offsets)),
+        firstIndex_(firstIndex) {
+    batch_.ids = ids.Data();
+    batch_.typeIds = typeIds.Data();
+    batch_.offsets = offsets.Data();
+    batch_.count = static_cast<int32_t>(offsets.ElementLength()) - 1;
+  }
+
+ protected:
+  void work() override {
+    RequestState& state = *state_;
+    SessionCore& core = *state.core;
+    ActiveScope active(core);
+    if (state.cancel.isSet()) throwStopped(state);
+    std::lock_guard<std::mutex> run(core.runMutex);
+    const int labels = core.backend->numLabels();
+    const size_t needed = static_cast<size_t>(batch_.count) * labels;
+    if (core.logits.size() < needed) core.logits.resize(needed);
+    if (!core.backend->forward(batch_, core.logits.data(), state.cancel)) throwStopped(state);
+    logitsToScores(core.logits.data(), batch_.count, labels, state.activation, state.scores.data() + firstIndex_);
+    state.scored += batch_.count;
+  }
+
+ private:
+  // The typed arrays stay referenced (so alive) until the worker is destroyed on the JS thread.
+  Napi::Reference<Napi::Int32Array> idsRef_;
+  Napi::Reference<Napi::Uint8Array> typeIdsRef_;
+  Napi::Reference<Napi::Int32Array> offsetsRef_;
+  TokenBatch batch_;
+  int32_t firstIndex_;
+};
+
+class FinishWorker : public RequestWorker {
+ public:
+  FinishWorker(Napi::Env env, std::shared_ptr<RequestState> state, int32_t topK)
+      : RequestWorker(env, "trt_rerank.finish", std::move(state)), topK_(topK) {}
+
+ protected:
+  void work() override {
+    RequestState& state = *state_;
+    ActiveScope active(*state.core);
+    if (state.cancel.isSet()) throwStopped(state);
+    if (state.scored != state.count) {
+      throw NativeError(kErrInvalidArgument, "finish() called after " + std::to_string(state.scored) + " of " +
+                                                 std::to_string(state.count) + " documents were submitted");
+    }
+    if (topK_ == 0) {
+      scores_ = state.scores;
+      return;
+    }
+    topKHost(state.scores.data(), state.count, topK_, indices_);
+    scores_.resize(indices_.size());
+    for (size_t i = 0; i < indices_.size(); ++i) scores_[i] = state.scores[indices_[i]];
+  }
+  Napi::Value result(Napi::Env env) override {
+    Napi::Object out = Napi::Object::New(env);
+    Napi::Int32Array indices = Napi::Int32Array::New(env, indices_.size());
+    std::copy(indices_.begin(), indices_.end(), indices.Data());
+    Napi::Float32Array scores = Napi::Float32Array::New(env, scores_.size());
+    std::copy(scores_.begin(), scores_.end(), scores.Data());
+    out.Set("indices", indices);
+    out.Set("scores", scores);
+    return out;
+  }
+
+ private:
+  int32_t topK_;
+  std::vector<int32_t> indices_;
+  std::vector<float> scores_;
+};
+
+class CloseWorker : public PromiseWorker {
+ public:
+  CloseWorker(Napi::Env env, std::shared_ptr<SessionCore> core)
+      : PromiseWorker(env, "trt_rerank.close"), core_(std::move(core)) {}
+
+ protected:
+  void work() override {
+    std::unique_lock<std::mutex> lock(core_->stateMutex);
+    core_->idleChanged.wait(lock, [this] { return core_->active == 0; });
+    lock.unlock();
+    std::lock_guard<std::mutex> run(core_->runMutex);
+    core_->backend.reset();  // frees weights and scratch off the JS thread
+  }
+
+ private:
+  std::shared_ptr<SessionCore> core_;
+};
+
+AddonData& addonData(Napi::Env env) { return *env.GetInstanceData<AddonData>(); }
+
+int32_t checkedInt(Napi::Env env, const Napi::Value& value, const char* what, int32_t min, int32_t max) {
+  if (!value.IsNumber()) throwJsError(env, kErrInvalidArgument, std::string(what) + " must be a number");
+  const double d = value.As<Napi::Number>().DoubleValue();
+  if (!(d >= min && d <= max) || d != static_cast<double>(static_cast<int64_t>(d))) {
+    throwJsError(env, kErrInvalidArgument,
+                 std::string(what) + " must be an integer in [" + std::to_string(min) + ", " + std::to_string(max) + "]");
+  }
+  return static_cast<int32_t>(d);
+}
+
+}  // namespace
+
+// ---- Session --------------------------------------------------------------------------------------
+
+Napi::Function Session::define(Napi::Env env) {
+  return DefineClass(env, "Session",
+                     {InstanceMethod<&Session::createRequest>("createRequest"),
+                      InstanceMethod<&Session::close>("close"),
+                      InstanceAccessor<&Session::backendName>("backend"),
+                      InstanceAccessor<&Session::memoryBytes>("memoryBytes"),
+                      InstanceAccessor<&Session::numLabels>("numLabels")});
+}
+
+Session::Session(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Session>(info) {}
+
+Napi::Object Session::wrap(Napi::Env env, std::shared_ptr<SessionCore> core) {
+  Napi::Object object = addonData(env).sessionConstructor.New({});
+  Unwrap(object)->core_ = std::move(core);
+  return object;
+}
+
+Napi::Value Session::createRequest(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!core_) throwJsError(env, kErrInvalidArgument, "Session objects are made by loadSession()");
+  {
+    std::lock_guard<std::mutex> lock(core_->stateMutex);
+    if (core_->closed) throwJsError(env, kErrClosed, "the session is closed");
+    // Forget requests that are gone, so the list stays as long as the requests alive.
+    auto& list = core_->requests;
+    list.erase(std::remove_if(list.begin(), list.end(), [](const auto& weak) { return weak.expired(); }), list.end());
+  }
+  auto state = std::make_shared<RequestState>();
+  state->core = core_;
+  state->count = checkedInt(env, info[0], "count", 0, INT32_MAX - 1);
+  const std::string activation = info[1].IsString() ? info[1].As<Napi::String>().Utf8Value() : "";
+  if (activation == "sigmoid") {
+    state->activation = ScoreActivation::Sigmoid;
+  } else if (activation == "none") {
+    state->activation = ScoreActivation::None;
+  } else {
+    throwJsError(env, kErrInvalidArgument, "activation must be 'sigmoid' or 'none'");
+  }
+  state->scores.assign(state->count, 0.0f);
+  {
+    std::lock_guard<std::mutex> lock(core_->stateMutex);
+    core_->requests.push_back(state);
+  }
+  return Request::wrap(env, std::move(state));
+}
+
+Napi::Value Session::close(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!core_) throwJsError(env, kErrInvalidArgument, "Session objects are made by loadSession()");
+  {
+    std::lock_guard<std::mutex> lock(core_->stateMutex);
+    core_->closed = true;
+    for (auto& weak : core_->requests) {
+      if (auto request = weak.lock()) request->cancel.cancelled = true;
+    }
+    core_->requests.clear();
+  }
+  auto* worker = new CloseWorker(env, core_);
+  worker->Queue();
+  return worker->promise();
+}
+
+Napi::Value Session::backendName(const Napi::CallbackInfo& info) {
+  return Napi::String::New(info.Env(), core_ && core_->backend ? core_->backend->name() : "closed");
+}
+
+Napi::Value Session::memoryBytes(const Napi::CallbackInfo& info) {
+  std::lock_guard<std::mutex> lock(core_->stateMutex);
+  const bool open = core_ && !core_->closed && core_->backend;
+  return Napi::Number::New(info.Env(), open ? static_cast<double>(core_->backend->memoryBytes()) : 0.0);
+}
+
+Napi::Value Session::numLabels(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), core_ && core_->backend ? core_->backend->numLabels() : 0);
+}
+
+// ---- Request --------------------------------------------------------------------------------------
+
+Napi::Function Request::define(Napi::Env env) {
+  return DefineClass(env, "Request",
+                     {InstanceMethod<&Request::submit>("submit"), InstanceMethod<&Request::finish>("finish"),
+                      InstanceMethod<&Request::cancel>("cancel")});
+}
+
+Request::Request(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Request>(info) {}
+
+Napi::Object Request::wrap(Napi::Env env, std::shared_ptr<RequestState> state) {
+  Napi::Object object = addonData(env).requestConstructor.New({});
+  Unwrap(object)->state_ = std::move(state);
+  return object;
+}
+
+Napi::Value Request::submit(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!state_) throwJsError(env, kErrInvalidArgument, "Request objects are made by Session.createRequest()");
+  if (state_->busy) throwJsError(env, kErrInvalidArgument, "a submit() or finish() of this request is still running");
+  if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array ||
+      !info[1].IsTypedArray() || info[1].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array ||
+      !info[2].IsTypedArray() || info[2].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array) {
+    throwJsError(env, kErrInvalidArgument, "submit(ids: Int32Array, typeIds: Uint8Array, offsets: Int32Array, firstIndex)");
+  }
+  Napi::Int32Array ids = info[0].As<Napi::Int32Array>();
+  Napi::Uint8Array typeIds = info[1].As<Napi::Uint8Array>();
+  Napi::Int32Array offsets = info[2].As<Napi::Int32Array>();
+  const int32_t firstIndex = checkedInt(env, info[3], "firstIndex", 0, state_->count);
+  const size_t count = offsets.ElementLength() == 0 ? 0 : offsets.ElementLength() - 1;
+  if (offsets.ElementLength() == 0 || offsets[0] != 0 || typeIds.ElementLength() != ids.ElementLength() ||
+      static_cast<size_t>(offsets[count]) != ids.ElementLength()) {
+    throwJsError(env, kErrInvalidArgument,
+                 "submit: offsets must start at 0 and end at ids.length, and typeIds.length must equal ids.length");
+  }
+  for (size_t i = 0; i < count; ++i) {
+    if (offsets[i + 1] <= offsets[i]) throwJsError(env, kErrInvalidArgument, "submit: every pair needs at least one token");
+  }
+  if (static_cast<int64_t>(firstIndex) + static_cast<int64_t>(count) > state_->count) {
+    throwJsError(env, kErrInvalidArgument, "submit: documents past the request's count");
+  }
+  auto* worker = new SubmitWorker(env, state_, ids, typeIds, offsets, firstIndex);
+  worker->Queue();
+  return worker->promise();
+}
+
+Napi::Value Request::finish(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!state_) throwJsError(env, kErrInvalidArgument, "Request objects are made by Session.createRequest()");
+  if (state_->busy) throwJsError(env, kErrInvalidArgument, "a submit() or finish() of this request is still running");
+  const int32_t topK = checkedInt(env, info[0], "topK", 0, INT32_MAX);
+  auto* worker = new FinishWorker(env, state_, topK);
+  worker->Queue();
+  return worker->promise();
+}
+
+Napi::Value Request::cancel(const Napi::CallbackInfo& info) {
+  if (state_) state_->cancel.cancelled = true;
+  return info.Env().Undefined();
+}
+
+// ---- loadSession ----------------------------------------------------------------------------------
+
+Napi::Value loadSession(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsObject() || !info[1].IsObject()) {
+    throwJsError(env, kErrInvalidArgument, "loadSession(spec: object, options: object)");
+  }
+  ModelSpec spec = modelSpecFromJs(info[0].As<Napi::Object>());
+  Napi::Object options = info[1].As<Napi::Object>();
+  const std::string backend =
+      options.Get("backend").IsString() ? options.Get("backend").As<Napi::String>().Utf8Value() : "cpu";
+  const int threads = options.Get("threads").IsNumber() ? options.Get("threads").As<Napi::Number>().Int32Value() : 0;
+  auto* worker = new LoadWorker(env, std::move(spec), backend, threads);
+  worker->Queue();
+  return worker->promise();
+}
+
+}  // namespace trt_rerank

@@ -1,0 +1,110 @@
+#include "binding/system_info.h"
+
+#include <string>
+#include <thread>
+
+#include "common/dynamic_library.h"
+
+#ifdef TRT_RERANK_WITH_CUDA
+#include <cuda_runtime_api.h>
+#endif
+
+namespace trt_rerank {
+namespace {
+
+#ifdef TRT_RERANK_WITH_CUDA
+// Asks the CUDA runtime (linked statically; it loads libcuda.so.1 itself) what the machine has.
+// Without a driver or GPU this reports the runtime's error text instead of failing.
+Napi::Object probeCuda(Napi::Env env) {
+  Napi::Object cuda = Napi::Object::New(env);
+  cuda.Set("built", true);
+  cuda.Set("note", TRT_RERANK_CUDA_NOTE);
+  int runtimeVersion = 0;
+  if (cudaRuntimeGetVersion(&runtimeVersion) == cudaSuccess) cuda.Set("runtimeVersion", runtimeVersion);
+  int driverVersion = 0;
+  cudaDriverGetVersion(&driverVersion);  // 0 when no driver is installed
+  cuda.Set("driverVersion", driverVersion);
+  Napi::Array devices = Napi::Array::New(env);
+  int count = 0;
+  const cudaError_t status = cudaGetDeviceCount(&count);
+  if (status != cudaSuccess) {
+    cuda.Set("error", std::string(cudaGetErrorName(status)) + ": " + cudaGetErrorString(status));
+    count = 0;
+  }
+  for (int i = 0; i < count; ++i) {
+    cudaDeviceProp prop{};
+    if (cudaGetDeviceProperties(&prop, i) != cudaSuccess) continue;
+    Napi::Object device = Napi::Object::New(env);
+    device.Set("index", i);
+    device.Set("name", prop.name);
+    device.Set("computeCapability", std::to_string(prop.major) + "." + std::to_string(prop.minor));
+    device.Set("totalMemoryBytes", static_cast<double>(prop.totalGlobalMem));
+    device.Set("multiprocessors", prop.multiProcessorCount);
+    devices.Set(devices.Length(), device);
+  }
+  cuda.Set("devices", devices);
+  return cuda;
+}
+#else
+Napi::Object probeCuda(Napi::Env env) {
+  Napi::Object cuda = Napi::Object::New(env);
+  cuda.Set("built", false);
+  cuda.Set("note", TRT_RERANK_CUDA_NOTE);
+  cuda.Set("driverVersion", 0);
+  cuda.Set("devices", Napi::Array::New(env));
+  return cuda;
+}
+#endif
+
+// The NVIDIA driver's version string (e.g. "580.95.05"), read through NVML when the driver ships it.
+Napi::Value driverVersionString(Napi::Env env) {
+  DynamicLibrary nvml = DynamicLibrary::openFirst("libnvidia-ml.so.1");
+  using InitFn = int (*)();
+  using VersionFn = int (*)(char*, unsigned int);
+  auto init = nvml.symbol<InitFn>("nvmlInit_v2");
+  auto version = nvml.symbol<VersionFn>("nvmlSystemGetDriverVersion");
+  auto shutdown = nvml.symbol<InitFn>("nvmlShutdown");
+  if (!init || !version || init() != 0) return env.Null();
+  char buffer[96] = {0};
+  const bool ok = version(buffer, sizeof(buffer)) == 0;
+  if (shutdown) shutdown();
+  return ok ? Napi::String::New(env, buffer) : env.Null();
+}
+
+// Whether TensorRT's runtime library can be loaded here, and its version (getInferLibVersion():
+// major * 10000 + minor * 100 + patch for TensorRT 10 and later).
+Napi::Object probeTensorRt(Napi::Env env) {
+  Napi::Object trt = Napi::Object::New(env);
+  DynamicLibrary nvinfer = DynamicLibrary::openFirst("libnvinfer.so.11", "libnvinfer.so.10");
+  trt.Set("found", nvinfer.loaded());
+  if (!nvinfer.loaded()) {
+    trt.Set("error", nvinfer.error());
+    return trt;
+  }
+  trt.Set("library", nvinfer.name());
+  using VersionFn = int32_t (*)();
+  if (auto version = nvinfer.symbol<VersionFn>("getInferLibVersion")) {
+    const int32_t v = version();
+    trt.Set("version", std::to_string(v / 10000) + "." + std::to_string((v / 100) % 100) + "." + std::to_string(v % 100));
+  }
+  return trt;
+}
+
+}  // namespace
+
+Napi::Value systemInfo(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("napiVersion", NAPI_VERSION);
+  out.Set("hardwareThreads", static_cast<double>(std::thread::hardware_concurrency()));
+  Napi::Object cuda = probeCuda(env);
+  cuda.Set("driver", driverVersionString(env));
+  out.Set("cuda", cuda);
+  out.Set("tensorrt", probeTensorRt(env));
+  Napi::Array backends = Napi::Array::New(env);
+  backends.Set(0u, "cpu");
+  out.Set("backends", backends);
+  return out;
+}
+
+}  // namespace trt_rerank

@@ -1,0 +1,51 @@
+#!/usr/bin/env node
+// Builds native/ into build/Release/trt_rerank.node with cmake-js (Node-API headers from node-api-headers:
+// nothing is downloaded). Run by `npm install` and `npm run build`.
+//
+// Environment:
+//   TRT_RERANK_CUDA_ARCHS   CUDA architectures, e.g. "90" for an H100 only (default: 80, 86, 89, 90 + PTX)
+//   TRT_RERANK_NO_CUDA=1    leave every CUDA part out even where the toolkit is found
+//   TENSORRT_INCLUDE_DIR    TensorRT headers to compile the TensorRT backend against
+//   TRT_RERANK_SKIP_BUILD=1 build nothing (a prebuilt binary will be provided)
+import { spawnSync } from 'node:child_process';
+import { availableParallelism } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const env = process.env;
+
+if (env.TRT_RERANK_SKIP_BUILD === '1') {
+  console.log('trt-rerank: TRT_RERANK_SKIP_BUILD=1, native build skipped');
+  process.exit(0);
+}
+
+const cmake = spawnSync('cmake', ['--version'], { encoding: 'utf8' });
+if (cmake.error || cmake.status !== 0) {
+  console.error(
+    'trt-rerank: CMake was not found on PATH. The native addon is built from source with CMake >= 3.20 and a ' +
+      'C++17 compiler: install them (Debian/Ubuntu: apt-get install cmake g++), then run `npm rebuild trt-rerank`.',
+  );
+  process.exit(1);
+}
+
+const archs = (env.TRT_RERANK_CUDA_ARCHS ?? '')
+  .split(/[,; ]+/)
+  .filter(Boolean)
+  .map((a) => a.replace(/^sm_/, ''));
+const defines = [];
+if (archs.length > 0) defines.push(`TRT_RERANK_CUDA_ARCHITECTURES=${archs.map((a) => `${a}-real`).join(';')}`);
+if (env.TRT_RERANK_NO_CUDA === '1') defines.push('TRT_RERANK_WITH_CUDA=OFF');
+if (env.TENSORRT_INCLUDE_DIR) defines.push(`TENSORRT_INCLUDE_DIR=${env.TENSORRT_INCLUDE_DIR}`);
+
+const require = createRequire(import.meta.url);
+const cmakeJs = require.resolve('cmake-js/bin/cmake-js');
+const args = [cmakeJs, 'compile', '--directory', root, '--out', join(root, 'build'), '--config', 'Release',
+  '--parallel', String(availableParallelism()), '--log-level', 'warn',
+  ...defines.map((d) => `--CD${d}`)];
+const result = spawnSync(process.execPath, args, { stdio: 'inherit', cwd: root });
+if (result.status !== 0) {
+  console.error('trt-rerank: the native build failed (output above). Fix the reported problem and run `npm run build`.');
+  process.exit(result.status ?? 1);
+}
