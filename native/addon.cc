@@ -20,4 +20,6 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
 
 }  // namespace trt_rerank
 
-NODE_API_MODULE(trt_rerank, trt_rerank::init)
+static Napi::Object initAddon(Napi::Env env, Napi::Object exports) { return trt_rerank::init(env, exports); }
+
+NODE_API_MODULE(trt_rerank, initAddon)

@@ -47,11 +47,11 @@ def variants(tokenizer_json):
     names = [piece["SpecialToken"]["id"] for piece in pp["pair"] if "SpecialToken" in piece]
     cls = [names[0], pp["special_tokens"][names[0]]["ids"][0]]
     sep = [names[1], pp["special_tokens"][names[1]]["ids"][0]]
-    out.append(("bert_processing", {"type": "BertProcessing", "sep": sep, "cls": cls}, [16, 128]))
+    out.append(("bert_processing", {"type": "BertProcessing", "sep": sep, "cls": cls}, [16, 32]))
     out.append((
         "roberta_processing",
         {"type": "RobertaProcessing", "sep": sep, "cls": cls, "trim_offsets": True, "add_prefix_space": False},
-        [16, 128],
+        [16, 32],
     ))
     byte_level = {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": True}
     out.append(("sequence", {"type": "Sequence", "processors": [byte_level, pp]}, [16]))

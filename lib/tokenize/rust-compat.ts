@@ -7,13 +7,16 @@
  * @internal
  */
 import {
-  Normalizer,
-  PreTokenizer,
-  SequenceNormalizer,
-  SequencePreTokenizer,
-  type Tokenizer,
-} from '@huggingface/tokenizers';
-import { RUST_OTHER_EXTRA, RUST_PUNCTUATION_MISSING, inRanges } from './rust-unicode.js';
+  NormalizerBase,
+  PreTokenizerBase,
+  type JsNormalizer,
+  type JsPreTokenizer,
+  type JsSequenceNormalizer,
+  type JsSequencePreTokenizer,
+  type JsTokenizer,
+  type PreTokenizeOptions,
+} from './tokenizers-js.js';
+import { RUST_BERT_STRIPPED_MARKS, RUST_CLEAN_TEXT_REMOVED, RUST_COMBINING_MARKS, RUST_PUNCTUATION, inRanges } from './rust-unicode.js';
 
 type Json = Record<string, unknown>;
 
@@ -22,10 +25,7 @@ type Json = Record<string, unknown>;
 // ---------------------------------------------------------------------------------------------
 
 const WHITE_SPACE = /\p{White_Space}/u;
-const OTHER = /\p{C}/u; // Cc Cf Cs Co Cn
-const PUNCTUATION = /\p{P}/u;
 const NUMERIC = /\p{N}/u;
-const NONSPACING_MARKS = /\p{Mn}/gu;
 
 /** Rust `char::is_whitespace`: the Unicode White_Space property (JS `\s` adds U+FEFF and drops U+0085). */
 export function isRustWhitespace(c: string): boolean {
@@ -33,21 +33,16 @@ export function isRustWhitespace(c: string): boolean {
 }
 
 /**
- * unicode_categories `is_other()` (Cc, Cf, Cn, Co, Cs). Its tables predate the Unicode version of V8, so code
- * points assigned since count as Cn (unassigned) there: {@link RUST_OTHER_EXTRA} lists them.
+ * `char::is_ascii_punctuation(c) || c.is_punctuation()` (unicode_categories). Its tables are older than V8's
+ * `\p{P}` and disagree on about 90 code points, so the non-ASCII set is Rust's own, from rust-unicode.ts.
  */
-function isRustOther(c: string, cp: number): boolean {
-  return OTHER.test(c) || inRanges(RUST_OTHER_EXTRA, cp);
-}
-
-/** `char::is_ascii_punctuation(c) || c.is_punctuation()` (unicode_categories, old tables: see RUST_PUNCTUATION_MISSING). */
-export function isRustPunctuation(c: string, cp: number): boolean {
+export function isRustPunctuation(_c: string, cp: number): boolean {
   if (cp < 0x80) return (cp >= 0x21 && cp <= 0x2f) || (cp >= 0x3a && cp <= 0x40) || (cp >= 0x5b && cp <= 0x60) || (cp >= 0x7b && cp <= 0x7e);
-  return PUNCTUATION.test(c) && !inRanges(RUST_PUNCTUATION_MISSING, cp);
+  return inRanges(RUST_PUNCTUATION, cp);
 }
 
 /** normalizers/bert.rs `is_chinese_char`, by code point (tokenizers.js tests UTF-16 units and misses planes 2 and 3). */
-function isChineseChar(cp: number): boolean {
+export function isChineseChar(cp: number): boolean {
   return (
     (cp >= 0x4e00 && cp <= 0x9fff) ||
     (cp >= 0x3400 && cp <= 0x4dbf) ||
@@ -73,8 +68,12 @@ export function rustLowercase(text: string): string {
 // Normalizers
 // ---------------------------------------------------------------------------------------------
 
-/** normalizers/bert.rs. Replaces tokenizers.js's, which lowercases before stripping accents (harmless), applies final sigma, misses astral CJK and keeps the code points Rust counts as unassigned. */
-class RustBertNormalizer extends Normalizer {
+/**
+ * normalizers/bert.rs. tokenizers.js's version deletes \p{Cc}, \p{Cf}, \p{Co} and \p{Cs} by V8's tables (Rust's
+ * Cf list is older: U+0890, U+08E2, U+13430.. survive there), misses CJK ideographs outside the BMP, and
+ * lowercases with final sigma.
+ */
+class RustBertNormalizer extends NormalizerBase {
   override normalize(text: string): string {
     const c = this.config as Json;
     const cleanText = c.clean_text !== false;
@@ -90,7 +89,7 @@ class RustBertNormalizer extends Normalizer {
             out += ' ';
             continue;
           }
-          if (cp === 0 || cp === 0xfffd || isRustOther(ch, cp)) continue;
+          if (inRanges(RUST_CLEAN_TEXT_REMOVED, cp)) continue;
           if (isRustWhitespace(ch)) {
             out += ' ';
             continue;
@@ -100,14 +99,27 @@ class RustBertNormalizer extends Normalizer {
       }
       text = out;
     }
-    if (stripAccents) text = text.normalize('NFD').replace(NONSPACING_MARKS, '');
+    if (stripAccents) text = dropCodePoints(text.normalize('NFD'), RUST_BERT_STRIPPED_MARKS);
     if (lowercase) text = rustLowercase(text);
     return text;
   }
 }
 
+function dropCodePoints(text: string, ranges: readonly number[]): string {
+  let out = '';
+  for (const ch of text) if (!inRanges(ranges, ch.codePointAt(0)!)) out += ch;
+  return out;
+}
+
+/** normalizers/strip.rs StripAccents: drops combining marks by Rust's (older) tables, not V8's \p{M}. */
+class RustStripAccents extends NormalizerBase {
+  override normalize(text: string): string {
+    return dropCodePoints(text, RUST_COMBINING_MARKS);
+  }
+}
+
 /** normalizers/utils.rs Lowercase (final sigma, as above). */
-class RustLowercase extends Normalizer {
+class RustLowercase extends NormalizerBase {
   override normalize(text: string): string {
     return rustLowercase(text);
   }
@@ -117,7 +129,7 @@ const LEADING_WS = /^\p{White_Space}+/u;
 const TRAILING_WS = /\p{White_Space}+$/u;
 
 /** normalizers/strip.rs Strip: trims `char::is_whitespace` (JS `trim` also trims U+FEFF and keeps U+0085). */
-class RustStrip extends Normalizer {
+class RustStrip extends NormalizerBase {
   override normalize(text: string): string {
     const c = this.config as Json;
     if (c.strip_left) text = text.replace(LEADING_WS, '');
@@ -127,28 +139,29 @@ class RustStrip extends Normalizer {
 }
 
 /** normalizers/prepend.rs: prepends only to a non-empty string (tokenizers.js always does). */
-class RustPrepend extends Normalizer {
+class RustPrepend extends NormalizerBase {
   override normalize(text: string): string {
     return text.length === 0 ? text : String((this.config as Json).prepend ?? '') + text;
   }
 }
 
-function replaceNormalizer(config: unknown, built: Normalizer | null): Normalizer | null {
+function replaceNormalizer(config: unknown, built: JsNormalizer | null): JsNormalizer | null {
   if (built === null || typeof config !== 'object' || config === null) return built;
-  const c = config as Json & { type?: unknown };
-  const asConfig = c as unknown as ConstructorParameters<typeof RustLowercase>[0];
+  const c = config as Json;
   switch (c.type) {
     case 'BertNormalizer':
-      return new RustBertNormalizer(asConfig);
+      return new RustBertNormalizer(c);
     case 'Lowercase':
-      return new RustLowercase(asConfig);
+      return new RustLowercase(c);
     case 'Strip':
-      return new RustStrip(asConfig);
+      return new RustStrip(c);
+    case 'StripAccents':
+      return new RustStripAccents(c);
     case 'Prepend':
-      return new RustPrepend(asConfig);
+      return new RustPrepend(c);
     case 'Sequence': {
-      const children = Array.isArray(c.normalizers) ? c.normalizers : [];
-      const seq = built as SequenceNormalizer;
+      const children = Array.isArray(c.normalizers) ? (c.normalizers as unknown[]) : [];
+      const seq = built as JsSequenceNormalizer;
       seq.normalizers = seq.normalizers.map((n, i) => replaceNormalizer(children[i], n));
       return seq;
     }
@@ -227,14 +240,14 @@ export function splitByChar(text: string, isDelimiter: (ch: string, cp: number) 
 const isWs = (c: string): boolean => isRustWhitespace(c);
 
 /** pre_tokenizers/bert.rs: split on whitespace (removed), then on punctuation (isolated). */
-class RustBertPreTokenizer extends PreTokenizer {
+class RustBertPreTokenizer extends PreTokenizerBase {
   override pre_tokenize_text(text: string): string[] {
     return splitByChar(text, isWs, 'Removed').flatMap((w) => splitByChar(w, isRustPunctuation, 'Isolated'));
   }
 }
 
 /** pre_tokenizers/whitespace.rs WhitespaceSplit. */
-class RustWhitespaceSplit extends PreTokenizer {
+class RustWhitespaceSplit extends PreTokenizerBase {
   override pre_tokenize_text(text: string): string[] {
     return splitByChar(text, isWs, 'Removed');
   }
@@ -245,14 +258,14 @@ const WORD = '\\p{Alphabetic}\\p{M}\\p{Nd}\\p{Pc}\\p{Join_Control}';
 const WHITESPACE_RE = new RegExp(`[${WORD}]+|[^${WORD}\\p{White_Space}]+`, 'gu');
 
 /** pre_tokenizers/whitespace.rs Whitespace: `\w+|[^\w\s]+`. */
-class RustWhitespace extends PreTokenizer {
+class RustWhitespace extends PreTokenizerBase {
   override pre_tokenize_text(text: string): string[] {
     return text.match(WHITESPACE_RE) ?? [];
   }
 }
 
 /** pre_tokenizers/punctuation.rs: each punctuation character is a delimiter, Isolated by default (tokenizers.js keeps runs together). */
-class RustPunctuation extends PreTokenizer {
+class RustPunctuation extends PreTokenizerBase {
   constructor(private readonly behavior: SplitBehavior) {
     super();
   }
@@ -262,7 +275,7 @@ class RustPunctuation extends PreTokenizer {
 }
 
 /** pre_tokenizers/digits.rs: `char::is_numeric` (all of \p{N}; tokenizers.js matches ASCII digits only). */
-class RustDigits extends PreTokenizer {
+class RustDigits extends PreTokenizerBase {
   constructor(private readonly individual: boolean) {
     super();
   }
@@ -276,7 +289,7 @@ class RustDigits extends PreTokenizer {
  * before each replacement (MergedWithNext) when `split` is true, its default. tokenizers.js never splits, so
  * a Unigram model saw the whole text as one word.
  */
-class RustMetaspace extends PreTokenizer {
+class RustMetaspace extends PreTokenizerBase {
   private readonly replacement: string;
   private readonly scheme: 'always' | 'first' | 'never';
   private readonly split: boolean;
@@ -289,7 +302,7 @@ class RustMetaspace extends PreTokenizer {
     this.scheme = scheme as 'always' | 'first' | 'never';
     this.split = config.split !== false;
   }
-  override pre_tokenize_text(text: string, options?: { section_index?: number }): string[] {
+  override pre_tokenize_text(text: string, options?: PreTokenizeOptions): string[] {
     let s = text.replaceAll(' ', this.replacement);
     const first = (options?.section_index ?? 0) === 0;
     if (!s.startsWith(this.replacement) && (this.scheme === 'always' || (this.scheme === 'first' && first))) {
@@ -306,7 +319,7 @@ function behaviorOf(value: unknown): SplitBehavior {
   return all.find((b) => b.toLowerCase() === String(value ?? 'Isolated').toLowerCase()) ?? 'Isolated';
 }
 
-function replacePreTokenizer(config: unknown, built: PreTokenizer | null): PreTokenizer | null {
+function replacePreTokenizer(config: unknown, built: JsPreTokenizer | null): JsPreTokenizer | null {
   if (built === null || typeof config !== 'object' || config === null) return built;
   const c = config as Json;
   switch (c.type) {
@@ -323,8 +336,8 @@ function replacePreTokenizer(config: unknown, built: PreTokenizer | null): PreTo
     case 'Metaspace':
       return new RustMetaspace(c);
     case 'Sequence': {
-      const children = Array.isArray(c.pretokenizers) ? c.pretokenizers : [];
-      const seq = built as SequencePreTokenizer;
+      const children = Array.isArray(c.pretokenizers) ? (c.pretokenizers as unknown[]) : [];
+      const seq = built as JsSequencePreTokenizer;
       seq.tokenizers = seq.tokenizers.map((p, i) => replacePreTokenizer(children[i], p));
       return seq;
     }
@@ -342,7 +355,7 @@ function replacePreTokenizer(config: unknown, built: PreTokenizer | null): PreTo
  * tokenizers.js runs it on all the words of a section at once and fuses across words. Unigram's byte_fallback
  * (models/unigram/model.rs `tokenize`), which tokenizers.js ignores, is applied the same way.
  */
-function patchModel(tokenizer: Tokenizer, modelJson: Json): void {
+function patchModel(tokenizer: JsTokenizer, modelJson: Json): void {
   const model = tokenizer.model;
   if (model === null) return;
   const fuse = model.fuse_unk;
@@ -383,7 +396,7 @@ function patchModel(tokenizer: Tokenizer, modelJson: Json): void {
 }
 
 /** Swaps the components of `tokenizer` (built by tokenizers.js from `tokenizerJson`) for their Rust-faithful versions. */
-export function applyRustCompat(tokenizer: Tokenizer, tokenizerJson: Json): void {
+export function applyRustCompat(tokenizer: JsTokenizer, tokenizerJson: Json): void {
   tokenizer.normalizer = replaceNormalizer(tokenizerJson.normalizer, tokenizer.normalizer);
   tokenizer.pre_tokenizer = replacePreTokenizer(tokenizerJson.pre_tokenizer, tokenizer.pre_tokenizer);
   patchModel(tokenizer, (tokenizerJson.model ?? {}) as Json);

@@ -34,7 +34,8 @@ constexpr int kKc = 256;
 
 // Register tiles, MR rows x kNr columns, kept in vectors of VW floats: as many accumulators as the
 // registers allow, next to one B row (kNr / VW vectors) and a broadcast of A.
-//   AVX2+FMA: 16 ymm; 6 x 16 -> 12 accumulators + 2 + 1 (measured 1.4x the 4 x 16 tile on Zen).
+//   AVX2+FMA: 16 ymm; 6 x 16 -> 12 accumulators + 2 + 1 (1.2-1.3x the 4 x 16 tile on the
+//   2-core AMD EPYC (Zen) development VM).
 //   SSE2: 16 xmm; 2 x 16 -> 8 + 4 + 1 (3 rows would spill).
 //   NEON and others: 4 x 16 -> 16 + 4 + 1 of NEON's 32 q registers.
 constexpr int kMrAvx2 = 6;
@@ -50,13 +51,11 @@ constexpr int kVwBaseline = 4;
 // zero-padded; gemmImpl copies a ragged edge into a padded buffer); only nr columns of c are touched.
 // first: start from init [nr] (the bias) or from zero, rather than from c.
 //
-// The accumulators are GCC/Clang generic vectors of 8 floats. The obvious loop on float arrays is
-// SLP-vectorised by GCC 12 into 128-bit pieces spilled to the stack (4x slower); a generic vector is
-// lowered to what the entry point's ISA has (one ymm with AVX2, two xmm with SSE2 or NEON), and
-// `acc += a * b` contracts to an FMA where the ISA has one (-ffp-contract=fast, GCC's default).
+// The accumulators are GCC/Clang generic vectors (portable: x86 and NEON alike). The obvious loop on float
+// arrays is SLP-vectorised by GCC 12 into 128-bit pieces with accumulators spilled to the stack. `acc += a * b` contracts to an FMA where the ISA has one (-ffp-contract=fast, GCC's default).
 #if defined(__GNUC__) || defined(__clang__)
-// VW floats in one generic vector. Its width must match the ISA: GCC 12 lowers a 32-byte vector on SSE2
-// through the stack, 30x slower than two 16-byte ones.
+// VW floats in one generic vector. Its width must be the ISA's: GCC 12 lowers a 32-byte vector on SSE2
+// through the stack, 15x slower than 16-byte ones.
 template <int VW>
 struct Vec {
   typedef float type __attribute__((vector_size(VW * sizeof(float))));

@@ -1,0 +1,336 @@
+/**
+ * (query, document) pair encoding for cross-encoders, with the ids, type ids and truncation of HF tokenizers
+ * (Rust) `tokenizer(query, doc, truncation=..., max_length=...)`, built on tokenizers.js.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { InvalidArgumentError, ModelLoadError, TruncationError } from '../errors.js';
+import { DocumentCache, type CacheStats, type DocumentRun } from './document-cache.js';
+import { findCut, prefixCutAllowed } from './long-text.js';
+import { parsePairTemplate, writePair, type PairTemplate } from './post-processor.js';
+import { applyRustCompat } from './rust-compat.js';
+import { Tokenizer, type JsTokenizer } from './tokenizers-js.js';
+import { truncatePair, type Truncation } from './truncation.js';
+
+export type { Truncation } from './truncation.js';
+export type { CacheStats } from './document-cache.js';
+
+/** A batch of encoded pairs, packed: pair i is `ids.subarray(offsets[i], offsets[i + 1])`, likewise `typeIds`. */
+export interface EncodedPairs {
+  ids: Int32Array;
+  typeIds: Uint8Array;
+  /** docs.length + 1 entries; offsets[0] = 0, offsets[docs.length] = ids.length. */
+  offsets: Int32Array;
+}
+
+export interface PairTokenizerOptions {
+  /** Longest pair in tokens, special tokens included. Default: the model's limit (see {@link PairTokenizer.fromObjects}). */
+  maxLength?: number;
+  /** How a pair longer than maxLength is cut, with HF tokenizers' rules. Default 'longest_first'. */
+  truncation?: Truncation;
+  /** Cache of document tokens, keyed by text and bounded in bytes; `false` turns it off. Default 64 MiB. */
+  tokenCache?: { maxBytes: number } | false;
+}
+
+type Json = Record<string, unknown>;
+
+const DEFAULT_CACHE_BYTES = 64 * 1024 * 1024;
+/** model_max_length at or above this is transformers' "no limit" placeholder (int(1e30)), not a limit. */
+const SANE_MODEL_MAX_LENGTH = 1_000_000;
+/** Model types whose position ids start at padding_idx + 1 (transformers' create_position_ids_from_input_ids). */
+const OFFSET_POSITION_MODELS = new Set(['xlm-roberta', 'roberta', 'camembert']);
+/** First try of a long document: this many characters per token still needed. */
+const CHARS_PER_TOKEN_GUESS = 8;
+
+const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'string') return `the string ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)}`;
+  if (typeof value === 'number') return String(value);
+  return typeof value;
+}
+
+function invalidOption(name: string, expected: string, value: unknown): InvalidArgumentError {
+  return new InvalidArgumentError(`Expected ${expected} for ${name} but received ${describe(value)}`);
+}
+
+/** The model's longest sequence, from tokenizer_config.json and config.json, and where it came from. */
+function modelLimit(tokenizerConfig: Json, modelConfig: Json | null): { limit: number; why: string } | undefined {
+  const found: Array<{ limit: number; why: string }> = [];
+  const mml = tokenizerConfig.model_max_length;
+  if (typeof mml === 'number' && Number.isInteger(mml) && mml >= 1 && mml < SANE_MODEL_MAX_LENGTH) {
+    found.push({ limit: mml, why: `tokenizer_config.json model_max_length ${mml}` });
+  }
+  const mpe = modelConfig?.max_position_embeddings;
+  if (typeof mpe === 'number' && Number.isInteger(mpe) && mpe >= 1) {
+    const type = modelConfig?.model_type;
+    if (typeof type === 'string' && OFFSET_POSITION_MODELS.has(type)) {
+      const pad = typeof modelConfig?.pad_token_id === 'number' ? modelConfig.pad_token_id : 1;
+      found.push({ limit: mpe - (pad + 1), why: `config.json max_position_embeddings ${mpe} minus ${pad + 1} (${type} positions start at pad_token_id + 1)` });
+    } else {
+      found.push({ limit: mpe, why: `config.json max_position_embeddings ${mpe}` });
+    }
+  }
+  return found.sort((a, b) => a.limit - b.limit)[0];
+}
+
+function checkTruncation(value: unknown): Truncation {
+  if (value === undefined) return 'longest_first';
+  if (value === 'longest_first' || value === 'only_second') return value;
+  throw invalidOption('truncation', "'longest_first' or 'only_second'", value);
+}
+
+function checkCacheBytes(value: unknown): number {
+  if (value === undefined) return DEFAULT_CACHE_BYTES;
+  if (value === false) return 0;
+  const bytes = isObject(value) ? value.maxBytes : undefined;
+  if (typeof bytes !== 'number' || !Number.isInteger(bytes) || bytes < 0) {
+    throw invalidOption('tokenCache', 'false or { maxBytes: an integer >= 0 }', isObject(value) ? bytes : value);
+  }
+  return bytes;
+}
+
+async function readJson(path: string, required: boolean): Promise<Json | null> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (cause) {
+    if (!required && (cause as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw new ModelLoadError('ERR_MODEL_NOT_FOUND', path, `cannot read ${path.split(/[\\/]/).pop()}: ${(cause as Error).message}`, { cause });
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (cause) {
+    throw new ModelLoadError('ERR_MODEL_INVALID', path, `not valid JSON: ${(cause as Error).message}`, { cause });
+  }
+  if (!isObject(json)) throw new ModelLoadError('ERR_MODEL_INVALID', path, 'must hold a JSON object');
+  return json;
+}
+
+/**
+ * Encodes (query, document) pairs for a cross-encoder exactly as HF tokenizers (Rust) does with
+ * `tokenizer(query, doc, truncation=..., max_length=...)`: same ids, same type ids, same truncation. The query
+ * is tokenized once per call and each distinct document once (then cached); long documents are tokenized by
+ * prefix where that provably gives the same tokens.
+ */
+export class PairTokenizer {
+  /** Longest pair in tokens, special tokens included. */
+  readonly maxLength: number;
+  readonly truncation: Truncation;
+  readonly #tokenizer: JsTokenizer;
+  readonly #template: PairTemplate;
+  /** Text tokens a pair may hold: maxLength minus the template's special tokens. */
+  readonly #budget: number;
+  readonly #prefixCut: boolean;
+  readonly #cache: DocumentCache | null;
+  #hits = 0;
+  #misses = 0;
+
+  private constructor(tokenizer: JsTokenizer, template: PairTemplate, maxLength: number, truncation: Truncation, prefixCut: boolean, cacheBytes: number) {
+    this.#tokenizer = tokenizer;
+    this.#template = template;
+    this.maxLength = maxLength;
+    this.truncation = truncation;
+    this.#budget = maxLength - template.specialCount;
+    this.#prefixCut = prefixCut;
+    this.#cache = cacheBytes > 0 ? new DocumentCache(cacheBytes) : null;
+  }
+
+  /**
+   * Loads tokenizer.json, tokenizer_config.json (if present) and config.json (if present) from a model folder.
+   *
+   * @example
+   * ```ts
+   * const tok = await PairTokenizer.fromDir('./ms-marco-MiniLM-L-6-v2', { maxLength: 256 });
+   * const { ids, typeIds, offsets } = tok.encodePairs('how tall is everest', ['8,849 m', 'K2 is second']);
+   * ```
+   */
+  static async fromDir(dir: string, opts?: PairTokenizerOptions): Promise<PairTokenizer> {
+    if (typeof dir !== 'string' || dir.length === 0) throw invalidOption('dir', 'a folder path (non-empty string)', dir);
+    const tokenizerPath = join(dir, 'tokenizer.json');
+    const tokenizerJson = (await readJson(tokenizerPath, true))!;
+    const tokenizerConfig = (await readJson(join(dir, 'tokenizer_config.json'), false)) ?? {};
+    const modelConfig = await readJson(join(dir, 'config.json'), false);
+    return PairTokenizer.#create(tokenizerJson, tokenizerConfig, modelConfig, opts, tokenizerPath);
+  }
+
+  /**
+   * Builds a tokenizer from parsed tokenizer.json, tokenizer_config.json and config.json (or null) objects.
+   *
+   * maxLength defaults to the smaller of tokenizer_config.json `model_max_length` (when below 1e6) and
+   * config.json `max_position_embeddings` (minus pad_token_id + 1 for XLM-R, RoBERTa and CamemBERT); a
+   * larger maxLength is refused. The truncation and padding stored in tokenizer.json are ignored.
+   */
+  static fromObjects(tokenizerJson: object, tokenizerConfig: object, modelConfig: object | null, opts?: PairTokenizerOptions): PairTokenizer {
+    if (!isObject(tokenizerJson)) throw invalidOption('tokenizerJson', 'an object', tokenizerJson);
+    if (!isObject(tokenizerConfig)) throw invalidOption('tokenizerConfig', 'an object', tokenizerConfig);
+    if (modelConfig !== null && !isObject(modelConfig)) throw invalidOption('modelConfig', 'an object or null', modelConfig);
+    return PairTokenizer.#create(tokenizerJson, tokenizerConfig, modelConfig, opts, 'tokenizer.json');
+  }
+
+  static #create(tokenizerJson: Json, tokenizerConfig: Json, modelConfig: Json | null, opts: PairTokenizerOptions | undefined, path: string): PairTokenizer {
+    if (opts !== undefined && !isObject(opts)) throw invalidOption('options', 'an object', opts);
+    const truncation = checkTruncation(opts?.truncation);
+    const cacheBytes = checkCacheBytes(opts?.tokenCache);
+    const template = parsePairTemplate(tokenizerJson.post_processor, path);
+
+    const limit = modelLimit(tokenizerConfig, modelConfig);
+    let maxLength: number;
+    if (opts?.maxLength !== undefined) {
+      const m = opts.maxLength;
+      if (typeof m !== 'number' || !Number.isInteger(m) || m < 1) throw invalidOption('maxLength', 'an integer >= 1', m);
+      if (limit !== undefined && m > limit.limit) {
+        throw new InvalidArgumentError(`maxLength ${m} is above this model's limit of ${limit.limit} tokens (${limit.why})`);
+      }
+      maxLength = m;
+    } else if (limit !== undefined) {
+      maxLength = limit.limit;
+    } else {
+      throw new InvalidArgumentError(
+        'this model declares no maximum length (no model_max_length in tokenizer_config.json, no max_position_embeddings in config.json): pass maxLength',
+      );
+    }
+    if (maxLength <= template.specialCount) {
+      throw new InvalidArgumentError(
+        `maxLength ${maxLength} leaves no room for text: the pair template (${template.source}) adds ${template.specialCount} special tokens`,
+      );
+    }
+
+    if (!isObject(tokenizerJson.model)) throw new ModelLoadError('ERR_MODEL_INVALID', path, 'tokenizer.json has no "model"');
+    const model: Json = { ...tokenizerJson.model };
+    if (model.type === 'WordPiece' && typeof model.continuing_subword_prefix !== 'string') model.continuing_subword_prefix = '##';
+    // Only the model, normalizer, pre-tokenizer and added tokens are run by tokenizers.js: the template, the
+    // truncation and the padding are applied here (the stored truncation and padding are ignored, as
+    // transformers' tokenizer(..., truncation=..., max_length=...) overrides them).
+    const forJs: Json = {
+      ...tokenizerJson,
+      model,
+      normalizer: tokenizerJson.normalizer ?? null,
+      pre_tokenizer: tokenizerJson.pre_tokenizer ?? null,
+      added_tokens: Array.isArray(tokenizerJson.added_tokens) ? tokenizerJson.added_tokens : [],
+      post_processor: null,
+      decoder: null,
+      truncation: null,
+      padding: null,
+    };
+    // transformers-side options of slow tokenizers that tokenizers.js applies but a tokenizer.json does not.
+    const configForJs: Json = { ...tokenizerConfig, remove_space: null, do_lowercase_and_remove_accent: false };
+    let tokenizer: JsTokenizer;
+    try {
+      tokenizer = new Tokenizer(forJs, configForJs);
+    } catch (cause) {
+      const message = (cause as Error).message;
+      const code = /^Unknown /.test(message) ? 'ERR_MODEL_UNSUPPORTED' : 'ERR_MODEL_INVALID';
+      throw new ModelLoadError(code, path, `tokenizer.json cannot be loaded by tokenizers.js: ${message}`, { cause });
+    }
+    applyRustCompat(tokenizer, forJs);
+    return new PairTokenizer(tokenizer, template, maxLength, truncation, prefixCutAllowed(forJs), cacheBytes);
+  }
+
+  /** Document cache counters (a fresh object each read). */
+  get cacheStats(): CacheStats {
+    return {
+      hits: this.#hits,
+      misses: this.#misses,
+      entries: this.#cache?.size ?? 0,
+      bytes: this.#cache?.bytes ?? 0,
+      maxBytes: this.#cache?.maxBytes ?? 0,
+    };
+  }
+
+  /**
+   * Encodes `query` with each of `docs`: pair i is `[CLS] query [SEP] docs[i] [SEP]` (or the model's template),
+   * truncated to maxLength.
+   *
+   * @throws {InvalidArgumentError} query is not a string, docs not an array of strings.
+   * @throws {TruncationError} truncation 'only_second' and the query alone fills maxLength.
+   * @example
+   * ```ts
+   * const { ids, offsets } = tok.encodePairs('capital of france', ['Paris is the capital.', 'Berlin']);
+   * const firstPair = ids.subarray(offsets[0], offsets[1]);
+   * ```
+   */
+  encodePairs(query: string, docs: readonly string[]): EncodedPairs {
+    if (typeof query !== 'string') throw invalidOption('query', 'a string', query);
+    if (!Array.isArray(docs)) throw invalidOption('docs', 'an array of strings', docs);
+    for (let i = 0; i < docs.length; i++) {
+      const d: unknown = docs[i];
+      if (typeof d !== 'string') throw new InvalidArgumentError(`Expected a string for docs[${i}] but received ${describe(d)}`);
+    }
+
+    const q = this.#encode(query);
+    const budget = this.#budget;
+    // A document run is usable when complete, or when it already holds more than `need - 1` tokens (truncation.ts).
+    const need = Math.max(q.length, budget) + 1;
+    const runs: Int32Array[] = new Array<Int32Array>(docs.length);
+    const k1s = new Int32Array(docs.length);
+    const k2s = new Int32Array(docs.length);
+    const seen = new Map<string, Int32Array>();
+    let total = 0;
+    for (let i = 0; i < docs.length; i++) {
+      const text = docs[i]!;
+      let run = seen.get(text);
+      if (run === undefined) {
+        run = this.#documentRun(text, need);
+        seen.set(text, run);
+      } else {
+        this.#hits++;
+      }
+      const lengths = truncatePair(q.length, run.length, budget, this.truncation);
+      if (lengths === undefined) {
+        throw new TruncationError(
+          `truncation 'only_second': the query of ${q.length} tokens leaves no room for the document at maxLength ${this.maxLength} ` +
+            `(${this.#template.specialCount} special tokens): use truncation 'longest_first' or a larger maxLength`,
+        );
+      }
+      runs[i] = run;
+      k1s[i] = lengths.k1;
+      k2s[i] = lengths.k2;
+      total += lengths.k1 + lengths.k2 + this.#template.specialCount;
+    }
+
+    const ids = new Int32Array(total);
+    const typeIds = new Uint8Array(total);
+    const offsets = new Int32Array(docs.length + 1);
+    let at = 0;
+    for (let i = 0; i < docs.length; i++) {
+      at = writePair(this.#template, q, k1s[i]!, runs[i]!, k2s[i]!, ids, typeIds, at);
+      offsets[i + 1] = at;
+    }
+    return { ids, typeIds, offsets };
+  }
+
+  #encode(text: string): Int32Array {
+    return Int32Array.from(this.#tokenizer.encode(text, { add_special_tokens: false }).ids);
+  }
+
+  /** The tokens of `text` (or of a prefix holding at least `need` of them), from the cache when it has them. */
+  #documentRun(text: string, need: number): Int32Array {
+    const cached = this.#cache?.get(text);
+    if (cached !== undefined && (cached.complete || cached.ids.length >= need)) {
+      this.#hits++;
+      return cached.ids;
+    }
+    this.#misses++;
+    const run = this.#tokenizeDocument(text, need);
+    this.#cache?.set(text, run);
+    return run.ids;
+  }
+
+  #tokenizeDocument(text: string, need: number): DocumentRun {
+    if (this.#prefixCut) {
+      let chars = CHARS_PER_TOKEN_GUESS * need;
+      while (chars < text.length) {
+        const cut = findCut(text, chars);
+        if (cut < 0) break;
+        const ids = this.#encode(text.slice(0, cut));
+        if (ids.length >= need) return { ids, complete: false };
+        chars = 2 * cut;
+      }
+    }
+    return { ids: this.#encode(text), complete: true };
+  }
+}
