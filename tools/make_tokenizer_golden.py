@@ -12,6 +12,10 @@ gives: the ids and type ids, or the message of the error Rust raises. A Template
 recorded with its post_processor swapped for BertProcessing, RobertaProcessing and a Sequence around the
 template, built from the template's first two special tokens (CLS-like, SEP-like), so all kinds are covered.
 
+It also records "truncation_sweep": a one-token-per-word WordLevel tokenizer (WhitespaceSplit) encoding
+n1 words against n2 words for every n1, n2 < SWEEP_N, max_length and strategy, with no post-processor and with
+a 3-special-token template, to pin down the truncation rules on their own.
+
 Needs only the standard library and `tokenizers` (made with 0.23). Deterministic: same inputs, same file.
 """
 import hashlib
@@ -26,6 +30,16 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TEXTS = os.path.join(ROOT, "test", "fixtures", "tokenizer-texts.json")
 STRATEGIES = ["longest_first", "only_second"]
 FULL_MAX_LENGTHS = [16, 32, 128, 512]
+SWEEP_N = 21
+SWEEP_TEMPLATE = {
+    "type": "TemplateProcessing",
+    "single": [{"SpecialToken": {"id": "[C]", "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}},
+               {"SpecialToken": {"id": "[S]", "type_id": 0}}],
+    "pair": [{"SpecialToken": {"id": "[C]", "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}},
+             {"SpecialToken": {"id": "[S]", "type_id": 0}}, {"Sequence": {"id": "B", "type_id": 1}},
+             {"SpecialToken": {"id": "[S]", "type_id": 1}}],
+    "special_tokens": {"[C]": {"id": "[C]", "ids": [2], "tokens": ["[C]"]}, "[S]": {"id": "[S]", "ids": [3], "tokens": ["[S]"]}},
+}
 
 
 def load_texts():
@@ -55,6 +69,42 @@ def variants(tokenizer_json):
     ))
     byte_level = {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": True}
     out.append(("sequence", {"type": "Sequence", "processors": [byte_level, pp]}, [16]))
+    return out
+
+
+def sweep_tokenizer_json(post_processor):
+    """tokenizer.json of the sweep tokenizer: words "a" (id 0) and "b" (id 1), one token each."""
+    return {
+        "version": "1.0", "truncation": None, "padding": None,
+        "added_tokens": [{"id": i, "content": c, "single_word": False, "lstrip": False, "rstrip": False,
+                          "normalized": False, "special": True} for i, c in [(2, "[C]"), (3, "[S]"), (4, "[U]")]],
+        "normalizer": None, "pre_tokenizer": {"type": "WhitespaceSplit"}, "post_processor": post_processor,
+        "decoder": None, "model": {"type": "WordLevel", "vocab": {"a": 0, "b": 1, "[C]": 2, "[S]": 3, "[U]": 4},
+                                   "unk_token": "[U]"},
+    }
+
+
+def truncation_sweep():
+    """{variant: {strategy: {max_length: "k1,k2 k1,k2 ... (E where Rust raises)", n1-major}}}."""
+    out = {}
+    for variant, pp, specials in [("none", None, 0), ("template", SWEEP_TEMPLATE, 3)]:
+        tj = sweep_tokenizer_json(pp)
+        tok = Tokenizer.from_str(json.dumps(tj))
+        out[variant] = {"tokenizer_json": tj, "results": {}}
+        for strategy in STRATEGIES:
+            by_length = {}
+            for max_length in range(specials + 1, specials + 21):
+                tok.enable_truncation(max_length, strategy=strategy)
+                cells = []
+                for n1 in range(SWEEP_N):
+                    for n2 in range(SWEEP_N):
+                        try:
+                            ids = tok.encode(" ".join(["a"] * n1), " ".join(["b"] * n2)).ids
+                            cells.append(f"{ids.count(0)},{ids.count(1)}")
+                        except Exception:
+                            cells.append("E")
+                by_length[str(max_length)] = " ".join(cells)
+            out[variant]["results"][strategy] = by_length
     return out
 
 
@@ -110,13 +160,16 @@ def main():
         "texts_sha256": texts_sha,
         "queries": len(queries),
         "documents": len(docs),
+        "truncation_sweep": truncation_sweep(),
         "cases": cases,
     }
     with open(out_path, "w", encoding="utf-8") as f:
         # One case per line keeps diffs readable.
-        f.write('{"generator": %s, "tokenizers_version": %s, "texts_sha256": %s, "queries": %d, "documents": %d, "cases": [\n'
+        f.write('{"generator": %s, "tokenizers_version": %s, "texts_sha256": %s, "queries": %d, "documents": %d,\n'
                 % (json.dumps(golden["generator"]), json.dumps(golden["tokenizers_version"]), json.dumps(texts_sha),
                    len(queries), len(docs)))
+        f.write('"sweep_n": %d, "truncation_sweep": %s,\n"cases": [\n'
+                % (SWEEP_N, json.dumps(golden["truncation_sweep"], separators=(",", ":"))))
         f.write(",\n".join(json.dumps(c, separators=(",", ":"), ensure_ascii=True) for c in cases))
         f.write("\n]}\n")
     print(f"wrote {out_path}: {len(cases)} cases, {os.path.getsize(out_path)} bytes", file=sys.stderr)

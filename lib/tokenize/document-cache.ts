@@ -1,15 +1,10 @@
 /**
- * Least-recently-used cache of document token runs, keyed by the document text and bounded in bytes.
+ * Least-recently-used cache of document token runs, keyed by the document text and bounded in bytes. A run is
+ * the document's tokens as Rust's truncation early exit leaves them (truncation.ts): the same for every query
+ * and strategy, at most max_length tokens plus the rest of one word.
  *
  * @internal
  */
-
-/** A document's tokens before truncation: all of them, or (prefix cut) the tokens of a leading part. */
-export interface DocumentRun {
-  readonly ids: Int32Array;
-  /** False when `ids` are the tokens of a prefix of the text only (see long-text.ts). */
-  readonly complete: boolean;
-}
 
 export interface CacheStats {
   /** Documents served without tokenizing: from the cache, or repeated within one encodePairs call. */
@@ -28,15 +23,15 @@ export interface CacheStats {
 const ENTRY_OVERHEAD = 96;
 
 /** Bytes an entry is charged: the key string (UTF-16) it keeps alive, the token array, and overhead. */
-export function entryBytes(text: string, run: DocumentRun): number {
-  return 2 * text.length + run.ids.byteLength + ENTRY_OVERHEAD;
+export function entryBytes(text: string, run: Int32Array): number {
+  return 2 * text.length + run.byteLength + ENTRY_OVERHEAD;
 }
 
 export class DocumentCache {
   readonly maxBytes: number;
   #bytes = 0;
   // A Map iterates in insertion order: re-inserting on every hit keeps the least recently used first.
-  readonly #map = new Map<string, DocumentRun>();
+  readonly #map = new Map<string, Int32Array>();
 
   constructor(maxBytes: number) {
     this.maxBytes = maxBytes;
@@ -50,7 +45,7 @@ export class DocumentCache {
     return this.#map.size;
   }
 
-  get(text: string): DocumentRun | undefined {
+  get(text: string): Int32Array | undefined {
     const run = this.#map.get(text);
     if (run !== undefined) {
       this.#map.delete(text);
@@ -59,7 +54,7 @@ export class DocumentCache {
     return run;
   }
 
-  set(text: string, run: DocumentRun): void {
+  set(text: string, run: Int32Array): void {
     const old = this.#map.get(text);
     if (old !== undefined) {
       this.#map.delete(text);

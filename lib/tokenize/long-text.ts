@@ -1,24 +1,29 @@
 /**
  * Long documents: tokenize a prefix instead of 100 KB of text to keep a few hundred tokens.
  *
- * A prefix P of a document T = P + S, cut at a single space between two visible characters (P ends with a
- * letter, digit, punctuation or symbol; S is ' ' and another such character; neither may be one that a
- * normalizer deletes, turns into a mark or pads with spaces, like CJK ideographs under BertNormalizer), gives tokens(P) = the first |tokens(P)| tokens of tokens(T) when every stage is
- * "local at whitespace":
+ * tokenizers 0.23 itself stops tokenizing a document at the split where its token count reaches maxLength
+ * (truncation.ts, step 1), and the result depends on nothing after that point. So a prefix P of the document
+ * T = P + S does as well as T if (a) P's splits are T's first splits with the same tokens, and (b) the stop
+ * point lies inside P. PairTokenizer checks (b) on P's own splits, doubling P until it holds (first try: 8
+ * characters per token of maxLength); (a) holds when P is cut at a single space between two visible
+ * characters (P ends with a letter, digit, punctuation or symbol; S is ' ' and another such character; neither
+ * may be one that a normalizer deletes, turns into a mark or pads with spaces, like CJK ideographs under
+ * BertNormalizer) and every stage of the tokenizer is "local at whitespace":
  *   - added tokens: none contains whitespace, so no added-token match spans the cut, and the sections before
  *     the cut are the same for P and T (lstrip/rstrip only eat whitespace, which P does not end with).
  *   - normalizer: each allowed one maps normalize(P + S) to normalize(P) + normalize(S) with normalize(S) still
  *     starting with ' ': BertNormalizer, Lowercase and StripAccents work one character at a time (NFD's
  *     reordering and NFC/NFKC's composition never cross a space, a starter that composes with nothing), Strip
  *     only touches the ends (P ends with a non-space, and P's start is T's), Prepend only the start, and a
- *     Replace whose pattern is a string without whitespace cannot match across or at the space.
+ *     Replace of a string without whitespace by another cannot match across or at the space.
  *   - pre-tokenizer: the first stage splits at the space with the pieces before it the same for P and T
  *     (BertPreTokenizer, Whitespace, WhitespaceSplit drop whitespace; Metaspace with split puts a boundary
- *     before each '▁'; ByteLevel's regex never carries a letter, digit or symbol run over a space), and the
- *     later stages of a Sequence (Punctuation, Digits and the same) work piece by piece.
+ *     before each '▁'; ByteLevel's regex never carries a letter, digit or symbol run over a space, and with one
+ *     space between two non-spaces its whitespace runs split alike), and the later stages of a Sequence
+ *     (Punctuation, Digits and the same) work piece by piece.
  *   - model: every model tokenizes one pre-token at a time.
- * truncation.ts shows that once P yields more than max(queryTokens, L) tokens, truncating its tokens gives
- * exactly what truncating T's tokens gives, under both strategies. Anything not listed above is tokenized whole.
+ * Anything else is tokenized whole. (A pre-tokenizer Sequence that does not start with a whitespace splitter is
+ * treated as not local, though some are, to keep the argument one line per stage.)
  *
  * @internal
  */

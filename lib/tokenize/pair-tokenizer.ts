@@ -5,12 +5,12 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InvalidArgumentError, ModelLoadError, TruncationError } from '../errors.js';
-import { DocumentCache, type CacheStats, type DocumentRun } from './document-cache.js';
+import { DocumentCache, type CacheStats } from './document-cache.js';
 import { findCut, prefixCutAllowed } from './long-text.js';
 import { parsePairTemplate, writePair, type PairTemplate } from './post-processor.js';
-import { applyRustCompat } from './rust-compat.js';
+import { applyRustCompat, type SplitLog } from './rust-compat.js';
 import { Tokenizer, type JsTokenizer } from './tokenizers-js.js';
-import { truncatePair, type Truncation } from './truncation.js';
+import { earlyExit, truncatePair, type Truncation } from './truncation.js';
 
 export type { Truncation } from './truncation.js';
 export type { CacheStats } from './document-cache.js';
@@ -39,7 +39,7 @@ const DEFAULT_CACHE_BYTES = 64 * 1024 * 1024;
 const SANE_MODEL_MAX_LENGTH = 1_000_000;
 /** Model types whose position ids start at padding_idx + 1 (transformers' create_position_ids_from_input_ids). */
 const OFFSET_POSITION_MODELS = new Set(['xlm-roberta', 'roberta', 'camembert']);
-/** First try of a long document: this many characters per token still needed. */
+/** First try of a long document: a prefix of this many characters per token of maxLength. */
 const CHARS_PER_TOKEN_GUESS = 8;
 
 const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -121,6 +121,7 @@ export class PairTokenizer {
   readonly maxLength: number;
   readonly truncation: Truncation;
   readonly #tokenizer: JsTokenizer;
+  readonly #splits: SplitLog;
   readonly #template: PairTemplate;
   /** Text tokens a pair may hold: maxLength minus the template's special tokens. */
   readonly #budget: number;
@@ -129,8 +130,17 @@ export class PairTokenizer {
   #hits = 0;
   #misses = 0;
 
-  private constructor(tokenizer: JsTokenizer, template: PairTemplate, maxLength: number, truncation: Truncation, prefixCut: boolean, cacheBytes: number) {
+  private constructor(
+    tokenizer: JsTokenizer,
+    splits: SplitLog,
+    template: PairTemplate,
+    maxLength: number,
+    truncation: Truncation,
+    prefixCut: boolean,
+    cacheBytes: number,
+  ) {
     this.#tokenizer = tokenizer;
+    this.#splits = splits;
     this.#template = template;
     this.maxLength = maxLength;
     this.truncation = truncation;
@@ -226,8 +236,17 @@ export class PairTokenizer {
       const code = /^Unknown /.test(message) ? 'ERR_MODEL_UNSUPPORTED' : 'ERR_MODEL_INVALID';
       throw new ModelLoadError(code, path, `tokenizer.json cannot be loaded by tokenizers.js: ${message}`, { cause });
     }
-    applyRustCompat(tokenizer, forJs);
-    return new PairTokenizer(tokenizer, template, maxLength, truncation, prefixCutAllowed(forJs), cacheBytes);
+    let splits: SplitLog;
+    try {
+      splits = applyRustCompat(tokenizer, forJs);
+    } catch (cause) {
+      throw new ModelLoadError('ERR_MODEL_UNSUPPORTED', path, `this version of tokenizers.js cannot be adapted: ${(cause as Error).message}`, { cause });
+    }
+    const pt = new PairTokenizer(tokenizer, splits, template, maxLength, truncation, prefixCutAllowed(forJs), cacheBytes);
+    // Fails at load, not at the first request, if tokenizers.js no longer reports its splits as expected.
+    const firstAdded = (forJs.added_tokens as Array<{ content?: unknown }>)[0]?.content;
+    pt.#encode(`Ab, c1 ${typeof firstAdded === 'string' ? firstAdded : ''} d`, path);
+    return pt;
   }
 
   /** Document cache counters (a fresh object each read). */
@@ -263,8 +282,8 @@ export class PairTokenizer {
 
     const q = this.#encode(query);
     const budget = this.#budget;
-    // A document run is usable when complete, or when it already holds more than `need - 1` tokens (truncation.ts).
-    const need = Math.max(q.length, budget) + 1;
+    // Rust stops tokenizing the query at maxLength tokens under longest_first only (truncation.ts, step 1).
+    const n1 = this.truncation === 'longest_first' ? earlyExit(q.splits, this.maxLength).length : q.ids.length;
     const runs: Int32Array[] = new Array<Int32Array>(docs.length);
     const k1s = new Int32Array(docs.length);
     const k2s = new Int32Array(docs.length);
@@ -274,15 +293,15 @@ export class PairTokenizer {
       const text = docs[i]!;
       let run = seen.get(text);
       if (run === undefined) {
-        run = this.#documentRun(text, need);
+        run = this.#documentRun(text);
         seen.set(text, run);
       } else {
         this.#hits++;
       }
-      const lengths = truncatePair(q.length, run.length, budget, this.truncation);
+      const lengths = truncatePair(n1, run.length, budget, this.truncation);
       if (lengths === undefined) {
         throw new TruncationError(
-          `truncation 'only_second': the query of ${q.length} tokens leaves no room for the document at maxLength ${this.maxLength} ` +
+          `truncation 'only_second': the query of ${n1} tokens leaves no room for the document at maxLength ${this.maxLength} ` +
             `(${this.#template.specialCount} special tokens): use truncation 'longest_first' or a larger maxLength`,
         );
       }
@@ -297,40 +316,58 @@ export class PairTokenizer {
     const offsets = new Int32Array(docs.length + 1);
     let at = 0;
     for (let i = 0; i < docs.length; i++) {
-      at = writePair(this.#template, q, k1s[i]!, runs[i]!, k2s[i]!, ids, typeIds, at);
+      at = writePair(this.#template, q.ids, k1s[i]!, runs[i]!, k2s[i]!, ids, typeIds, at);
       offsets[i + 1] = at;
     }
     return { ids, typeIds, offsets };
   }
 
-  #encode(text: string): Int32Array {
-    return Int32Array.from(this.#tokenizer.encode(text, { add_special_tokens: false }).ids);
+  /** Ids of `text` (no special tokens) and the token counts of its splits. */
+  #encode(text: string, source = 'tokenizer.json'): { ids: Int32Array; splits: number[] } {
+    this.#splits.take();
+    const ids = Int32Array.from(this.#tokenizer.encode(text, { add_special_tokens: false }).ids);
+    const splits = this.#splits.take();
+    let sum = 0;
+    for (const c of splits) sum += c < 0 ? 1 : c;
+    if (sum !== ids.length) {
+      throw new ModelLoadError(
+        'ERR_MODEL_UNSUPPORTED',
+        source,
+        `tokenizers.js gave ${ids.length} tokens but reported splits of ${sum}: this @huggingface/tokenizers version is not supported`,
+      );
+    }
+    return { ids, splits };
   }
 
-  /** The tokens of `text` (or of a prefix holding at least `need` of them), from the cache when it has them. */
-  #documentRun(text: string, need: number): Int32Array {
+  /** The document's tokens as Rust's early exit leaves them (truncation.ts), from the cache when it has them. */
+  #documentRun(text: string): Int32Array {
     const cached = this.#cache?.get(text);
-    if (cached !== undefined && (cached.complete || cached.ids.length >= need)) {
+    if (cached !== undefined) {
       this.#hits++;
-      return cached.ids;
+      return cached;
     }
     this.#misses++;
-    const run = this.#tokenizeDocument(text, need);
+    const run = this.#tokenizeDocument(text);
     this.#cache?.set(text, run);
-    return run.ids;
+    return run;
   }
 
-  #tokenizeDocument(text: string, need: number): DocumentRun {
+  #tokenizeDocument(text: string): Int32Array {
+    const m = this.maxLength;
     if (this.#prefixCut) {
-      let chars = CHARS_PER_TOKEN_GUESS * need;
+      // long-text.ts: a prefix whose splits are the text's first splits, in which the early exit stops,
+      // gives exactly the text's run.
+      let chars = CHARS_PER_TOKEN_GUESS * m;
       while (chars < text.length) {
         const cut = findCut(text, chars);
         if (cut < 0) break;
-        const ids = this.#encode(text.slice(0, cut));
-        if (ids.length >= need) return { ids, complete: false };
+        const prefix = this.#encode(text.slice(0, cut));
+        const exit = earlyExit(prefix.splits, m);
+        if (exit.stopped) return prefix.ids.slice(0, exit.length);
         chars = 2 * cut;
       }
     }
-    return { ids: this.#encode(text), complete: true };
+    const whole = this.#encode(text);
+    return whole.ids.slice(0, earlyExit(whole.splits, m).length);
   }
 }

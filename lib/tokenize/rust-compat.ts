@@ -2,7 +2,16 @@
  * Where tokenizers.js (0.2.x) computes something other than HF tokenizers (Rust) for the same tokenizer.json,
  * this file swaps in a re-implementation of the Rust component. Each class names the Rust file it follows
  * (paths under huggingface/tokenizers tokenizers/src/) and the tokenizers.js behaviour it replaces.
- * Components that already agree are left as tokenizers.js built them.
+ * Components that already agree are left as tokenizers.js built them. It also logs each encode's splits
+ * (SplitLog), which Rust's truncation early exit needs (truncation.ts).
+ *
+ * Known differences left (none in test/fixtures/tokenizer-texts.json):
+ *   - NFC/NFD/NFKC/NFKD use V8's Unicode data, Rust an older table: about 200 code points assigned in
+ *     Unicode 12 and later (U+32FF, Vithkuqi, Tulu-Tigalari, ...) normalize differently.
+ *   - Whitespace's \w: letters new in Unicode 16/17 are word characters for V8, not yet for Rust's regex crate.
+ *   - Precompiled (SentencePiece charsmap) is tokenizers.js's NFKC-based approximation.
+ *   - Added tokens: single_word is ignored and lstrip/rstrip trim JS whitespace, as tokenizers.js does.
+ *   - ByteLevel, Split, BPE and WordLevel are tokenizers.js's, not checked against Rust here.
  *
  * @internal
  */
@@ -347,57 +356,104 @@ function replacePreTokenizer(config: unknown, built: JsPreTokenizer | null): JsP
 }
 
 // ---------------------------------------------------------------------------------------------
-// Model
+// Model, and the splits of each encode
 // ---------------------------------------------------------------------------------------------
 
 /**
- * Rust runs the model on one pre-token at a time, so `fuse_unk` joins unknown pieces inside a word only;
- * tokenizers.js runs it on all the words of a section at once and fuses across words. Unigram's byte_fallback
- * (models/unigram/model.rs `tokenize`), which tokenizers.js ignores, is applied the same way.
+ * Token counts of the splits (pre-tokens and added tokens) of the texts encoded since the last take(), in
+ * order: n >= 0 for a pre-token the model turned into n tokens, -1 for an added token (one token). Rust's
+ * truncation early exit (truncation.ts) needs them.
  */
-function patchModel(tokenizer: JsTokenizer, modelJson: Json): void {
+export class SplitLog {
+  #counts: number[] = [];
+  push(count: number): void {
+    this.#counts.push(count);
+  }
+  take(): number[] {
+    const counts = this.#counts;
+    this.#counts = [];
+    return counts;
+  }
+}
+
+/**
+ * Runs the model one pre-token at a time, as Rust does (models get one split each), logging each count. So
+ * `fuse_unk` joins unknown pieces inside a word only (tokenizers.js fused them across the words of a section),
+ * and Unigram's byte_fallback (models/unigram/model.rs `tokenize`), which tokenizers.js ignores, is applied.
+ */
+function patchModel(tokenizer: JsTokenizer, modelJson: Json, log: SplitLog): void {
   const model = tokenizer.model;
   if (model === null) return;
   const fuse = model.fuse_unk;
   const byteFallback = modelJson.type === 'Unigram' && modelJson.byte_fallback === true;
-  if (!fuse && !byteFallback) return;
   const ids = model.tokens_to_ids;
   const unk = model.unk_token_id;
   const isUnk = (t: string): boolean => (ids.get(t) ?? unk) === unk;
   const encoder = new TextEncoder();
+  const encodeWord = (word: string): string[] => {
+    const pieces = model.encode([word]);
+    let fused: string[] = pieces;
+    if (fuse) {
+      fused = [];
+      let previousUnk = false;
+      for (const p of pieces) {
+        const pUnk = isUnk(p);
+        if (pUnk && previousUnk) fused[fused.length - 1] += p;
+        else fused.push(p);
+        previousUnk = pUnk;
+      }
+    }
+    if (!byteFallback) return fused;
+    const out: string[] = [];
+    for (const p of fused) {
+      if (!ids.has(p)) {
+        const bytes = Array.from(encoder.encode(p), (b) => `<0x${b.toString(16).toUpperCase().padStart(2, '0')}>`);
+        if (bytes.every((b) => ids.has(b))) {
+          out.push(...bytes);
+          continue;
+        }
+      }
+      out.push(p);
+    }
+    return out;
+  };
   model._call = (words: string[]): string[] => {
     const out: string[] = [];
     for (const word of words) {
-      const pieces = model.encode([word]);
-      let fused: string[] = pieces;
-      if (fuse) {
-        fused = [];
-        let previousUnk = false;
-        for (const p of pieces) {
-          const pUnk = isUnk(p);
-          if (pUnk && previousUnk) fused[fused.length - 1] += p;
-          else fused.push(p);
-          previousUnk = pUnk;
-        }
-      }
-      for (const p of fused) {
-        if (byteFallback && !ids.has(p)) {
-          const bytes = Array.from(encoder.encode(p), (b) => `<0x${b.toString(16).toUpperCase().padStart(2, '0')}>`);
-          if (bytes.every((b) => ids.has(b))) {
-            out.push(...bytes);
-            continue;
-          }
-        }
-        out.push(p);
-      }
+      if (word.length === 0) continue; // Rust drops empty splits
+      const pieces = encodeWord(word);
+      log.push(pieces.length);
+      for (const p of pieces) out.push(p);
     }
     return out;
   };
 }
 
-/** Swaps the components of `tokenizer` (built by tokenizers.js from `tokenizerJson`) for their Rust-faithful versions. */
-export function applyRustCompat(tokenizer: JsTokenizer, tokenizerJson: Json): void {
+/**
+ * Logs the added tokens a text yields. tokenizers.js's encode_text asks `added_tokens_map.has(section)` once
+ * per section and emits the section as an added token exactly when that is true (@huggingface/tokenizers
+ * 0.2.x, src/core/Tokenizer.ts); PairTokenizer checks on every encode that the log adds up to the ids.
+ */
+function logAddedTokens(tokenizer: JsTokenizer, log: SplitLog): void {
+  const map = (tokenizer as unknown as { added_tokens_map?: unknown }).added_tokens_map;
+  if (!(map instanceof Map)) throw new Error('tokenizers.js Tokenizer has no added_tokens_map');
+  const has = map.has.bind(map);
+  map.has = (key: unknown): boolean => {
+    const found = has(key);
+    if (found) log.push(-1);
+    return found;
+  };
+}
+
+/**
+ * Swaps the components of `tokenizer` (built by tokenizers.js from `tokenizerJson`) for their Rust-faithful
+ * versions and returns the log its encodes write their splits to.
+ */
+export function applyRustCompat(tokenizer: JsTokenizer, tokenizerJson: Json): SplitLog {
+  const log = new SplitLog();
   tokenizer.normalizer = replaceNormalizer(tokenizerJson.normalizer, tokenizer.normalizer);
   tokenizer.pre_tokenizer = replacePreTokenizer(tokenizerJson.pre_tokenizer, tokenizer.pre_tokenizer);
-  patchModel(tokenizer, (tokenizerJson.model ?? {}) as Json);
+  patchModel(tokenizer, (tokenizerJson.model ?? {}) as Json, log);
+  logAddedTokens(tokenizer, log);
+  return log;
 }

@@ -1,8 +1,11 @@
 // Parity with HF tokenizers (Rust): test/fixtures/tokenizer-golden.json holds what Rust's
 // Tokenizer.encode(query, doc) gives for every (query, document) of test/fixtures/tokenizer-texts.json, per
-// tokenizer, post-processor variant, max length and truncation strategy. Made on a machine with Python by
+// tokenizer, post-processor variant, max length and truncation strategy. Made on a machine with Python and
+// tokenizers 0.23 (the GPU machine, where the shared models sit at .cache/shared-models) by
 //   python3 tools/make_tokenizer_golden.py test/fixtures/tokenizer-golden.json \
-//     <shared models>/bert-base-uncased-tokenizer test/.models/tiny-bert test/.models/tiny-xlmr
+//     .cache/shared-models/bert-base-uncased-tokenizer test/.models/tiny-bert test/.models/tiny-xlmr
+// The tiny tokenizers are rebuilt here from lib/tiny-models (their sha256 must match); the BERT one is read
+// from ../shared/models, and its cases skip with a printed reason where that folder is absent.
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -22,11 +25,18 @@ interface GoldenCase {
   type_ids: Array<string | null>;
   errors: Record<string, string>;
 }
+interface SweepVariant {
+  tokenizer_json: Record<string, unknown>;
+  /** strategy -> max_length -> "k1,k2 ..." (or E), n1-major over n1, n2 < sweep_n. */
+  results: Record<Truncation, Record<string, string>>;
+}
 interface Golden {
   tokenizers_version: string;
   texts_sha256: string;
   queries: number;
   documents: number;
+  sweep_n: number;
+  truncation_sweep: Record<string, SweepVariant>;
   cases: GoldenCase[];
 }
 
@@ -80,6 +90,36 @@ describe.skipIf(golden === null)('tokenizer parity with HF tokenizers (Rust)', (
     expect(golden!.texts_sha256, 'test/fixtures/tokenizer-texts.json changed: regenerate the golden file').toBe(texts.sha256);
     expect([golden!.queries, golden!.documents]).toEqual([texts.queries.length, texts.docs.length]);
   });
+
+  // A one-token-per-word tokenizer, every (n1, n2) below sweep_n: the truncation rules on their own, early exit
+  // included, through the whole PairTokenizer.
+  for (const [variant, sweep] of Object.entries(golden?.truncation_sweep ?? {})) {
+    for (const strategy of ['longest_first', 'only_second'] as const) {
+      it(`truncation sweep: ${variant} template, ${strategy}`, () => {
+        const n = golden!.sweep_n;
+        let checked = 0;
+        for (const [maxLength, row] of Object.entries(sweep.results[strategy])) {
+          const tok = PairTokenizer.fromObjects(sweep.tokenizer_json, {}, null, { maxLength: Number(maxLength), truncation: strategy });
+          const cells = row.split(' ');
+          expect(cells.length).toBe(n * n);
+          cells.forEach((cell, k) => {
+            const [n1, n2] = [Math.floor(k / n), k % n];
+            const query = Array<string>(n1).fill('a').join(' ');
+            const doc = Array<string>(n2).fill('b').join(' ');
+            const where = `max_length ${maxLength}, ${n1} query and ${n2} document tokens`;
+            if (cell === 'E') {
+              expect(() => tok.encodePairs(query, [doc]), where).toThrow(expect.objectContaining({ code: 'ERR_TRUNCATION' }));
+            } else {
+              const ids = Array.from(tok.encodePairs(query, [doc]).ids);
+              expect(`${ids.filter((x) => x === 0).length},${ids.filter((x) => x === 1).length}`, where).toBe(cell);
+            }
+            checked++;
+          });
+        }
+        expect(checked).toBeGreaterThan(0);
+      });
+    }
+  }
 
   for (const c of golden?.cases ?? []) {
     const title = `${c.tokenizer} ${c.variant} maxLength=${c.max_length} ${c.strategy}`;
