@@ -2,6 +2,7 @@
  * Every public option is checked here, before any native code runs (sharp's lib/is.mjs habit): the error
  * names the option, what was expected and what came.
  */
+import { availableParallelism } from 'node:os';
 import { InvalidArgumentError } from './errors.js';
 
 export type BackendName = 'auto' | 'tensorrt' | 'cuda' | 'cpu';
@@ -26,6 +27,12 @@ export interface LoadOptions {
   threads?: number;
   /** Cache of document tokens, keyed by text, bounded in bytes; `false` turns it off. Default 64 MiB. */
   tokenCache?: { maxBytes: number } | false;
+  /** Worker threads that tokenize calls of 64 documents or more; 0 keeps tokenizing on the calling thread.
+   * Default: the number of cores. */
+  tokenizerThreads?: number;
+  /** Calls with up to this many documents are tokenized completely before the model runs; larger ones stream
+   * in batches while the model runs, with bounded memory. Default 10 000. */
+  streamThreshold?: number;
 }
 
 export interface ScoreOptions {
@@ -89,6 +96,8 @@ export interface CheckedLoadOptions {
   dtype: DType | undefined;
   threads: number;
   tokenCache: { maxBytes: number } | false;
+  tokenizerThreads: number;
+  streamThreshold: number;
 }
 
 export const DEFAULT_TOKEN_CACHE_BYTES = 64 * 1024 * 1024;
@@ -110,6 +119,8 @@ export function checkLoadOptions(options: unknown): CheckedLoadOptions {
     dtype: o.dtype === undefined ? undefined : checkOneOf(o.dtype, 'options.dtype', ['fp16', 'bf16', 'fp32'] as const, 'fp16'),
     threads: o.threads === undefined ? 0 : checkInt(o.threads, 'options.threads', 1, 1024),
     tokenCache,
+    tokenizerThreads: o.tokenizerThreads === undefined ? availableParallelism() : checkInt(o.tokenizerThreads, 'options.tokenizerThreads', 0, 1024),
+    streamThreshold: o.streamThreshold === undefined ? 10_000 : checkInt(o.streamThreshold, 'options.streamThreshold', 0, Number.MAX_SAFE_INTEGER),
   };
 }
 

@@ -24,7 +24,9 @@ import {
   type ScoreOptions,
   type Truncation,
 } from './options.js';
+import { BatchStream, type BatchStats } from './schedule/batches.js';
 import { PairTokenizer } from './tokenize/pair-tokenizer.js';
+import { TokenizerPool } from './tokenize/worker-pool.js';
 
 export interface RerankResult {
   /** Position of the document in the `docs` array passed in. */
@@ -58,9 +60,13 @@ export interface RerankerInfo {
 }
 
 const CPU_BATCH_SIZE = 256;
+/** Calls with fewer documents are tokenized on the calling thread: a worker round trip would cost more. */
+const PARALLEL_MIN_DOCS = 64;
 
 /** Maps an error from the addon to the public error classes. */
 function fromNative(error: unknown, signal: AbortSignal | undefined, closed: boolean): RerankError {
+  // Whatever failed once close() began (a cancelled batch, a terminated tokenizer worker) failed because of it.
+  if (closed && !(error instanceof ClosedError)) return new ClosedError('the Reranker was closed while the call ran');
   if (error instanceof RerankError) return error;
   const e = error as { code?: string; message?: string };
   const message = e?.message ?? String(error);
@@ -95,10 +101,23 @@ export class Reranker {
   readonly #config: ModelConfig;
   readonly #backendReason: string;
   readonly #maxBatchSize: number;
+  readonly #pool: TokenizerPool | undefined;
+  readonly #streamThreshold: number;
+  #lastBatchStats: BatchStats | undefined;
   #closed = false;
   #closing: Promise<void> | undefined;
 
-  private constructor(session: NativeSession, tokenizer: PairTokenizer, config: ModelConfig, backendReason: string, maxBatchSize: number) {
+  private constructor(
+    session: NativeSession,
+    tokenizer: PairTokenizer,
+    config: ModelConfig,
+    backendReason: string,
+    maxBatchSize: number,
+    pool: TokenizerPool | undefined,
+    streamThreshold: number,
+  ) {
+    this.#pool = pool;
+    this.#streamThreshold = streamThreshold;
     this.#session = session;
     this.#tokenizer = tokenizer;
     this.#config = config;
@@ -145,7 +164,9 @@ export class Reranker {
     }
     const session = await addon.loadSession(plan, { backend: 'cpu', threads: o.threads });
     const maxBatchSize = o.maxBatchSize === 'auto' ? CPU_BATCH_SIZE : o.maxBatchSize;
-    return new Reranker(session, tokenizer, config, backendReason, maxBatchSize);
+    // Workers start on the first call large enough to use them, and are reused after.
+    const pool = o.tokenizerThreads > 0 ? new TokenizerPool(tokenizer.workerSource, o.tokenizerThreads) : undefined;
+    return new Reranker(session, tokenizer, config, backendReason, maxBatchSize, pool, o.streamThreshold);
   }
 
   get info(): RerankerInfo {
@@ -209,9 +230,23 @@ export class Reranker {
   close(): Promise<void> {
     if (!this.#closing) {
       this.#closed = true;
-      this.#closing = this.#session.close();
+      this.#closing = Promise.all([this.#session.close(), this.#pool?.close()]).then(() => undefined);
     }
     return this.#closing;
+  }
+
+  /**
+   * How the last call was batched: batch count, whether it streamed or used the worker pool, and the most
+   * batches held at once. For tests and tuning.
+   * @internal
+   */
+  get lastBatchStats(): BatchStats | undefined {
+    return this.#lastBatchStats;
+  }
+
+  /** Document token cache counters: hits, misses, entries, bytes. */
+  get tokenCacheStats() {
+    return this.#tokenizer.cacheStats;
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -231,14 +266,20 @@ export class Reranker {
     const onAbort = () => request.cancel();
     signal?.addEventListener('abort', onAbort, { once: true });
     let pending: Promise<void> | undefined;
+    const stream = new BatchStream(this.#tokenizer, this.#pool, query, docs, {
+      batchSize: this.#maxBatchSize,
+      streamThreshold: this.#streamThreshold,
+      parallelMinDocs: PARALLEL_MIN_DOCS,
+      window: 2 * (this.#pool?.size ?? 1),
+    });
+    this.#lastBatchStats = stream.stats;
     try {
-      // Tokenize batch i+1 on this thread while the backend runs batch i on its own threads.
-      for (let first = 0; first < docs.length; first += this.#maxBatchSize) {
-        const batch = this.#tokenizer.encodePairs(query, docs.slice(first, first + this.#maxBatchSize));
+      // The backend scores batch i while batch i+1 is tokenized (here or on the workers).
+      for await (const { first, pairs } of stream) {
         if (pending) await pending;
         if (this.#closed) throw new ClosedError('the Reranker was closed while the call ran');
         if (signal?.aborted) throw new AbortError(signal.reason);
-        pending = request.submit(batch.ids, batch.typeIds, batch.offsets, first);
+        pending = request.submit(pairs.ids, pairs.typeIds, pairs.offsets, first);
       }
       await pending;
       pending = undefined;

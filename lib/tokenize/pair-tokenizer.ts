@@ -34,6 +34,21 @@ export interface PairTokenizerOptions {
 
 type Json = Record<string, unknown>;
 
+/** A query encoded for pairing: its ids, and how many of them truncation starts from. @internal */
+export interface PreparedQuery {
+  ids: Int32Array;
+  length: number;
+}
+
+/** The inputs a PairTokenizer was built from, to build the same one in a worker thread. @internal */
+export interface TokenizerSource {
+  tokenizerJson: Json;
+  tokenizerConfig: Json;
+  modelConfig: Json | null;
+  maxLength: number;
+  truncation: Truncation;
+}
+
 const DEFAULT_CACHE_BYTES = 64 * 1024 * 1024;
 /** model_max_length at or above this is transformers' "no limit" placeholder (int(1e30)), not a limit. */
 const SANE_MODEL_MAX_LENGTH = 1_000_000;
@@ -127,6 +142,7 @@ export class PairTokenizer {
   readonly #budget: number;
   readonly #prefixCut: boolean;
   readonly #cache: DocumentCache | null;
+  readonly #source: TokenizerSource;
   #hits = 0;
   #misses = 0;
 
@@ -138,7 +154,9 @@ export class PairTokenizer {
     truncation: Truncation,
     prefixCut: boolean,
     cacheBytes: number,
+    source: TokenizerSource,
   ) {
+    this.#source = source;
     this.#tokenizer = tokenizer;
     this.#splits = splits;
     this.#template = template;
@@ -242,7 +260,8 @@ export class PairTokenizer {
     } catch (cause) {
       throw new ModelLoadError('ERR_MODEL_UNSUPPORTED', path, `this version of tokenizers.js cannot be adapted: ${(cause as Error).message}`, { cause });
     }
-    const pt = new PairTokenizer(tokenizer, splits, template, maxLength, truncation, prefixCutAllowed(forJs), cacheBytes);
+    const source: TokenizerSource = { tokenizerJson, tokenizerConfig, modelConfig, maxLength, truncation };
+    const pt = new PairTokenizer(tokenizer, splits, template, maxLength, truncation, prefixCutAllowed(forJs), cacheBytes, source);
     // Fails at load, not at the first request, if tokenizers.js no longer reports its splits as expected.
     const firstAdded = (forJs.added_tokens as Array<{ content?: unknown }>)[0]?.content;
     pt.#encode(`Ab, c1 ${typeof firstAdded === 'string' ? firstAdded : ''} d`, path);
@@ -279,47 +298,116 @@ export class PairTokenizer {
       const d: unknown = docs[i];
       if (typeof d !== 'string') throw new InvalidArgumentError(`Expected a string for docs[${i}] but received ${describe(d)}`);
     }
+    return this.encodePairsPrepared(this.prepareQuery(query), docs);
+  }
 
-    const q = this.#encode(query);
-    const budget = this.#budget;
-    // Rust stops tokenizing the query at maxLength tokens under longest_first only (truncation.ts, step 1).
-    const n1 = this.truncation === 'longest_first' ? earlyExit(q.splits, this.maxLength).length : q.ids.length;
+  /**
+   * encodePairs() for a query already prepared (documents checked by the caller): one query encoding serves
+   * every batch of a call.
+   * @internal
+   */
+  encodePairsPrepared(q: PreparedQuery, docs: readonly string[]): EncodedPairs {
     const runs: Int32Array[] = new Array<Int32Array>(docs.length);
-    const k1s = new Int32Array(docs.length);
-    const k2s = new Int32Array(docs.length);
     const seen = new Map<string, Int32Array>();
-    let total = 0;
     for (let i = 0; i < docs.length; i++) {
       const text = docs[i]!;
       let run = seen.get(text);
       if (run === undefined) {
-        run = this.#documentRun(text);
+        run = this.cachedRun(text);
+        if (run === undefined) {
+          run = this.#tokenizeDocument(text);
+          this.storeRun(text, run);
+        }
         seen.set(text, run);
       } else {
         this.#hits++;
       }
-      const lengths = truncatePair(n1, run.length, budget, this.truncation);
+      runs[i] = run;
+    }
+    return this.assemble(q, runs);
+  }
+
+  /**
+   * The query's tokens, encoded once per call and shared by every batch of the call.
+   * @internal
+   */
+  prepareQuery(query: string): PreparedQuery {
+    const q = this.#encode(query);
+    // Rust stops tokenizing the query at maxLength tokens under longest_first only (truncation.ts, step 1).
+    const length = this.truncation === 'longest_first' ? earlyExit(q.splits, this.maxLength).length : q.ids.length;
+    return { ids: q.ids, length };
+  }
+
+  /**
+   * The cached run of a document (a hit), or undefined (a miss, to tokenize and store).
+   * @internal
+   */
+  cachedRun(text: string): Int32Array | undefined {
+    const cached = this.#cache?.get(text);
+    if (cached !== undefined) this.#hits++;
+    else this.#misses++;
+    return cached;
+  }
+
+  /** @internal */
+  storeRun(text: string, run: Int32Array): void {
+    this.#cache?.set(text, run);
+  }
+
+  /**
+   * Each document's run (no cache): what a tokenizer worker computes for the documents it is sent, packed as
+   * tokens with docs.length + 1 offsets.
+   * @internal
+   */
+  tokenizeDocuments(docs: readonly string[]): { tokens: Int32Array; offsets: Int32Array } {
+    const runs = docs.map((text) => this.#tokenizeDocument(text));
+    const offsets = new Int32Array(docs.length + 1);
+    for (let i = 0; i < runs.length; i++) offsets[i + 1] = offsets[i]! + runs[i]!.length;
+    const tokens = new Int32Array(offsets[docs.length]!);
+    runs.forEach((run, i) => tokens.set(run, offsets[i]));
+    return { tokens, offsets };
+  }
+
+  /**
+   * Pairs of the prepared query with each document run, truncated and laid out by the pair template.
+   * @throws {TruncationError} truncation 'only_second' and the query leaves no room for a document.
+   * @internal
+   */
+  assemble(q: PreparedQuery, runs: readonly Int32Array[]): EncodedPairs {
+    const budget = this.#budget;
+    const special = this.#template.specialCount;
+    const k1s = new Int32Array(runs.length);
+    const k2s = new Int32Array(runs.length);
+    let total = 0;
+    for (let i = 0; i < runs.length; i++) {
+      const lengths = truncatePair(q.length, runs[i]!.length, budget, this.truncation);
       if (lengths === undefined) {
         throw new TruncationError(
-          `truncation 'only_second': the query of ${n1} tokens leaves no room for the document at maxLength ${this.maxLength} ` +
-            `(${this.#template.specialCount} special tokens): use truncation 'longest_first' or a larger maxLength`,
+          `truncation 'only_second': the query of ${q.length} tokens leaves no room for the document at maxLength ${this.maxLength} ` +
+            `(${special} special tokens): use truncation 'longest_first' or a larger maxLength`,
         );
       }
-      runs[i] = run;
       k1s[i] = lengths.k1;
       k2s[i] = lengths.k2;
-      total += lengths.k1 + lengths.k2 + this.#template.specialCount;
+      total += lengths.k1 + lengths.k2 + special;
     }
-
     const ids = new Int32Array(total);
     const typeIds = new Uint8Array(total);
-    const offsets = new Int32Array(docs.length + 1);
+    const offsets = new Int32Array(runs.length + 1);
     let at = 0;
-    for (let i = 0; i < docs.length; i++) {
+    for (let i = 0; i < runs.length; i++) {
       at = writePair(this.#template, q.ids, k1s[i]!, runs[i]!, k2s[i]!, ids, typeIds, at);
       offsets[i + 1] = at;
     }
     return { ids, typeIds, offsets };
+  }
+
+  /**
+   * What a worker thread needs to build the same tokenizer (without a cache).
+   * @internal
+   */
+  get workerSource(): TokenizerSource {
+    return this.#source;
   }
 
   /** Ids of `text` (no special tokens) and the token counts of its splits. */
@@ -337,19 +425,6 @@ export class PairTokenizer {
       );
     }
     return { ids, splits };
-  }
-
-  /** The document's tokens as Rust's early exit leaves them (truncation.ts), from the cache when it has them. */
-  #documentRun(text: string): Int32Array {
-    const cached = this.#cache?.get(text);
-    if (cached !== undefined) {
-      this.#hits++;
-      return cached;
-    }
-    this.#misses++;
-    const run = this.#tokenizeDocument(text);
-    this.#cache?.set(text, run);
-    return run;
   }
 
   #tokenizeDocument(text: string): Int32Array {

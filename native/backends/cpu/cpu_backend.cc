@@ -125,7 +125,7 @@ class TensorReader {
     const uint8_t* src = file_.data() + t.offset;
     switch (t.dtype) {
       case WeightDType::F32:
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#if (defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__) || defined(_WIN32)
         std::memcpy(out.data(), src, t.nbytes);  // the file's byte order is the host's
 #else
         for (size_t i = 0; i < out.size(); ++i) out[i] = bitsToFloat(loadLe32(src + 4 * i));
@@ -253,8 +253,8 @@ Activation toActivation(HiddenActivation act) {
 
 // ---- per-worker scratch ------------------------------------------------------------------------------
 
-// Buffers one worker needs for one sequence, sized for `capacity` tokens and grown (never shrunk) when a
-// longer sequence comes: in steady state a forward pass allocates nothing.
+// Buffers one worker needs for one sequence, sized for a capacity in tokens and grown (never shrunk) when
+// a longer sequence comes: in steady state a forward pass allocates nothing.
 class Scratch {
  public:
   // The encoder's activations, rows of `capacity` tokens.
@@ -269,13 +269,12 @@ class Scratch {
   std::vector<float> keysT;   // [headDim, L]: one head's keys, transposed
   std::vector<float> scores;  // [L, L]
 
-  // Grows the sequence buffers to hold `length` tokens. Returns the bytes added.
-  uint64_t reserveSequence(const ModelSpec& spec, int length) {
-    if (length <= sequenceCapacity_) return 0;
+  // Grows the sequence buffers to hold `length` tokens.
+  void reserveSequence(const ModelSpec& spec, int length) {
+    if (length <= sequenceCapacity_) return;
     const int capacity = roundUp(length);
     const size_t c = static_cast<size_t>(capacity);
     const size_t h = static_cast<size_t>(spec.hiddenSize);
-    const uint64_t before = sequenceBytes();
     grow(positions, c, length);
     grow(x, c * h, length);
     grow(qkv, c * 3 * h, length);
@@ -284,25 +283,29 @@ class Scratch {
     grow(attended, c * h, length);
     grow(inner, c * static_cast<size_t>(spec.intermediateSize), length);
     sequenceCapacity_ = capacity;
-    return sequenceBytes() - before;
   }
 
-  // Grows the attention buffers to hold a head of a `length`-token sequence. Returns the bytes added.
-  uint64_t reserveAttention(const ModelSpec& spec, int length) {
-    if (length <= attentionCapacity_) return 0;
+  // Grows the attention buffers to hold a head of a `length`-token sequence.
+  void reserveAttention(const ModelSpec& spec, int length) {
+    if (length <= attentionCapacity_) return;
     const int capacity = roundUp(length);
     const size_t c = static_cast<size_t>(capacity);
-    const uint64_t before = attentionBytes();
     grow(keysT, static_cast<size_t>(spec.hiddenSize / spec.numHeads) * c, length);
     grow(scores, c * c, length);
     attentionCapacity_ = capacity;
-    return attentionBytes() - before;
+  }
+
+  uint64_t bytes() const {
+    return bytesOf(positions) + bytesOf(x) + bytesOf(qkv) + bytesOf(context) + bytesOf(projected) +
+           bytesOf(attended) + bytesOf(inner) + bytesOf(keysT) + bytesOf(scores);
   }
 
  private:
   // Rounding lengths up to a multiple of 32 tokens spares a reallocation for every token of growth.
   static int roundUp(int length) { return length > (1 << 30) ? length : (length + 31) / 32 * 32; }
 
+  // resize, not free-then-allocate: if it throws, every buffer still has at least the size that the
+  // recorded capacity promises.
   template <class T>
   static void grow(std::vector<T>& v, size_t n, int length) {
     try {
@@ -317,11 +320,6 @@ class Scratch {
   static uint64_t bytesOf(const std::vector<T>& v) {
     return static_cast<uint64_t>(v.size()) * sizeof(T);
   }
-  uint64_t sequenceBytes() const {
-    return bytesOf(positions) + bytesOf(x) + bytesOf(qkv) + bytesOf(context) + bytesOf(projected) +
-           bytesOf(attended) + bytesOf(inner);
-  }
-  uint64_t attentionBytes() const { return bytesOf(keysT) + bytesOf(scores); }
 
   int sequenceCapacity_ = 0;
   int attentionCapacity_ = 0;
@@ -395,7 +393,9 @@ class CpuBackend final : public Backend {
     std::lock_guard<std::mutex> lock(forwardMutex_);  // scratch_ and order_ belong to one call at a time
 
     const int threads = pool_.size();
-    if (batch.count < threads) {
+    const bool acrossSequences = batch.count >= threads;
+    reserveScratch(batch, acrossSequences);
+    if (!acrossSequences) {
       // Too few sequences to keep every thread busy (one long document, say): one sequence at a time,
       // each split inside (product columns, attention heads) over the whole pool.
       for (int32_t s = 0; s < batch.count; ++s) {
@@ -468,16 +468,26 @@ class CpuBackend final : public Backend {
     }
   }
 
-  // Grows worker w's scratch, keeping the memory total up to date.
-  Scratch& sequenceScratch(int worker, int length) {
-    Scratch& sc = scratch_[static_cast<size_t>(worker)];
-    scratchBytes_.fetch_add(sc.reserveSequence(spec_, length), std::memory_order_relaxed);
-    return sc;
-  }
-  Scratch& attentionScratch(int worker, int length) {
-    Scratch& sc = scratch_[static_cast<size_t>(worker)];
-    scratchBytes_.fetch_add(sc.reserveAttention(spec_, length), std::memory_order_relaxed);
-    return sc;
+  // Grows, before any work starts, the scratch of every participant that may run this batch's longest
+  // sequence: any worker when sequences are spread over the pool, otherwise worker 0 for the sequence
+  // and every worker for attention heads. Allocation failures throw here, and memoryBytes() does not
+  // depend on which thread happened to pick which sequence.
+  void reserveScratch(const TokenBatch& batch, bool acrossSequences) {
+    int longest = 0;
+    for (int32_t s = 0; s < batch.count; ++s) longest = std::max(longest, batch.offsets[s + 1] - batch.offsets[s]);
+    // Recounted on the way out, also when an allocation throws halfway.
+    struct Recount {
+      CpuBackend& self;
+      ~Recount() {
+        uint64_t total = 0;
+        for (const Scratch& sc : self.scratch_) total += sc.bytes();
+        self.scratchBytes_.store(total, std::memory_order_relaxed);
+      }
+    } recount{*this};
+    for (size_t w = 0; w < scratch_.size(); ++w) {
+      if (acrossSequences || w == 0) scratch_[w].reserveSequence(spec_, longest);
+      scratch_[w].reserveAttention(spec_, longest);
+    }
   }
 
   // Sequence s of the batch -> logits [s, numLabels], on worker `worker`'s scratch. `inner` splits the
@@ -488,13 +498,14 @@ class CpuBackend final : public Backend {
     const uint8_t* typeIds = batch.typeIds + batch.offsets[s];
     const int length = batch.offsets[s + 1] - batch.offsets[s];
     const int h = spec_.hiddenSize;
-    Scratch& sc = sequenceScratch(worker, length);
+    Scratch& sc = scratch_[static_cast<size_t>(worker)];
 
     embed(ids, typeIds, length, sc);
     for (int n = 0; n < spec_.numLayers; ++n) {
       if (cancel.isSet()) return false;
       // After the last layer only the first token is read (the head), so that layer computes keys and
-      // values for every token but everything else for token 0 alone. Row 0 comes out bit-identical.
+      // values for every token but everything else for token 0 alone. Rows do not mix after attention,
+      // so row 0 is bit for bit what the full computation would give.
       const int rows = n + 1 == spec_.numLayers ? 1 : length;
       encoderLayer(weights_.layers[static_cast<size_t>(n)], length, rows, worker, inner);
     }
@@ -559,7 +570,7 @@ class CpuBackend final : public Backend {
     const int h = spec_.hiddenSize;
     const int headDim = h / spec_.numHeads;
     const int64_t ld = 3 * static_cast<int64_t>(h);
-    Scratch& own = attentionScratch(runner, length);
+    Scratch& own = scratch_[static_cast<size_t>(runner)];
     const float* q = seq.qkv.data() + static_cast<size_t>(head) * headDim;
     const float* k = q + h;
     const float* v = q + 2 * h;

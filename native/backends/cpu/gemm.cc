@@ -56,9 +56,16 @@ constexpr int kVwBaseline = 4;
 #if defined(__GNUC__) || defined(__clang__)
 // VW floats in one generic vector. Its width must be the ISA's: GCC 12 lowers a 32-byte vector on SSE2
 // through the stack, 15x slower than 16-byte ones.
+// (Spelled out per width rather than vector_size(VW * 4): older Clang rejects a dependent vector_size.)
 template <int VW>
-struct Vec {
-  typedef float type __attribute__((vector_size(VW * sizeof(float))));
+struct Vec;
+template <>
+struct Vec<4> {
+  typedef float type __attribute__((vector_size(16)));
+};
+template <>
+struct Vec<8> {
+  typedef float type __attribute__((vector_size(32)));
 };
 
 // Out-parameter, not a return value: returning a 32-byte vector from a baseline function is an ABI
@@ -75,11 +82,16 @@ TRT_RERANK_ALWAYS_INLINE void microTile(const float* a, int64_t lda, const float
   typedef typename Vec<VW>::type V;
   constexpr int kVecs = kNr / VW;
   V acc[MR][kVecs];
+  // Full tiles copy a constant size (inlined vector moves); a ragged edge goes through a padded row.
   for (int r = 0; r < MR; ++r) {
     const float* src = first ? init : c + r * ldc;
-    float row[kNr] = {};
-    if (src) std::memcpy(row, src, sizeof(float) * static_cast<size_t>(nr));
-    for (int v = 0; v < kVecs; ++v) loadVec(acc[r][v], row + VW * v);
+    if (src && nr == kNr) {
+      for (int v = 0; v < kVecs; ++v) loadVec(acc[r][v], src + VW * v);
+    } else {
+      float row[kNr] = {};
+      if (src) std::memcpy(row, src, sizeof(float) * static_cast<size_t>(nr));
+      for (int v = 0; v < kVecs; ++v) loadVec(acc[r][v], row + VW * v);
+    }
   }
   for (int k = 0; k < kc; ++k) {
     const float* bk = b + k * ldb;
@@ -90,7 +102,13 @@ TRT_RERANK_ALWAYS_INLINE void microTile(const float* a, int64_t lda, const float
       for (int v = 0; v < kVecs; ++v) acc[r][v] += ar * bv[v];
     }
   }
-  for (int r = 0; r < MR; ++r) std::memcpy(c + r * ldc, acc[r], sizeof(float) * static_cast<size_t>(nr));
+  for (int r = 0; r < MR; ++r) {
+    if (nr == kNr) {
+      std::memcpy(c + r * ldc, acc[r], sizeof(float) * kNr);
+    } else {
+      std::memcpy(c + r * ldc, acc[r], sizeof(float) * static_cast<size_t>(nr));
+    }
+  }
 }
 #else
 // Other compilers (MSVC): the same arithmetic on plain arrays, left to the auto-vectoriser.
