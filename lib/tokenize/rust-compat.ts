@@ -33,13 +33,26 @@ type Json = Record<string, unknown>;
 // Character classes, as Rust's char methods and the unicode_categories crate define them
 // ---------------------------------------------------------------------------------------------
 
-const WHITE_SPACE = /\p{White_Space}/u;
 const NUMERIC = /\p{N}/u;
 
-/** Rust `char::is_whitespace`: the Unicode White_Space property (JS `\s` adds U+FEFF and drops U+0085). */
-export function isRustWhitespace(c: string): boolean {
-  return WHITE_SPACE.test(c);
+/**
+ * Rust `char::is_whitespace` by code point: the Unicode White_Space property (JS `\s` adds U+FEFF and drops
+ * U+0085), a list unchanged since Unicode 6.3. A table, not a regex, because it runs once per character.
+ */
+export function isWhitespaceCodePoint(cp: number): boolean {
+  if (cp < 0x80) return cp === 0x20 || (cp >= 0x09 && cp <= 0x0d);
+  return (
+    cp === 0x85 || cp === 0xa0 || cp === 0x1680 || (cp >= 0x2000 && cp <= 0x200a) ||
+    cp === 0x2028 || cp === 0x2029 || cp === 0x202f || cp === 0x205f || cp === 0x3000
+  );
 }
+
+export function isRustWhitespace(c: string): boolean {
+  return isWhitespaceCodePoint(c.codePointAt(0)!);
+}
+
+/** Printable ASCII with tabs and line breaks: text the BERT normalizer only lowercases and respaces. */
+const PLAIN_ASCII = /^[\t\n\r\x20-\x7e]*$/;
 
 /**
  * `char::is_ascii_punctuation(c) || c.is_punctuation()` (unicode_categories). Its tables are older than V8's
@@ -89,6 +102,11 @@ class RustBertNormalizer extends NormalizerBase {
     const chinese = c.handle_chinese_chars !== false;
     const lowercase = c.lowercase !== false;
     const stripAccents = typeof c.strip_accents === 'boolean' ? c.strip_accents : lowercase;
+    // Fast path, exact: plain ASCII has no control characters to drop, no CJK, no accents and no sigma.
+    if (PLAIN_ASCII.test(text)) {
+      if (cleanText) text = text.replace(/[\t\n\r]/g, ' ');
+      return lowercase ? text.toLowerCase() : text;
+    }
     if (cleanText || chinese) {
       let out = '';
       for (const ch of text) {
@@ -246,19 +264,45 @@ export function splitByChar(text: string, isDelimiter: (ch: string, cp: number) 
   return out;
 }
 
-const isWs = (c: string): boolean => isRustWhitespace(c);
+
+/**
+ * Whitespace removed, and (with `punctuation`) each punctuation character isolated, in one pass: what
+ * splitByChar(text, isRustWhitespace, 'Removed') followed by splitByChar(word, isRustPunctuation, 'Isolated') gives,
+ * without a string per character.
+ */
+export function splitWhitespacePunctuation(text: string, punctuation: boolean): string[] {
+  const out: string[] = [];
+  let start = -1;
+  for (let i = 0; i < text.length; ) {
+    const cp = text.codePointAt(i)!;
+    const n = cp > 0xffff ? 2 : 1;
+    if (isWhitespaceCodePoint(cp)) {
+      if (start >= 0) out.push(text.slice(start, i));
+      start = -1;
+    } else if (punctuation && isRustPunctuation('', cp)) {
+      if (start >= 0) out.push(text.slice(start, i));
+      start = -1;
+      out.push(text.slice(i, i + n));
+    } else if (start < 0) {
+      start = i;
+    }
+    i += n;
+  }
+  if (start >= 0) out.push(text.slice(start));
+  return out;
+}
 
 /** pre_tokenizers/bert.rs: split on whitespace (removed), then on punctuation (isolated). */
 class RustBertPreTokenizer extends PreTokenizerBase {
   override pre_tokenize_text(text: string): string[] {
-    return splitByChar(text, isWs, 'Removed').flatMap((w) => splitByChar(w, isRustPunctuation, 'Isolated'));
+    return splitWhitespacePunctuation(text, true);
   }
 }
 
 /** pre_tokenizers/whitespace.rs WhitespaceSplit. */
 class RustWhitespaceSplit extends PreTokenizerBase {
   override pre_tokenize_text(text: string): string[] {
-    return splitByChar(text, isWs, 'Removed');
+    return splitWhitespacePunctuation(text, false);
   }
 }
 

@@ -148,3 +148,23 @@ describe('through PairTokenizer', () => {
     expect(Array.from(e.ids)).toEqual([1, 3, 2, 5, 6, 2]);
   });
 });
+
+describe('one-pass splitting (performance path)', () => {
+  it('equals the two-step splitByChar on random text with every kind of whitespace and punctuation', async () => {
+    const { splitByChar, splitWhitespacePunctuation, isRustWhitespace, isRustPunctuation, isWhitespaceCodePoint } = await import('../../lib/tokenize/rust-compat.js');
+    const alphabet = ['a', 'Z', 'é', '中', '😀', ' ', '\t', '\n', '\u00a0', '\u3000', '\u2009', '\u0085', '\ufeff', '.', ',', '¿', '—', '[', '#', '1', '\u200b'];
+    let seed = 7;
+    const rand = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
+    for (let t = 0; t < 500; t++) {
+      const text = Array.from({ length: Math.floor(rand() * 40) }, () => alphabet[Math.floor(rand() * alphabet.length)]).join('');
+      const twoStep = splitByChar(text, isRustWhitespace, 'Removed').flatMap((w: string) => splitByChar(w, isRustPunctuation, 'Isolated'));
+      expect(splitWhitespacePunctuation(text, true)).toEqual(twoStep);
+      expect(splitWhitespacePunctuation(text, false)).toEqual(splitByChar(text, isRustWhitespace, 'Removed'));
+    }
+    // The whitespace table is the White_Space property.
+    for (let cp = 0; cp < 0x10000; cp++) {
+      if (cp >= 0xd800 && cp <= 0xdfff) continue;
+      expect(isWhitespaceCodePoint(cp)).toBe(/\p{White_Space}/u.test(String.fromCodePoint(cp)));
+    }
+  });
+});
