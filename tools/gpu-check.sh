@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# The GPU machine's check, run from the repo root through ../shared/gpu (see DEVELOPERS notes in README):
+#   device run, carry [".gpu", ".cache"]:  bash .gpu/run 'bash tools/gpu-check.sh'
+# Builds for sm_90 only, runs every test lane and the benchmarks, and leaves logs under $OUT.
+set -euo pipefail
+OUT=${OUT:-/tmp/trt-rerank-out}
+mkdir -p "$OUT"
+export TRT_RERANK_CUDA_ARCHS=${TRT_RERANK_CUDA_ARCHS:-90}
+npm run build 2>&1 | tail -5
+node dist/cli.js info | tee "$OUT/info.json"
+npx vitest run --project unit --project native --project gpu 2>&1 | tee "$OUT/test.log" | grep -E "✓|×|Test Files|Tests|skipped|FAIL" | tail -40
+node bench/tokenize.mjs --docs "${BENCH_DOCS:-10000}" --repeats 3 2>&1 | tee "$OUT/bench-tokenize.log"
