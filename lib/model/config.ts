@@ -12,11 +12,8 @@ export const SUPPORTED_ARCHITECTURES = [
 export type ModelFamily = 'bert' | 'xlm-roberta';
 export type HiddenAct = 'gelu' | 'gelu_tanh' | 'relu' | 'silu';
 
-/** The parts of config.json the model needs, checked. */
-export interface ModelConfig {
-  architecture: (typeof SUPPORTED_ARCHITECTURES)[number];
-  family: ModelFamily;
-  modelType: string;
+/** The sizes and constants of the network, as the backends take them. */
+export interface ModelDimensions {
   vocabSize: number;
   hiddenSize: number;
   numLayers: number;
@@ -27,6 +24,13 @@ export interface ModelConfig {
   numLabels: 1 | 2;
   padTokenId: number;
   layerNormEps: number;
+}
+
+/** The parts of config.json the model needs, checked. */
+export interface ModelConfig extends ModelDimensions {
+  architecture: (typeof SUPPORTED_ARCHITECTURES)[number];
+  family: ModelFamily;
+  modelType: string;
   hiddenAct: HiddenAct;
   /** Longest sequence the position table allows: maxPositions minus padTokenId + 1 for XLM-R/RoBERTa. */
   maxSequenceLength: number;

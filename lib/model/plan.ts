@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { ModelLoadError } from '../errors.js';
-import type { ModelConfig } from './config.js';
+import type { HiddenAct, ModelConfig, ModelDimensions, ModelFamily } from './config.js';
 import { readSafetensorsHeader, type SafetensorsHeader } from './safetensors.js';
 
 export type WeightDType = 'F32' | 'F16' | 'BF16';
@@ -13,19 +13,9 @@ export interface TensorPlan {
 }
 
 /** What the native backends load: config values plus every weight's place in the file, by canonical name. */
-export interface ModelPlan {
-  architecture: 'bert' | 'xlm-roberta';
-  vocabSize: number;
-  hiddenSize: number;
-  numLayers: number;
-  numHeads: number;
-  intermediateSize: number;
-  maxPositions: number;
-  typeVocabSize: number;
-  numLabels: number;
-  padTokenId: number;
-  layerNormEps: number;
-  hiddenAct: string;
+export interface ModelPlan extends ModelDimensions {
+  architecture: ModelFamily;
+  hiddenAct: HiddenAct;
   weightsPath: string;
   /** The dtype most weights are stored in. */
   storedDType: WeightDType;

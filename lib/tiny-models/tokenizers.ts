@@ -35,6 +35,23 @@ function addedToken(id: number, content: string) {
   return { id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true };
 }
 
+/**
+ * A TemplateProcessing post-processor: `cls A sep B sep` (BERT, B with type id 1) or, with `doubleSep`,
+ * `cls A sep sep B sep` (XLM-R, all type ids 0).
+ */
+function templateProcessing(cls: string, sep: string, idOf: (token: string) => number, doubleSep: boolean) {
+  const token = (id: string, typeId: number) => ({ SpecialToken: { id, type_id: typeId } });
+  const sequence = (id: string, typeId: number) => ({ Sequence: { id, type_id: typeId } });
+  const b = doubleSep ? 0 : 1;
+  const special = (name: string) => ({ id: name, ids: [idOf(name)], tokens: [name] });
+  return {
+    type: 'TemplateProcessing',
+    single: [token(cls, 0), sequence('A', 0), token(sep, 0)],
+    pair: [token(cls, 0), sequence('A', 0), token(sep, 0), ...(doubleSep ? [token(sep, 0)] : []), sequence('B', b), token(sep, b)],
+    special_tokens: { [cls]: special(cls), [sep]: special(sep) },
+  };
+}
+
 function unique(items: string[]): string[] {
   return [...new Set(items)];
 }
@@ -50,7 +67,6 @@ export function wordPieceTokenizer(): TokenizerFiles {
   ]);
   const vocab: Record<string, number> = {};
   pieces.forEach((p, i) => (vocab[p] = i));
-  const special = (name: string) => ({ id: name, ids: [vocab[name]!], tokens: [name] });
   const tokenizerJson = {
     version: '1.0',
     truncation: null,
@@ -58,18 +74,7 @@ export function wordPieceTokenizer(): TokenizerFiles {
     added_tokens: specials.map((s) => addedToken(vocab[s]!, s)),
     normalizer: { type: 'BertNormalizer', clean_text: true, handle_chinese_chars: true, strip_accents: null, lowercase: true },
     pre_tokenizer: { type: 'BertPreTokenizer' },
-    post_processor: {
-      type: 'TemplateProcessing',
-      single: [{ SpecialToken: { id: '[CLS]', type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }, { SpecialToken: { id: '[SEP]', type_id: 0 } }],
-      pair: [
-        { SpecialToken: { id: '[CLS]', type_id: 0 } },
-        { Sequence: { id: 'A', type_id: 0 } },
-        { SpecialToken: { id: '[SEP]', type_id: 0 } },
-        { Sequence: { id: 'B', type_id: 1 } },
-        { SpecialToken: { id: '[SEP]', type_id: 1 } },
-      ],
-      special_tokens: { '[CLS]': special('[CLS]'), '[SEP]': special('[SEP]') },
-    },
+    post_processor: templateProcessing('[CLS]', '[SEP]', (t) => vocab[t]!, false),
     decoder: { type: 'WordPiece', prefix: '##', cleanup: true },
     model: { type: 'WordPiece', unk_token: '[UNK]', continuing_subword_prefix: '##', max_input_chars_per_word: 100, vocab },
   };
@@ -103,7 +108,6 @@ export function unigramTokenizer(): TokenizerFiles {
   }
   vocab.push(['<mask>', 0]);
   const id = (t: string) => vocab.findIndex(([p]) => p === t);
-  const special = (name: string) => ({ id: name, ids: [id(name)], tokens: [name] });
   const tokenizerJson = {
     version: '1.0',
     truncation: null,
@@ -111,19 +115,7 @@ export function unigramTokenizer(): TokenizerFiles {
     added_tokens: [...specials, '<mask>'].map((s) => addedToken(id(s), s)),
     normalizer: { type: 'NFKC' },
     pre_tokenizer: { type: 'Metaspace', replacement: '▁', prepend_scheme: 'always', split: true },
-    post_processor: {
-      type: 'TemplateProcessing',
-      single: [{ SpecialToken: { id: '<s>', type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }, { SpecialToken: { id: '</s>', type_id: 0 } }],
-      pair: [
-        { SpecialToken: { id: '<s>', type_id: 0 } },
-        { Sequence: { id: 'A', type_id: 0 } },
-        { SpecialToken: { id: '</s>', type_id: 0 } },
-        { SpecialToken: { id: '</s>', type_id: 0 } },
-        { Sequence: { id: 'B', type_id: 0 } },
-        { SpecialToken: { id: '</s>', type_id: 0 } },
-      ],
-      special_tokens: { '<s>': special('<s>'), '</s>': special('</s>') },
-    },
+    post_processor: templateProcessing('<s>', '</s>', id, true),
     decoder: { type: 'Metaspace', replacement: '▁', prepend_scheme: 'always', split: true },
     model: { type: 'Unigram', unk_id: id('<unk>'), vocab, byte_fallback: false },
   };
