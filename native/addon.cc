@@ -4,6 +4,9 @@
 #include "binding/addon_data.h"
 #include "binding/session.h"
 #include "binding/system_info.h"
+#ifdef TRT_RERANK_WITH_CUDA
+#include "binding/gpu_testing.h"
+#endif
 
 namespace trt_rerank {
 
@@ -15,6 +18,9 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
 
   exports.Set("loadSession", Napi::Function::New<loadSession>(env, "loadSession"));
   exports.Set("systemInfo", Napi::Function::New<systemInfo>(env, "systemInfo"));
+#ifdef TRT_RERANK_WITH_CUDA
+  exports.Set("testing", gpuTestingExports(env));
+#endif
   return exports;
 }
 

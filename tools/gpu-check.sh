@@ -9,4 +9,10 @@ export TRT_RERANK_CUDA_ARCHS=${TRT_RERANK_CUDA_ARCHS:-90}
 npm run build 2>&1 | tail -5
 node dist/cli.js info | tee "$OUT/info.json"
 npx vitest run --project unit --project native --project gpu 2>&1 | tee "$OUT/test.log" | grep -E "✓|×|Test Files|Tests|skipped|FAIL" | tail -40
-node bench/tokenize.mjs --docs "${BENCH_DOCS:-10000}" --repeats 3 2>&1 | tee "$OUT/bench-tokenize.log"
+# GPU_CHECK_BENCH: which benchmarks to run (default all); e.g. "topk".
+for bench in ${GPU_CHECK_BENCH:-tokenize topk}; do
+  case "$bench" in
+    tokenize) node bench/tokenize.mjs --docs "${BENCH_DOCS:-10000}" --repeats 3 2>&1 | tee "$OUT/bench-tokenize.log" ;;
+    topk) node bench/topk.mjs 2>&1 | tee "$OUT/bench-topk.log" ;;
+  esac
+done
