@@ -72,6 +72,43 @@ __global__ void __launch_bounds__(kSortThreads) blockSortKernel(const float* __r
   }
 }
 
+// Up to 1024 keys, one per thread, sorted descending by the same bitonic network with the keys in registers:
+// strides below 32 exchange by warp shuffle (no barrier), larger ones through shared memory, double-buffered
+// so each of those stages needs one barrier (15 for 1024 keys, against 55 in blockSortKernel).
+// Launched with blockDim.x = size, a power of two in [32, 1024].
+__global__ void __launch_bounds__(kSortThreads) registerSortKernel(const float* __restrict__ scores,
+                                                                    const unsigned long long* __restrict__ candidates,
+                                                                    int count, int k, int32_t* __restrict__ outIndices,
+                                                                    float* __restrict__ outScores) {
+  __shared__ unsigned long long exchange[2][kSortThreads];
+  const int i = threadIdx.x;
+  const int size = blockDim.x;
+  unsigned long long key = i < count ? (candidates ? candidates[i] : makeKey(scores[i], i)) : 0ull;
+  int buffer = 0;
+  for (int width = 2; width <= size; width <<= 1) {
+    const bool descending = (i & width) == 0;
+    for (int stride = width >> 1; stride > 0; stride >>= 1) {
+      unsigned long long other;
+      if (stride >= 32) {
+        exchange[buffer][i] = key;
+        __syncthreads();
+        other = exchange[buffer][i ^ stride];
+        buffer ^= 1;  // the next stage writes the other buffer, so nobody overwrites a value still being read
+      } else {
+        other = __shfl_xor_sync(0xffffffffu, key, stride);
+      }
+      // The lower index of a pair keeps the larger key in a descending run, the smaller in an ascending one.
+      const bool keepLarger = ((i & stride) == 0) == descending;
+      key = keepLarger ? (key > other ? key : other) : (key < other ? key : other);
+    }
+  }
+  if (i < k) {
+    const int32_t index = keyIndex(key);
+    outIndices[i] = index;
+    outScores[i] = scores[index];
+  }
+}
+
 __global__ void selectInitKernel(SelectState* state, unsigned int* histogram, unsigned int k) {
   histogram[threadIdx.x] = 0;
   if (threadIdx.x == 0) *state = SelectState{0ull, k, 0u, 0u};
@@ -151,6 +188,10 @@ __global__ void writeSortedKernel(const float* __restrict__ scores, const unsign
 
 size_t alignUp(size_t bytes) { return (bytes + kAlign - 1) / kAlign * kAlign; }
 
+// One block sorts `count` keys (from candidates, or scores[0, count)) and writes the first k.
+void launchBlockSort(const float* scores, const unsigned long long* candidates, int count, int k, int32_t* outIndices,
+                     float* outScores, cudaStream_t stream);
+
 int nextPowerOfTwo(int x) {
   int p = 2;
   while (p < x) p <<= 1;
@@ -184,6 +225,17 @@ Layout layoutFor(int32_t n, int32_t k) {
   return l;
 }
 
+void launchBlockSort(const float* scores, const unsigned long long* candidates, int count, int k, int32_t* outIndices,
+                     float* outScores, cudaStream_t stream) {
+  if (count <= kSortThreads) {
+    registerSortKernel<<<1, std::max(32, nextPowerOfTwo(count)), 0, stream>>>(scores, candidates, count, k, outIndices, outScores);
+    TRT_RERANK_LAUNCH_CHECK("registerSortKernel");
+  } else {
+    blockSortKernel<<<1, kSortThreads, 0, stream>>>(scores, candidates, count, nextPowerOfTwo(count), k, outIndices, outScores);
+    TRT_RERANK_LAUNCH_CHECK("blockSortKernel");
+  }
+}
+
 }  // namespace
 
 size_t topKWorkspaceBytes(int32_t n, int32_t k) { return layoutFor(n, std::min(k, n)).total; }
@@ -199,8 +251,7 @@ void topK(const float* scores, int32_t n, int32_t k, int32_t* outIndices, float*
   }
   auto* base = static_cast<unsigned char*>(workspace);
   if (n <= kTopKBlockSortMax) {
-    blockSortKernel<<<1, kSortThreads, 0, stream>>>(scores, nullptr, n, nextPowerOfTwo(n), k, outIndices, outScores);
-    TRT_RERANK_LAUNCH_CHECK("blockSortKernel");
+    launchBlockSort(scores, nullptr, n, k, outIndices, outScores, stream);
     return;
   }
   if (k <= kTopKBlockSortMax) {
@@ -218,8 +269,7 @@ void topK(const float* scores, int32_t n, int32_t k, int32_t* outIndices, float*
     }
     selectGatherKernel<<<grid, kRadixThreads, 0, stream>>>(scores, n, state, candidates);
     TRT_RERANK_LAUNCH_CHECK("selectGatherKernel");
-    blockSortKernel<<<1, kSortThreads, 0, stream>>>(scores, candidates, k, nextPowerOfTwo(k), k, outIndices, outScores);
-    TRT_RERANK_LAUNCH_CHECK("blockSortKernel");
+    launchBlockSort(scores, candidates, k, k, outIndices, outScores, stream);
     return;
   }
   auto* keys = reinterpret_cast<unsigned long long*>(base + l.keys);
