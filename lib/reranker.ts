@@ -162,8 +162,8 @@ export class Reranker {
           `Use backend 'cpu' or 'auto', or see \`npx trt-rerank info\` for what this machine and build support.`,
       );
     }
-    const session = await addon.loadSession(plan, { backend: 'cpu', threads: o.threads });
     const maxBatchSize = o.maxBatchSize === 'auto' ? CPU_BATCH_SIZE : o.maxBatchSize;
+    const session = await addon.loadSession(plan, { backend: 'cpu', threads: o.threads, maxBatchSize });
     // Workers start on the first call large enough to use them, and are reused after.
     const pool = o.tokenizerThreads > 0 ? new TokenizerPool(tokenizer.workerSource, o.tokenizerThreads) : undefined;
     return new Reranker(session, tokenizer, config, backendReason, maxBatchSize, pool, o.streamThreshold);

@@ -39,7 +39,8 @@ export interface NativeTopK {
 }
 
 export interface NativeRequest {
-  submit(ids: Int32Array, typeIds: Uint8Array, offsets: Int32Array, firstIndex: number): Promise<void>;
+  /** One batch of packed pairs; pair i scores document docIndices[i], or firstIndex + i. */
+  submit(ids: Int32Array, typeIds: Uint8Array, offsets: Int32Array, firstIndex: number, docIndices?: Int32Array): Promise<void>;
   finish(topK: number): Promise<NativeTopK>;
   cancel(): void;
 }
@@ -48,17 +49,38 @@ export interface NativeSession {
   readonly backend: string;
   readonly memoryBytes: number;
   readonly numLabels: number;
+  /** Pairs per submit() the engine takes at most. */
+  readonly maxBatchSize: number;
   createRequest(count: number, activation: 'sigmoid' | 'none'): NativeRequest;
   close(): Promise<void>;
 }
 
 export interface NativeLoadOptions {
-  backend: 'cpu';
+  backend: 'cpu' | 'gpu-test';
   threads?: number;
+  /** Pairs per batch; 0 or absent: the engine's default (GPU: from free memory, at most 512). */
+  maxBatchSize?: number;
+  device?: number;
+  /** GPU execution slots (requests running at once). */
+  concurrency?: number;
+  /** Longest pair in tokens (sizes the GPU staging buffers). */
+  maxLength?: number;
+  /** gpu-test backend: input layout, labels, and extra work per token. */
+  layout?: 'packed' | 'padded';
+  numLabels?: number;
+  spinPerToken?: number;
+}
+
+export interface NativeTesting {
+  topK(scores: Float32Array, k: number): Promise<NativeTopK>;
+  benchTopK(scores: Float32Array, k: number, iterations: number): Promise<Float64Array>;
 }
 
 export interface NativeAddon {
-  loadSession(spec: ModelPlan, options: NativeLoadOptions): Promise<NativeSession>;
+  /** spec is null for the gpu-test backend, which has no weights. */
+  loadSession(spec: ModelPlan | null, options: NativeLoadOptions): Promise<NativeSession>;
+  /** CUDA builds only: the kernels alone, for tests and benchmarks. */
+  testing?: NativeTesting;
   systemInfo(): NativeSystemInfo;
 }
 

@@ -7,6 +7,10 @@
 
 #include "backends/cpu/cpu_backend.h"
 #include "binding/addon_data.h"
+#ifdef TRT_RERANK_WITH_CUDA
+#include "backends/device_backend.h"
+#include "pipeline/gpu_engine.h"
+#endif
 #include "binding/model_spec_from_js.h"
 #include "binding/promise_worker.h"
 #include "common/errors.h"
@@ -43,23 +47,54 @@ class ActiveScope {
   throw NativeError(kErrCancelled, "the request was cancelled");
 }
 
+struct LoadOptions {
+  std::string backend = "cpu";
+  int threads = 0;
+  int maxBatchSize = 0;
+  int device = 0;
+  int concurrency = 2;
+  int maxLength = 512;
+  // gpu-test backend only
+  bool padded = false;
+  int numLabels = 1;
+  int spinPerToken = 0;
+};
+
 class LoadWorker : public PromiseWorker {
  public:
-  LoadWorker(Napi::Env env, ModelSpec spec, std::string backend, int threads)
-      : PromiseWorker(env, "trt_rerank.load"), spec_(std::move(spec)), backend_(std::move(backend)), threads_(threads) {}
+  LoadWorker(Napi::Env env, std::unique_ptr<ModelSpec> spec, LoadOptions options)
+      : PromiseWorker(env, "trt_rerank.load"), spec_(std::move(spec)), options_(std::move(options)) {}
 
  protected:
   void work() override {
-    if (backend_ != "cpu") throw NativeError(kErrInvalidArgument, "backend '" + backend_ + "' is not in this build");
     core_ = std::make_shared<SessionCore>();
-    core_->backend = createCpuBackend(spec_, threads_);
+    if (options_.backend == "cpu") {
+      if (!spec_) throw NativeError(kErrInvalidArgument, "the cpu backend needs a model spec");
+      core_->engine = makeHostEngine(createCpuBackend(*spec_, options_.threads), options_.maxBatchSize > 0 ? options_.maxBatchSize : 256);
+      return;
+    }
+#ifdef TRT_RERANK_WITH_CUDA
+    if (options_.backend == "gpu-test") {
+      TestBackendOptions test;
+      test.layout = options_.padded ? InputLayout::Padded : InputLayout::Packed;
+      test.numLabels = options_.numLabels;
+      test.spinPerToken = options_.spinPerToken;
+      GpuEngineOptions gpu;
+      gpu.device = options_.device;
+      gpu.concurrency = options_.concurrency;
+      gpu.maxBatchSize = options_.maxBatchSize;
+      gpu.maxLength = options_.maxLength;
+      core_->engine = makeGpuEngine(makeTestBackend(test), gpu);
+      return;
+    }
+#endif
+    throw NativeError(kErrInvalidArgument, "backend '" + options_.backend + "' is not in this build");
   }
   Napi::Value result(Napi::Env env) override { return Session::wrap(env, std::move(core_)); }
 
  private:
-  ModelSpec spec_;
-  std::string backend_;
-  int threads_;
+  std::unique_ptr<ModelSpec> spec_;
+  LoadOptions options_;
   std::shared_ptr<SessionCore> core_;
 };
 
@@ -80,7 +115,8 @@ class RequestWorker : public PromiseWorker {
 class SubmitWorker : public RequestWorker {
  public:
   SubmitWorker(Napi::Env env, std::shared_ptr<RequestState> state, const Napi::Int32Array& ids,
-               const Napi::Uint8Array& typeIds, const Napi::Int32Array& offsets, int32_t firstIndex)
+               const Napi::Uint8Array& typeIds, const Napi::Int32Array& offsets, int32_t firstIndex,
+               const Napi::Value& docIndices)
       : RequestWorker(env, "trt_rerank.submit", std::move(state)),
         idsRef_(Napi::Persistent(ids)),
         typeIdsRef_(Napi::Persistent(typeIds)),
@@ -90,21 +126,24 @@ class SubmitWorker : public RequestWorker {
     batch_.typeIds = typeIds.Data();
     batch_.offsets = offsets.Data();
     batch_.count = static_cast<int32_t>(offsets.ElementLength()) - 1;
+    if (docIndices.IsTypedArray()) {
+      docIndicesRef_ = Napi::Persistent(docIndices.As<Napi::Int32Array>());
+      docIndices_ = docIndices.As<Napi::Int32Array>().Data();
+    }
   }
 
  protected:
   void work() override {
     RequestState& state = *state_;
-    SessionCore& core = *state.core;
-    ActiveScope active(core);
-    if (state.cancel.isSet()) throwStopped(state);
-    std::lock_guard<std::mutex> run(core.runMutex);
-    const int labels = core.backend->numLabels();
-    const size_t needed = static_cast<size_t>(batch_.count) * labels;
-    if (core.logits.size() < needed) core.logits.resize(needed);
-    if (!core.backend->forward(batch_, core.logits.data(), state.cancel)) throwStopped(state);
-    logitsToScores(core.logits.data(), batch_.count, labels, state.activation, state.scores.data() + firstIndex_);
-    state.scored += batch_.count;
+    ActiveScope active(*state.core);
+    if (state.cancel.isSet() || !state.request) throwStopped(state);
+    try {
+      state.request->submit(batch_, docIndices_, firstIndex_, state.cancel);
+    } catch (const NativeError& e) {
+      if (std::string(e.code()) == kErrCancelled) throwStopped(state);
+      throw;
+    }
+    state.submitted += batch_.count;
   }
 
  private:
@@ -112,7 +151,9 @@ class SubmitWorker : public RequestWorker {
   Napi::Reference<Napi::Int32Array> idsRef_;
   Napi::Reference<Napi::Uint8Array> typeIdsRef_;
   Napi::Reference<Napi::Int32Array> offsetsRef_;
+  Napi::Reference<Napi::Int32Array> docIndicesRef_;
   TokenBatch batch_;
+  const int32_t* docIndices_ = nullptr;
   int32_t firstIndex_;
 };
 
@@ -125,18 +166,12 @@ class FinishWorker : public RequestWorker {
   void work() override {
     RequestState& state = *state_;
     ActiveScope active(*state.core);
-    if (state.cancel.isSet()) throwStopped(state);
-    if (state.scored != state.count) {
-      throw NativeError(kErrInvalidArgument, "finish() called after " + std::to_string(state.scored) + " of " +
+    if (state.cancel.isSet() || !state.request) throwStopped(state);
+    if (state.submitted != state.count) {
+      throw NativeError(kErrInvalidArgument, "finish() called after " + std::to_string(state.submitted) + " of " +
                                                  std::to_string(state.count) + " documents were submitted");
     }
-    if (topK_ == 0) {
-      scores_ = state.scores;
-      return;
-    }
-    topKHost(state.scores.data(), state.count, topK_, indices_);
-    scores_.resize(indices_.size());
-    for (size_t i = 0; i < indices_.size(); ++i) scores_[i] = state.scores[indices_[i]];
+    state.request->finish(topK_, indices_, scores_, state.cancel);
   }
   Napi::Value result(Napi::Env env) override {
     Napi::Object out = Napi::Object::New(env);
@@ -155,6 +190,23 @@ class FinishWorker : public RequestWorker {
   std::vector<float> scores_;
 };
 
+// After cancel(): gives back what the request holds once a submit still running has returned.
+class ReleaseWorker : public Napi::AsyncWorker {
+ public:
+  ReleaseWorker(Napi::Env env, std::shared_ptr<EngineRequest> request)
+      : Napi::AsyncWorker(env, "trt_rerank.release"), request_(std::move(request)) {}
+  void Execute() override {
+    try {
+      request_->release();
+    } catch (...) {
+      // Nothing to report to: the request was abandoned.
+    }
+  }
+
+ private:
+  std::shared_ptr<EngineRequest> request_;
+};
+
 class CloseWorker : public PromiseWorker {
  public:
   CloseWorker(Napi::Env env, std::shared_ptr<SessionCore> core)
@@ -164,9 +216,16 @@ class CloseWorker : public PromiseWorker {
   void work() override {
     std::unique_lock<std::mutex> lock(core_->stateMutex);
     core_->idleChanged.wait(lock, [this] { return core_->active == 0; });
+    // Requests never finished still hold engine resources: release them before the engine goes.
+    std::vector<std::shared_ptr<EngineRequest>> requests;
+    for (auto& weak : core_->requests) {
+      if (auto state = weak.lock()) requests.push_back(std::move(state->request));
+    }
+    core_->requests.clear();
     lock.unlock();
-    std::lock_guard<std::mutex> run(core_->runMutex);
-    core_->backend.reset();  // frees weights and scratch off the JS thread
+    for (auto& r : requests) r->release();
+    requests.clear();
+    core_->engine.reset();  // frees weights and buffers off the JS thread
   }
 
  private:
@@ -195,7 +254,8 @@ Napi::Function Session::define(Napi::Env env) {
                       InstanceMethod<&Session::close>("close"),
                       InstanceAccessor<&Session::backendName>("backend"),
                       InstanceAccessor<&Session::memoryBytes>("memoryBytes"),
-                      InstanceAccessor<&Session::numLabels>("numLabels")});
+                      InstanceAccessor<&Session::numLabels>("numLabels"),
+                      InstanceAccessor<&Session::maxBatchSize>("maxBatchSize")});
 }
 
 Session::Session(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Session>(info) {}
@@ -220,16 +280,12 @@ Napi::Value Session::createRequest(const Napi::CallbackInfo& info) {
   state->core = core_;
   state->count = checkedInt(env, info[0], "count", 0, INT32_MAX - 1);
   const std::string activation = info[1].IsString() ? info[1].As<Napi::String>().Utf8Value() : "";
-  if (activation == "sigmoid") {
-    state->activation = ScoreActivation::Sigmoid;
-  } else if (activation == "none") {
-    state->activation = ScoreActivation::None;
-  } else {
-    throwJsError(env, kErrInvalidArgument, "activation must be 'sigmoid' or 'none'");
-  }
-  state->scores.assign(state->count, 0.0f);
+  if (activation != "sigmoid" && activation != "none") throwJsError(env, kErrInvalidArgument, "activation must be 'sigmoid' or 'none'");
+  const ScoreActivation scoreActivation = activation == "sigmoid" ? ScoreActivation::Sigmoid : ScoreActivation::None;
   {
     std::lock_guard<std::mutex> lock(core_->stateMutex);
+    if (core_->closed || !core_->engine) throwJsError(env, kErrClosed, "the session is closed");
+    state->request = core_->engine->begin(state->count, scoreActivation);
     core_->requests.push_back(state);
   }
   return Request::wrap(env, std::move(state));
@@ -244,7 +300,6 @@ Napi::Value Session::close(const Napi::CallbackInfo& info) {
     for (auto& weak : core_->requests) {
       if (auto request = weak.lock()) request->cancel.cancelled = true;
     }
-    core_->requests.clear();
   }
   auto* worker = new CloseWorker(env, core_);
   worker->Queue();
@@ -252,17 +307,24 @@ Napi::Value Session::close(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value Session::backendName(const Napi::CallbackInfo& info) {
-  return Napi::String::New(info.Env(), core_ && core_->backend ? core_->backend->name() : "closed");
+  std::lock_guard<std::mutex> lock(core_->stateMutex);
+  return Napi::String::New(info.Env(), core_->engine && !core_->closed ? core_->engine->backendName() : "closed");
 }
 
 Napi::Value Session::memoryBytes(const Napi::CallbackInfo& info) {
   std::lock_guard<std::mutex> lock(core_->stateMutex);
-  const bool open = core_ && !core_->closed && core_->backend;
-  return Napi::Number::New(info.Env(), open ? static_cast<double>(core_->backend->memoryBytes()) : 0.0);
+  const bool open = core_ && !core_->closed && core_->engine;
+  return Napi::Number::New(info.Env(), open ? static_cast<double>(core_->engine->memoryBytes()) : 0.0);
 }
 
 Napi::Value Session::numLabels(const Napi::CallbackInfo& info) {
-  return Napi::Number::New(info.Env(), core_ && core_->backend ? core_->backend->numLabels() : 0);
+  std::lock_guard<std::mutex> lock(core_->stateMutex);
+  return Napi::Number::New(info.Env(), core_->engine && !core_->closed ? core_->engine->numLabels() : 0);
+}
+
+Napi::Value Session::maxBatchSize(const Napi::CallbackInfo& info) {
+  std::lock_guard<std::mutex> lock(core_->stateMutex);
+  return Napi::Number::New(info.Env(), core_->engine && !core_->closed ? core_->engine->maxBatchSize() : 0);
 }
 
 // ---- Request --------------------------------------------------------------------------------------
@@ -306,7 +368,18 @@ Napi::Value Request::submit(const Napi::CallbackInfo& info) {
   if (static_cast<int64_t>(firstIndex) + static_cast<int64_t>(count) > state_->count) {
     throwJsError(env, kErrInvalidArgument, "submit: documents past the request's count");
   }
-  auto* worker = new SubmitWorker(env, state_, ids, typeIds, offsets, firstIndex);
+  Napi::Value docIndices = info[4];
+  if (!docIndices.IsUndefined()) {
+    if (!docIndices.IsTypedArray() || docIndices.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array ||
+        docIndices.As<Napi::Int32Array>().ElementLength() != count) {
+      throwJsError(env, kErrInvalidArgument, "submit: docIndices must be an Int32Array with one entry per pair");
+    }
+    Napi::Int32Array d = docIndices.As<Napi::Int32Array>();
+    for (size_t i = 0; i < count; ++i) {
+      if (d[i] < 0 || d[i] >= state_->count) throwJsError(env, kErrInvalidArgument, "submit: docIndices past the request's count");
+    }
+  }
+  auto* worker = new SubmitWorker(env, state_, ids, typeIds, offsets, firstIndex, docIndices);
   worker->Queue();
   return worker->promise();
 }
@@ -322,7 +395,15 @@ Napi::Value Request::finish(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value Request::cancel(const Napi::CallbackInfo& info) {
-  if (state_) state_->cancel.cancelled = true;
+  if (state_) {
+    state_->cancel.cancelled = true;
+    std::shared_ptr<EngineRequest> request;
+    {
+      std::lock_guard<std::mutex> lock(state_->core->stateMutex);
+      request = state_->request;
+    }
+    if (request) (new ReleaseWorker(info.Env(), std::move(request)))->Queue();
+  }
   return info.Env().Undefined();
 }
 
@@ -330,15 +411,25 @@ Napi::Value Request::cancel(const Napi::CallbackInfo& info) {
 
 Napi::Value loadSession(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!info[0].IsObject() || !info[1].IsObject()) {
-    throwJsError(env, kErrInvalidArgument, "loadSession(spec: object, options: object)");
-  }
-  ModelSpec spec = modelSpecFromJs(info[0].As<Napi::Object>());
-  Napi::Object options = info[1].As<Napi::Object>();
-  const std::string backend =
-      options.Get("backend").IsString() ? options.Get("backend").As<Napi::String>().Utf8Value() : "cpu";
-  const int threads = options.Get("threads").IsNumber() ? options.Get("threads").As<Napi::Number>().Int32Value() : 0;
-  auto* worker = new LoadWorker(env, std::move(spec), backend, threads);
+  if (!info[1].IsObject()) throwJsError(env, kErrInvalidArgument, "loadSession(spec: object | null, options: object)");
+  std::unique_ptr<ModelSpec> spec;
+  if (info[0].IsObject()) spec = std::make_unique<ModelSpec>(modelSpecFromJs(info[0].As<Napi::Object>()));
+  Napi::Object o = info[1].As<Napi::Object>();
+  auto integer = [&](const char* name, int fallback) {
+    Napi::Value v = o.Get(name);
+    return v.IsNumber() ? v.As<Napi::Number>().Int32Value() : fallback;
+  };
+  LoadOptions options;
+  if (o.Get("backend").IsString()) options.backend = o.Get("backend").As<Napi::String>().Utf8Value();
+  options.threads = integer("threads", 0);
+  options.maxBatchSize = integer("maxBatchSize", 0);
+  options.device = integer("device", 0);
+  options.concurrency = integer("concurrency", 2);
+  options.maxLength = integer("maxLength", 512);
+  options.padded = o.Get("layout").IsString() && o.Get("layout").As<Napi::String>().Utf8Value() == "padded";
+  options.numLabels = integer("numLabels", 1);
+  options.spinPerToken = integer("spinPerToken", 0);
+  auto* worker = new LoadWorker(env, std::move(spec), std::move(options));
   worker->Queue();
   return worker->promise();
 }

@@ -1,11 +1,12 @@
 // Session: one loaded model on one backend. Request: one rerank/score call streaming batches into it.
 //
 // JS side (lib/binding/native.ts types these):
-//   loadSession(spec, {backend, threads}) -> Promise<Session>
+//   loadSession(spec, {backend, threads, ...}) -> Promise<Session>
 //   session.createRequest(count, activation) -> Request     scores of `count` documents, one buffer
-//   request.submit(ids, typeIds, offsets, firstIndex) -> Promise<void>   one batch of packed pairs
+//   request.submit(ids, typeIds, offsets, firstIndex, docIndices?) -> Promise<void>   one batch of packed
+//                     pairs; pair i is document docIndices[i], or firstIndex + i
 //   request.finish(topK) -> Promise<{indices, scores}>      topK 0: every score in document order
-//   request.cancel()                                         pending and later calls reject ERR_CANCELLED
+//   request.cancel()        pending and later calls reject ERR_CANCELLED; what it holds is given back
 //   session.close() -> Promise<void>                         running requests reject ERR_CLOSED
 #pragma once
 
@@ -17,7 +18,7 @@
 #include <vector>
 
 #include "backends/backend.h"
-#include "pipeline/host_scores.h"
+#include "pipeline/engine.h"
 
 namespace trt_rerank {
 
@@ -26,11 +27,9 @@ struct RequestState;
 // Shared by the Session object, its requests and their workers, so the backend lives until the last
 // user is done even if JS drops the Session.
 struct SessionCore {
-  std::unique_ptr<Backend> backend;
-  std::mutex runMutex;        // one forward at a time on the backend
-  std::vector<float> logits;  // reused logits scratch, guarded by runMutex
+  std::unique_ptr<Engine> engine;
 
-  std::mutex stateMutex;      // guards the fields below
+  std::mutex stateMutex;      // guards the fields below, and every RequestState::request
   std::condition_variable idleChanged;
   int active = 0;             // workers running now
   bool closed = false;
@@ -39,10 +38,9 @@ struct SessionCore {
 
 struct RequestState {
   std::shared_ptr<SessionCore> core;
+  std::shared_ptr<EngineRequest> request;  // reset by close() before the engine goes
   int32_t count = 0;
-  ScoreActivation activation = ScoreActivation::Sigmoid;
-  std::vector<float> scores;  // count scores, document order
-  int64_t scored = 0;         // documents scored so far
+  int64_t submitted = 0;      // documents submitted so far
   bool busy = false;          // a submit or finish is in flight (JS thread only)
   CancelFlag cancel;
 };
@@ -59,6 +57,7 @@ class Session : public Napi::ObjectWrap<Session> {
   Napi::Value backendName(const Napi::CallbackInfo& info);
   Napi::Value memoryBytes(const Napi::CallbackInfo& info);
   Napi::Value numLabels(const Napi::CallbackInfo& info);
+  Napi::Value maxBatchSize(const Napi::CallbackInfo& info);
 
   std::shared_ptr<SessionCore> core_;
 };

@@ -1,0 +1,56 @@
+// What a GPU backend implements. The pipeline (pipeline/gpu_engine.cc) hands it one batch already on the
+// device, in the layout it declares, and a device buffer for its logits; the backend enqueues its work on
+// the given stream and returns. Nothing else crosses this interface.
+#pragma once
+
+#include <cuda_runtime_api.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace trt_rerank {
+
+enum class InputLayout {
+  Packed,  // ids/typeIds [totalTokens], cuSeqLens [count + 1] (padding-free backends)
+  Padded,  // ids/typeIds/mask [count, paddedLength], row-major, zeros past each sequence (length-sorted batches)
+};
+
+struct DeviceBatch {
+  int32_t count = 0;
+  int32_t totalTokens = 0;
+  int32_t maxLength = 0;             // longest sequence of the batch
+  // Packed:
+  const int32_t* ids = nullptr;
+  const uint8_t* typeIds = nullptr;
+  const int32_t* cuSeqLens = nullptr;  // device, count + 1, cuSeqLens[0] = 0
+  // Padded (paddedLength = maxLength):
+  const int32_t* paddedIds = nullptr;
+  const uint8_t* paddedTypeIds = nullptr;
+  const uint8_t* paddedMask = nullptr;
+};
+
+class DeviceBackend {
+ public:
+  virtual ~DeviceBackend() = default;
+  virtual const char* name() const = 0;
+  virtual InputLayout layout() const = 0;
+  virtual int numLabels() const = 0;
+  // Device memory the backend holds (weights, its own scratch).
+  virtual uint64_t memoryBytes() const = 0;
+  // Device memory one more token of a batch costs the backend (for maxBatchSize 'auto').
+  virtual uint64_t activationBytesPerToken() const = 0;
+  // Enqueues the forward of `batch` on `stream`: logits [count, numLabels()] fp32 into `logits`.
+  virtual void enqueue(const DeviceBatch& batch, float* logits, cudaStream_t stream) = 0;
+};
+
+struct TestBackendOptions {
+  InputLayout layout = InputLayout::Packed;
+  int numLabels = 1;
+  int spinPerToken = 0;  // extra arithmetic per token, so a benchmark can give the backend real cost
+};
+
+// A backend for testing the pipeline: a deterministic score from the token ids (see backends/testing/).
+std::unique_ptr<DeviceBackend> makeTestBackend(const TestBackendOptions& options);
+
+}  // namespace trt_rerank
