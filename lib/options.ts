@@ -25,6 +25,9 @@ export interface LoadOptions {
   dtype?: DType;
   /** CPU backend threads. Default: all cores. */
   threads?: number;
+  /** GPU backends: calls that run on the GPU at once, each in its own execution slot (stream and buffers,
+   * allocated at load). Further calls wait for a free slot. Default 2. */
+  concurrency?: number;
   /** Cache of document tokens, keyed by text, bounded in bytes; `false` turns it off. Default 64 MiB. */
   tokenCache?: { maxBytes: number } | false;
   /** Worker threads that tokenize calls of 64 documents or more; 0 keeps tokenizing on the calling thread.
@@ -95,6 +98,7 @@ export interface CheckedLoadOptions {
   maxBatchSize: number | 'auto';
   dtype: DType | undefined;
   threads: number;
+  concurrency: number;
   tokenCache: { maxBytes: number } | false;
   tokenizerThreads: number;
   streamThreshold: number;
@@ -118,6 +122,7 @@ export function checkLoadOptions(options: unknown): CheckedLoadOptions {
     maxBatchSize: o.maxBatchSize === undefined || o.maxBatchSize === 'auto' ? 'auto' : checkInt(o.maxBatchSize, "options.maxBatchSize (or 'auto')", 1, 65536),
     dtype: o.dtype === undefined ? undefined : checkOneOf(o.dtype, 'options.dtype', ['fp16', 'bf16', 'fp32'] as const, 'fp16'),
     threads: o.threads === undefined ? 0 : checkInt(o.threads, 'options.threads', 1, 1024),
+    concurrency: o.concurrency === undefined ? 2 : checkInt(o.concurrency, 'options.concurrency', 1, 64),
     tokenCache,
     tokenizerThreads: o.tokenizerThreads === undefined ? availableParallelism() : checkInt(o.tokenizerThreads, 'options.tokenizerThreads', 0, 1024),
     streamThreshold: o.streamThreshold === undefined ? 10_000 : checkInt(o.streamThreshold, 'options.streamThreshold', 0, Number.MAX_SAFE_INTEGER),

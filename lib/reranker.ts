@@ -1,5 +1,5 @@
 import { loadAddon } from './binding/loader.js';
-import type { NativeRequest, NativeSession } from './binding/native.js';
+import type { NativeLoadOptions, NativeRequest, NativeSession } from './binding/native.js';
 import {
   AbortError,
   BackendError,
@@ -9,7 +9,7 @@ import {
   RerankError,
 } from './errors.js';
 import { readModelConfig, type ModelConfig } from './model/config.js';
-import { planModel } from './model/plan.js';
+import { planModel, type ModelPlan } from './model/plan.js';
 import {
   checkDocs,
   checkLoadOptions,
@@ -17,6 +17,7 @@ import {
   checkRerankOptions,
   checkScoreOptions,
   type Activation,
+  type CheckedLoadOptions,
   type BackendName,
   type DType,
   type LoadOptions,
@@ -60,6 +61,15 @@ export interface RerankerInfo {
 }
 
 const CPU_BATCH_SIZE = 256;
+
+/** What a backend's loader hands the Reranker. */
+interface OpenedSession {
+  session: NativeSession;
+  /** Why this backend (RerankerInfo.backendReason). */
+  reason: string;
+  device: number | null;
+  dtype: DType;
+}
 /** Calls with fewer documents are tokenized on the calling thread: a worker round trip would cost more. */
 const PARALLEL_MIN_DOCS = 64;
 
@@ -97,10 +107,12 @@ function fromNative(error: unknown, signal: AbortSignal | undefined, closed: boo
  */
 export class Reranker {
   readonly #session: NativeSession;
+  readonly #opened: OpenedSession;
+  /** Read once: the session answers 'closed' and 0 after close(). */
+  readonly #backend: string;
+  readonly #maxBatchSize: number;
   readonly #tokenizer: PairTokenizer;
   readonly #config: ModelConfig;
-  readonly #backendReason: string;
-  readonly #maxBatchSize: number;
   readonly #pool: TokenizerPool | undefined;
   readonly #streamThreshold: number;
   #lastBatchStats: BatchStats | undefined;
@@ -108,21 +120,20 @@ export class Reranker {
   #closing: Promise<void> | undefined;
 
   private constructor(
-    session: NativeSession,
+    opened: OpenedSession,
     tokenizer: PairTokenizer,
     config: ModelConfig,
-    backendReason: string,
-    maxBatchSize: number,
     pool: TokenizerPool | undefined,
     streamThreshold: number,
   ) {
+    this.#opened = opened;
+    this.#session = opened.session;
+    this.#backend = opened.session.backend;
+    this.#maxBatchSize = opened.session.maxBatchSize;
     this.#pool = pool;
     this.#streamThreshold = streamThreshold;
-    this.#session = session;
     this.#tokenizer = tokenizer;
     this.#config = config;
-    this.#backendReason = backendReason;
-    this.#maxBatchSize = maxBatchSize;
   }
 
   /**
@@ -136,10 +147,63 @@ export class Reranker {
    * ```
    */
   static async load(modelDir: string, options?: LoadOptions): Promise<Reranker> {
+    const o = checkLoadOptions(options);
+    return Reranker.#open(modelDir, o, async (plan, tokenizer) => {
+      const addon = loadAddon();
+      const system = addon.systemInfo();
+      let reason: string;
+      if (o.backend === 'cpu') {
+        reason = 'requested';
+      } else if (o.backend === 'auto') {
+        const gpus = system.cuda.devices.length;
+        reason = `auto: no GPU backend is in this build (backends: ${system.backends.join(', ')}; ` +
+          `${gpus > 0 ? `${gpus} CUDA device(s) found` : `no CUDA device${system.cuda.error ? `: ${system.cuda.error}` : ''}`})`;
+      } else {
+        throw new BackendUnavailableError(
+          `backend '${o.backend}' is not in this build of trt-rerank (it has: ${system.backends.join(', ')}). ` +
+            `Use backend 'cpu' or 'auto', or see \`npx trt-rerank info\` for what this machine and build support.`,
+        );
+      }
+      const maxBatchSize = o.maxBatchSize === 'auto' ? CPU_BATCH_SIZE : o.maxBatchSize;
+      const session = await addon.loadSession(plan, { backend: 'cpu', threads: o.threads, maxBatchSize });
+      return { session, reason, device: null, dtype: 'fp32' };
+    });
+  }
+
+  /**
+   * Loads `modelDir`'s config and tokenizer with the addon's `gpu-test` backend, which derives a deterministic
+   * score from the token ids (no weights): the GPU pipeline's tests and benchmark drive the whole path, text
+   * to top-k, through it. CUDA builds only.
+   * @internal
+   */
+  static async loadTestPipeline(
+    modelDir: string,
+    backend: Pick<NativeLoadOptions, 'layout' | 'numLabels' | 'spinPerToken'>,
+    options?: LoadOptions,
+  ): Promise<Reranker> {
+    const o = checkLoadOptions(options);
+    return Reranker.#open(modelDir, o, async (_plan, tokenizer, config) => {
+      const session = await loadAddon().loadSession(null, {
+        ...backend,
+        backend: 'gpu-test',
+        numLabels: backend.numLabels ?? config.numLabels,
+        device: o.device,
+        concurrency: o.concurrency,
+        maxLength: tokenizer.maxLength,
+        maxBatchSize: o.maxBatchSize === 'auto' ? 0 : o.maxBatchSize,
+      });
+      return { session, reason: 'requested (test backend)', device: o.device, dtype: 'fp32' };
+    });
+  }
+
+  static async #open(
+    modelDir: string,
+    o: CheckedLoadOptions,
+    openSession: (plan: ModelPlan, tokenizer: PairTokenizer, config: ModelConfig) => Promise<OpenedSession>,
+  ): Promise<Reranker> {
     if (typeof modelDir !== 'string' || modelDir.length === 0) {
       throw new InvalidArgumentError(`Expected a model folder path (string) for modelDir but received ${modelDir === '' ? 'an empty string' : typeof modelDir}`);
     }
-    const o = checkLoadOptions(options);
     const config = await readModelConfig(modelDir);
     const plan = await planModel(modelDir, config);
     const tokenizer = await PairTokenizer.fromDir(modelDir, {
@@ -147,34 +211,18 @@ export class Reranker {
       truncation: o.truncation,
       tokenCache: o.tokenCache,
     });
-    const addon = loadAddon();
-    const system = addon.systemInfo();
-    let backendReason: string;
-    if (o.backend === 'cpu') {
-      backendReason = 'requested';
-    } else if (o.backend === 'auto') {
-      const gpus = system.cuda.devices.length;
-      backendReason = `auto: no GPU backend is in this build (backends: ${system.backends.join(', ')}; ` +
-        `${gpus > 0 ? `${gpus} CUDA device(s) found` : `no CUDA device${system.cuda.error ? `: ${system.cuda.error}` : ''}`})`;
-    } else {
-      throw new BackendUnavailableError(
-        `backend '${o.backend}' is not in this build of trt-rerank (it has: ${system.backends.join(', ')}). ` +
-          `Use backend 'cpu' or 'auto', or see \`npx trt-rerank info\` for what this machine and build support.`,
-      );
-    }
-    const maxBatchSize = o.maxBatchSize === 'auto' ? CPU_BATCH_SIZE : o.maxBatchSize;
-    const session = await addon.loadSession(plan, { backend: 'cpu', threads: o.threads, maxBatchSize });
+    const opened = await openSession(plan, tokenizer, config);
     // Workers start on the first call large enough to use them, and are reused after.
     const pool = o.tokenizerThreads > 0 ? new TokenizerPool(tokenizer.workerSource, o.tokenizerThreads) : undefined;
-    return new Reranker(session, tokenizer, config, backendReason, maxBatchSize, pool, o.streamThreshold);
+    return new Reranker(opened, tokenizer, config, pool, o.streamThreshold);
   }
 
   get info(): RerankerInfo {
     return {
-      backend: 'cpu',
-      backendReason: this.#backendReason,
-      device: null,
-      dtype: 'fp32',
+      backend: this.#backend as RerankerInfo['backend'],
+      backendReason: this.#opened.reason,
+      device: this.#opened.device,
+      dtype: this.#opened.dtype,
       maxBatchSize: this.#maxBatchSize,
       maxLength: this.#tokenizer.maxLength,
       truncation: this.#tokenizer.truncation,
@@ -271,15 +319,16 @@ export class Reranker {
       streamThreshold: this.#streamThreshold,
       parallelMinDocs: PARALLEL_MIN_DOCS,
       window: 2 * (this.#pool?.size ?? 1),
+      sortByLength: this.#session.padsBatches,
     });
     this.#lastBatchStats = stream.stats;
     try {
       // The backend scores batch i while batch i+1 is tokenized (here or on the workers).
-      for await (const { first, pairs } of stream) {
+      for await (const { first, pairs, docIndices } of stream) {
         if (pending) await pending;
         if (this.#closed) throw new ClosedError('the Reranker was closed while the call ran');
         if (signal?.aborted) throw new AbortError(signal.reason);
-        pending = request.submit(pairs.ids, pairs.typeIds, pairs.offsets, first);
+        pending = request.submit(pairs.ids, pairs.typeIds, pairs.offsets, first, docIndices);
       }
       await pending;
       pending = undefined;

@@ -10,9 +10,10 @@ npm run build 2>&1 | tail -5
 node dist/cli.js info | tee "$OUT/info.json"
 npx vitest run --project unit --project native --project gpu 2>&1 | tee "$OUT/test.log" | grep -E "✓|×|Test Files|Tests|skipped|FAIL" | tail -40
 # GPU_CHECK_BENCH: which benchmarks to run (default all); e.g. "topk".
-for bench in ${GPU_CHECK_BENCH:-tokenize topk}; do
+for bench in ${GPU_CHECK_BENCH:-tokenize topk pipeline}; do
   case "$bench" in
     tokenize) node bench/tokenize.mjs --docs "${BENCH_DOCS:-10000}" --repeats 3 2>&1 | tee "$OUT/bench-tokenize.log" ;;
     topk) node bench/topk.mjs 2>&1 | tee "$OUT/bench-topk.log" ;;
+    pipeline) node bench/pipeline.mjs 2>&1 | tee "$OUT/bench-pipeline.log" ;;
   esac
 done

@@ -51,6 +51,8 @@ export interface NativeSession {
   readonly numLabels: number;
   /** Pairs per submit() the engine takes at most. */
   readonly maxBatchSize: number;
+  /** True when the backend pads each batch to its longest pair: the caller sorts pairs by length. */
+  readonly padsBatches: boolean;
   createRequest(count: number, activation: 'sigmoid' | 'none'): NativeRequest;
   close(): Promise<void>;
 }
@@ -74,6 +76,15 @@ export interface NativeLoadOptions {
 export interface NativeTesting {
   topK(scores: Float32Array, k: number): Promise<NativeTopK>;
   benchTopK(scores: Float32Array, k: number, iterations: number): Promise<Float64Array>;
+  /** Microseconds per batch of the gpu-test backend alone, one batch already on the device, enqueued
+   * `iterations` times back to back. */
+  benchTestBackend(
+    ids: Int32Array,
+    typeIds: Uint8Array,
+    offsets: Int32Array,
+    options: Pick<NativeLoadOptions, 'layout' | 'numLabels' | 'spinPerToken'>,
+    iterations: number,
+  ): Promise<number>;
 }
 
 export interface NativeAddon {

@@ -7,6 +7,11 @@
  * - More: batches stream. At most `window` batches are tokenized or waiting at once, so memory stays bounded
  *   however many documents come, and batch i+1 is tokenized while the backend scores batch i.
  *
+ * With `sortByLength` (backends that pad each batch to its longest pair), a pre-tokenized call's pairs are
+ * regrouped by length, longest first, so each batch holds pairs of similar length; each such batch carries
+ * the document index of every pair. Streamed calls keep document order: sorting them would need the whole
+ * call tokenized first.
+ *
  * The query is encoded once per call; documents found in the tokenizer's cache are not sent to a worker.
  * @internal
  */
@@ -19,12 +24,17 @@ export interface BatchPlan {
   parallelMinDocs: number;
   /** Batches held at once when streaming (tokenizing or tokenized and not yet taken). */
   window: number;
+  /** Regroup a pre-tokenized call's pairs by length (for backends that pad batches). */
+  sortByLength?: boolean;
 }
 
 export interface EncodedBatch {
-  /** Index of the batch's first document in the call's docs. */
+  /** Index of the batch's first document in the call's docs (pair i is document first + i), unless
+   * docIndices is set. */
   first: number;
   pairs: EncodedPairs;
+  /** Length-sorted batches: the document index of each pair. */
+  docIndices?: Int32Array;
 }
 
 /** What a call's batching did, for tests and timings. */
@@ -32,6 +42,8 @@ export interface BatchStats {
   batches: number;
   streamed: boolean;
   parallel: boolean;
+  /** Pairs were regrouped by length. */
+  sorted: boolean;
   /** Most batches held at once (tokenizing, or tokenized and not yet taken by the backend). */
   maxHeld: number;
 }
@@ -47,7 +59,7 @@ interface PendingBatch {
 }
 
 export class BatchStream {
-  readonly stats: BatchStats = { batches: 0, streamed: false, parallel: false, maxHeld: 0 };
+  readonly stats: BatchStats = { batches: 0, streamed: false, parallel: false, sorted: false, maxHeld: 0 };
   readonly #tokenizer: PairTokenizer;
   readonly #pool: TokenizerPool | undefined;
   readonly #docs: readonly string[];
@@ -63,6 +75,17 @@ export class BatchStream {
   }
 
   async *[Symbol.asyncIterator](): AsyncGenerator<EncodedBatch> {
+    if (this.#plan.sortByLength && this.#docs.length <= this.#plan.streamThreshold) {
+      const inOrder: EncodedBatch[] = [];
+      for await (const batch of this.#inOrder()) inOrder.push(batch);
+      this.stats.sorted = true;
+      yield* lengthSorted(inOrder, this.#docs.length, this.#plan.batchSize);
+      return;
+    }
+    yield* this.#inOrder();
+  }
+
+  async *#inOrder(): AsyncGenerator<EncodedBatch> {
     const { batchSize, streamThreshold, parallelMinDocs } = this.#plan;
     const n = this.#docs.length;
     if (!this.#pool || n < parallelMinDocs) {
@@ -134,5 +157,41 @@ export class BatchStream {
       });
     }
     return this.#tokenizer.assemble(this.#query, runs as Int32Array[]);
+  }
+}
+
+/**
+ * Regroups document-order batches into batches of `batchSize` pairs sorted by length, longest first (ties by
+ * lower document index, so the grouping is deterministic). Built one batch at a time.
+ */
+export function* lengthSorted(inOrder: readonly EncodedBatch[], count: number, batchSize: number): Generator<EncodedBatch> {
+  const source = new Int32Array(count); // which input batch holds document d
+  const lengths = new Int32Array(count);
+  inOrder.forEach((batch, b) => {
+    const { offsets } = batch.pairs;
+    for (let i = 0; i + 1 < offsets.length; i++) {
+      source[batch.first + i] = b;
+      lengths[batch.first + i] = offsets[i + 1]! - offsets[i]!;
+    }
+  });
+  const order = new Int32Array(count);
+  for (let d = 0; d < count; d++) order[d] = d;
+  order.sort((a, b) => lengths[b]! - lengths[a]! || a - b);
+  for (let start = 0; start < count; start += batchSize) {
+    const docIndices = order.slice(start, Math.min(count, start + batchSize));
+    const offsets = new Int32Array(docIndices.length + 1);
+    for (let i = 0; i < docIndices.length; i++) offsets[i + 1] = offsets[i]! + lengths[docIndices[i]!]!;
+    const ids = new Int32Array(offsets[docIndices.length]!);
+    const typeIds = new Uint8Array(ids.length);
+    for (let i = 0; i < docIndices.length; i++) {
+      const d = docIndices[i]!;
+      const from = inOrder[source[d]!]!;
+      const local = d - from.first;
+      const begin = from.pairs.offsets[local]!;
+      const end = from.pairs.offsets[local + 1]!;
+      ids.set(from.pairs.ids.subarray(begin, end), offsets[i]!);
+      typeIds.set(from.pairs.typeIds.subarray(begin, end), offsets[i]!);
+    }
+    yield { first: 0, pairs: { ids, typeIds, offsets }, docIndices };
   }
 }

@@ -255,7 +255,8 @@ Napi::Function Session::define(Napi::Env env) {
                       InstanceAccessor<&Session::backendName>("backend"),
                       InstanceAccessor<&Session::memoryBytes>("memoryBytes"),
                       InstanceAccessor<&Session::numLabels>("numLabels"),
-                      InstanceAccessor<&Session::maxBatchSize>("maxBatchSize")});
+                      InstanceAccessor<&Session::maxBatchSize>("maxBatchSize"),
+                      InstanceAccessor<&Session::padsBatches>("padsBatches")});
 }
 
 Session::Session(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Session>(info) {}
@@ -325,6 +326,11 @@ Napi::Value Session::numLabels(const Napi::CallbackInfo& info) {
 Napi::Value Session::maxBatchSize(const Napi::CallbackInfo& info) {
   std::lock_guard<std::mutex> lock(core_->stateMutex);
   return Napi::Number::New(info.Env(), core_->engine && !core_->closed ? core_->engine->maxBatchSize() : 0);
+}
+
+Napi::Value Session::padsBatches(const Napi::CallbackInfo& info) {
+  std::lock_guard<std::mutex> lock(core_->stateMutex);
+  return Napi::Boolean::New(info.Env(), core_->engine && !core_->closed && core_->engine->padsBatches());
 }
 
 // ---- Request --------------------------------------------------------------------------------------

@@ -58,6 +58,7 @@ class Session : public Napi::ObjectWrap<Session> {
   Napi::Value memoryBytes(const Napi::CallbackInfo& info);
   Napi::Value numLabels(const Napi::CallbackInfo& info);
   Napi::Value maxBatchSize(const Napi::CallbackInfo& info);
+  Napi::Value padsBatches(const Napi::CallbackInfo& info);
 
   std::shared_ptr<SessionCore> core_;
 };

@@ -36,6 +36,8 @@ class Engine {
   virtual int numLabels() const = 0;
   virtual uint64_t memoryBytes() const = 0;
   virtual int maxBatchSize() const = 0;
+  // True when the backend pads every batch to its longest pair: the caller then sorts pairs by length.
+  virtual bool padsBatches() const { return false; }
   virtual std::unique_ptr<EngineRequest> begin(int32_t count, ScoreActivation activation) = 0;
 };
 

@@ -134,6 +134,7 @@ class GpuEngine : public Engine {
   std::string backendName() const override { return backend_->name(); }
   int numLabels() const override { return backend_->numLabels(); }
   int maxBatchSize() const override { return maxBatchSize_; }
+  bool padsBatches() const override { return backend_->layout() == InputLayout::Padded; }
   uint64_t memoryBytes() const override {
     std::lock_guard<std::mutex> lock(mutex_);
     uint64_t bytes = backend_->memoryBytes();
@@ -303,6 +304,12 @@ void GpuRequest::finish(int32_t topK, std::vector<int32_t>& indices, std::vector
   if (submitted_ != count_) {
     throw NativeError(kErrInvalidArgument, "finish() called after " + std::to_string(submitted_) + " of " +
                                                std::to_string(count_) + " documents were submitted");
+  }
+  if (count_ == 0) {
+    indices.clear();
+    scores.clear();
+    releaseLocked();
+    return;
   }
   engine_.run([&] {
     Slot& s = slot(cancel);

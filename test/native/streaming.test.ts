@@ -47,7 +47,7 @@ describe('batch scheduling', () => {
     const expected = await serial.score('river people', docs);
     expect(await parallel.score('river people', docs)).toEqual(expected);
     const batches = Math.ceil(3000 / BATCH);
-    expect(parallel.lastBatchStats).toEqual({ parallel: true, streamed: false, batches, maxHeld: batches });
+    expect(parallel.lastBatchStats).toEqual({ parallel: true, streamed: false, sorted: false, batches, maxHeld: batches });
   });
 
   it('more than streamThreshold documents stream in order with at most 2 x threads batches held', async () => {
