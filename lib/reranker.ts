@@ -178,7 +178,7 @@ export class Reranker {
    */
   static async loadTestPipeline(
     modelDir: string,
-    backend: Pick<NativeLoadOptions, 'layout' | 'numLabels' | 'spinPerToken'>,
+    backend: Pick<NativeLoadOptions, 'layout' | 'numLabels' | 'spinPerToken' | 'fault' | 'faultAtBatch'>,
     options?: LoadOptions,
   ): Promise<Reranker> {
     const o = checkLoadOptions(options);

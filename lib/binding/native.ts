@@ -71,6 +71,9 @@ export interface NativeLoadOptions {
   layout?: 'packed' | 'padded';
   numLabels?: number;
   spinPerToken?: number;
+  /** gpu-test backend: a failure to inject on batch faultAtBatch (1-based), for the error-path tests. */
+  fault?: 'bad-launch' | 'illegal-address';
+  faultAtBatch?: number;
 }
 
 export interface NativeTesting {

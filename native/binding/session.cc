@@ -58,6 +58,8 @@ struct LoadOptions {
   bool padded = false;
   int numLabels = 1;
   int spinPerToken = 0;
+  std::string fault;
+  int faultAtBatch = 1;
 };
 
 class LoadWorker : public PromiseWorker {
@@ -79,6 +81,10 @@ class LoadWorker : public PromiseWorker {
       test.layout = options_.padded ? InputLayout::Padded : InputLayout::Packed;
       test.numLabels = options_.numLabels;
       test.spinPerToken = options_.spinPerToken;
+      test.fault = options_.fault == "bad-launch"        ? TestFault::BadLaunch
+                   : options_.fault == "illegal-address" ? TestFault::IllegalAddress
+                                                         : TestFault::None;
+      test.faultAtBatch = options_.faultAtBatch;
       GpuEngineOptions gpu;
       gpu.device = options_.device;
       gpu.concurrency = options_.concurrency;
@@ -286,7 +292,13 @@ Napi::Value Session::createRequest(const Napi::CallbackInfo& info) {
   {
     std::lock_guard<std::mutex> lock(core_->stateMutex);
     if (core_->closed || !core_->engine) throwJsError(env, kErrClosed, "the session is closed");
-    state->request = core_->engine->begin(state->count, scoreActivation);
+    try {
+      state->request = core_->engine->begin(state->count, scoreActivation);
+    } catch (const NativeError& e) {
+      throwJsError(env, e.code(), e.what());
+    } catch (const std::exception& e) {
+      throwJsError(env, kErrBackend, e.what());
+    }
     core_->requests.push_back(state);
   }
   return Request::wrap(env, std::move(state));
@@ -435,6 +447,8 @@ Napi::Value loadSession(const Napi::CallbackInfo& info) {
   options.padded = o.Get("layout").IsString() && o.Get("layout").As<Napi::String>().Utf8Value() == "padded";
   options.numLabels = integer("numLabels", 1);
   options.spinPerToken = integer("spinPerToken", 0);
+  if (o.Get("fault").IsString()) options.fault = o.Get("fault").As<Napi::String>().Utf8Value();
+  options.faultAtBatch = integer("faultAtBatch", 1);
   auto* worker = new LoadWorker(env, std::move(spec), std::move(options));
   worker->Queue();
   return worker->promise();

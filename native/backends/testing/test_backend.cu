@@ -51,6 +51,8 @@ __global__ void testForwardKernel(const int32_t* __restrict__ ids, const uint8_t
   if (spinPerToken && work == -1.0f) sink[0] = work;  // keeps the spin from being optimised away
 }
 
+__global__ void writeOutOfBoundsKernel(float* p) { p[int64_t{1} << 40] = 1.0f; }
+
 class TestBackend : public DeviceBackend {
  public:
   explicit TestBackend(const TestBackendOptions& options) : options_(options) {}
@@ -61,6 +63,16 @@ class TestBackend : public DeviceBackend {
   uint64_t activationBytesPerToken() const override { return 16; }
   void enqueue(const DeviceBatch& batch, float* logits, cudaStream_t stream) override {
     if (batch.count == 0) return;
+    if (options_.fault != TestFault::None && ++enqueued_ == options_.faultAtBatch) {
+      if (options_.fault == TestFault::BadLaunch) {
+        testForwardKernel<<<batch.count, 4096, 0, stream>>>(nullptr, nullptr, nullptr, nullptr, 0, 1, 0, logits, logits);
+        TRT_RERANK_LAUNCH_CHECK("testForwardKernel (injected bad launch)");
+      } else {
+        writeOutOfBoundsKernel<<<1, 1, 0, stream>>>(logits);
+        TRT_RERANK_LAUNCH_CHECK("writeOutOfBoundsKernel (injected)");
+      }
+      return;
+    }
     const bool padded = options_.layout == InputLayout::Padded;
     testForwardKernel<<<batch.count, kThreads, 0, stream>>>(
         padded ? batch.paddedIds : batch.ids, padded ? batch.paddedTypeIds : batch.typeIds, batch.cuSeqLens,
@@ -70,6 +82,7 @@ class TestBackend : public DeviceBackend {
 
  private:
   TestBackendOptions options_;
+  int enqueued_ = 0;
 };
 
 }  // namespace
