@@ -2,6 +2,8 @@
 #include <napi.h>
 
 #include "binding/addon_data.h"
+#include "binding/build_engine.h"
+#include "binding/engine_io_binding.h"
 #include "binding/session.h"
 #include "binding/system_info.h"
 #ifdef TRT_RERANK_WITH_CUDA
@@ -18,6 +20,8 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
 
   exports.Set("loadSession", Napi::Function::New<loadSession>(env, "loadSession"));
   exports.Set("systemInfo", Napi::Function::New<systemInfo>(env, "systemInfo"));
+  exports.Set("engineIo", engineIoExports(env));
+  exports.Set("buildEngine", Napi::Function::New<buildEngine>(env, "buildEngine"));
 #ifdef TRT_RERANK_WITH_CUDA
   exports.Set("testing", gpuTestingExports(env));
 #endif

@@ -40,8 +40,21 @@ class DeviceBackend {
   virtual uint64_t memoryBytes() const = 0;
   // Device memory one more token of a batch costs the backend (for maxBatchSize 'auto').
   virtual uint64_t activationBytesPerToken() const = 0;
-  // Enqueues the forward of `batch` on `stream`: logits [count, numLabels()] fp32 into `logits`.
-  virtual void enqueue(const DeviceBatch& batch, float* logits, cudaStream_t stream) = 0;
+  // Whether the backend's cost follows each batch's longest pair (padded layout, fixed-shape engines): the
+  // caller then groups pairs of similar length into a batch.
+  virtual bool padsBatches() const { return layout() == InputLayout::Padded; }
+  // Limits of the backend itself (an engine's optimization profile); 0: none.
+  virtual int maxBatchSize() const { return 0; }
+  virtual int maxSequenceLength() const { return 0; }
+  // Called once at load with the pipeline's execution slots, before any enqueue: per-slot state (an
+  // execution context, I/O buffers) is made here, so no request allocates.
+  virtual void prepareSlots(int slots, int maxBatchSize) {
+    (void)slots;
+    (void)maxBatchSize;
+  }
+  // Enqueues the forward of `batch` on `stream`: logits [count, numLabels()] fp32 into `logits`. `slot` is the
+  // execution slot running it (0 .. slots - 1); slots run concurrently, one batch at a time each.
+  virtual void enqueue(const DeviceBatch& batch, float* logits, cudaStream_t stream, int slot) = 0;
 };
 
 // Failures the test backend can inject, to test how the pipeline reports them.

@@ -143,10 +143,10 @@ class BackendBenchWorker : public PromiseWorker {
       batch.paddedTypeIds = paddedTypeIds.get<uint8_t>();
       batch.paddedMask = paddedMask.get<uint8_t>();
     }
-    for (int i = 0; i < 3; ++i) backend->enqueue(batch, logits.get<float>(), s);  // warm-up
+    for (int i = 0; i < 3; ++i) backend->enqueue(batch, logits.get<float>(), s, 0);  // warm-up
     CudaEvent start, stop;
     TRT_RERANK_CUDA_CHECK(cudaEventRecord(start.get(), s));
-    for (int i = 0; i < iterations_; ++i) backend->enqueue(batch, logits.get<float>(), s);
+    for (int i = 0; i < iterations_; ++i) backend->enqueue(batch, logits.get<float>(), s, 0);
     TRT_RERANK_CUDA_CHECK(cudaEventRecord(stop.get(), s));
     TRT_RERANK_CUDA_CHECK(cudaEventSynchronize(stop.get()));
     float ms = 0;

@@ -11,6 +11,9 @@
 #include "backends/device_backend.h"
 #include "pipeline/gpu_engine.h"
 #endif
+#ifdef TRT_RERANK_WITH_TENSORRT
+#include "backends/tensorrt/tensorrt_backend.h"
+#endif
 #include "binding/model_spec_from_js.h"
 #include "binding/promise_worker.h"
 #include "common/errors.h"
@@ -60,6 +63,9 @@ struct LoadOptions {
   int spinPerToken = 0;
   std::string fault;
   int faultAtBatch = 1;
+  // tensorrt backend only
+  std::string engine;
+  bool cudaGraphs = true;
 };
 
 class LoadWorker : public PromiseWorker {
@@ -91,6 +97,21 @@ class LoadWorker : public PromiseWorker {
       gpu.maxBatchSize = options_.maxBatchSize;
       gpu.maxLength = options_.maxLength;
       core_->engine = makeGpuEngine(makeTestBackend(test), gpu);
+      return;
+    }
+#endif
+#ifdef TRT_RERANK_WITH_TENSORRT
+    if (options_.backend == "tensorrt") {
+      TensorRtOptions trt;
+      trt.enginePath = options_.engine;
+      trt.device = options_.device;
+      trt.cudaGraphs = options_.cudaGraphs;
+      GpuEngineOptions gpu;
+      gpu.device = options_.device;
+      gpu.concurrency = options_.concurrency;
+      gpu.maxBatchSize = options_.maxBatchSize;
+      gpu.maxLength = options_.maxLength;
+      core_->engine = makeGpuEngine(makeTensorRtBackend(trt), gpu);
       return;
     }
 #endif
@@ -449,6 +470,8 @@ Napi::Value loadSession(const Napi::CallbackInfo& info) {
   options.spinPerToken = integer("spinPerToken", 0);
   if (o.Get("fault").IsString()) options.fault = o.Get("fault").As<Napi::String>().Utf8Value();
   options.faultAtBatch = integer("faultAtBatch", 1);
+  if (o.Get("engine").IsString()) options.engine = o.Get("engine").As<Napi::String>().Utf8Value();
+  if (o.Get("cudaGraphs").IsBoolean()) options.cudaGraphs = o.Get("cudaGraphs").As<Napi::Boolean>().Value();
   auto* worker = new LoadWorker(env, std::move(spec), std::move(options));
   worker->Queue();
   return worker->promise();

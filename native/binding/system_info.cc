@@ -4,6 +4,9 @@
 #include <thread>
 
 #include "common/dynamic_library.h"
+#ifdef TRT_RERANK_WITH_TENSORRT
+#include "backends/tensorrt/tensorrt_backend.h"
+#endif
 
 #ifdef TRT_RERANK_WITH_CUDA
 #include <cuda_runtime_api.h>
@@ -72,9 +75,23 @@ Napi::Value driverVersionString(Napi::Env env) {
 }
 
 // Whether TensorRT's runtime library can be loaded here, and its version (getInferLibVersion():
-// major * 10000 + minor * 100 + patch for TensorRT 10 and later).
+// major * 10000 + minor * 100 + patch for TensorRT 10 and later). A build with the TensorRT backend loads
+// exactly the major its headers came from; a build without it reports whichever libnvinfer is present.
 Napi::Object probeTensorRt(Napi::Env env) {
   Napi::Object trt = Napi::Object::New(env);
+#ifdef TRT_RERANK_WITH_TENSORRT
+  const TensorRtRuntimeStatus status = tensorRtRuntimeStatus();
+  trt.Set("compiled", status.compiledVersion);
+  trt.Set("found", status.found);
+  if (!status.found) {
+    trt.Set("error", status.error);
+    return trt;
+  }
+  trt.Set("library", status.library);
+  trt.Set("version", status.version);
+  return trt;
+#else
+  trt.Set("compiled", env.Null());
   DynamicLibrary nvinfer = DynamicLibrary::openFirst("libnvinfer.so.11", "libnvinfer.so.10");
   trt.Set("found", nvinfer.loaded());
   if (!nvinfer.loaded()) {
@@ -88,6 +105,7 @@ Napi::Object probeTensorRt(Napi::Env env) {
     trt.Set("version", std::to_string(v / 10000) + "." + std::to_string((v / 100) % 100) + "." + std::to_string(v % 100));
   }
   return trt;
+#endif
 }
 
 }  // namespace
@@ -103,6 +121,9 @@ Napi::Value systemInfo(const Napi::CallbackInfo& info) {
   out.Set("tensorrt", probeTensorRt(env));
   Napi::Array backends = Napi::Array::New(env);
   backends.Set(0u, "cpu");
+#ifdef TRT_RERANK_WITH_TENSORRT
+  backends.Set(backends.Length(), "tensorrt");
+#endif
   out.Set("backends", backends);
   return out;
 }

@@ -63,8 +63,8 @@ struct Staging {
 };
 
 struct Slot {
-  Slot(int maxSequences, int64_t maxTokens, int numLabels, bool padded)
-      : logits(sizeof(float) * maxSequences * numLabels),
+  Slot(int index, int maxSequences, int64_t maxTokens, int numLabels, bool padded)
+      : index(index), logits(sizeof(float) * maxSequences * numLabels),
         paddedIds(padded ? sizeof(int32_t) * maxTokens : 0),
         paddedTypeIds(padded ? maxTokens : 0),
         paddedMask(padded ? maxTokens : 0) {
@@ -83,6 +83,7 @@ struct Slot {
     if (buffer.bytes() < needed) buffer = DeviceBuffer(std::max(needed, buffer.bytes() * 2));
   }
 
+  int index;
   CudaStream compute;
   CudaStream copy;
   std::vector<Staging> staging;
@@ -123,18 +124,31 @@ class GpuEngine : public Engine {
       : backend_(std::move(backend)), device_(options.device), maxLength_(options.maxLength) {
     TRT_RERANK_CUDA_CHECK(cudaSetDevice(device_));
     const int concurrency = std::max(1, options.concurrency);
+    const int backendBatch = backend_->maxBatchSize();
+    const int backendLength = backend_->maxSequenceLength();
+    if (backendLength > 0 && maxLength_ > backendLength) {
+      throw NativeError(kErrInvalidArgument, "maxLength " + std::to_string(maxLength_) + " is longer than the " + backend_->name() +
+                                                 " backend takes (" + std::to_string(backendLength) + "): load with maxLength <= " +
+                                                 std::to_string(backendLength));
+    }
+    if (options.maxBatchSize > 0 && backendBatch > 0 && options.maxBatchSize > backendBatch) {
+      throw NativeError(kErrInvalidArgument, "maxBatchSize " + std::to_string(options.maxBatchSize) + " is larger than the " +
+                                                 backend_->name() + " backend takes (" + std::to_string(backendBatch) + ")");
+    }
     maxBatchSize_ = options.maxBatchSize > 0 ? options.maxBatchSize : autoBatchSize(concurrency);
+    if (backendBatch > 0) maxBatchSize_ = std::min(maxBatchSize_, backendBatch);
     const int64_t maxTokens = static_cast<int64_t>(maxBatchSize_) * maxLength_;
     for (int i = 0; i < concurrency; ++i) {
-      slots_.push_back(std::make_unique<Slot>(maxBatchSize_, maxTokens, backend_->numLabels(),
+      slots_.push_back(std::make_unique<Slot>(i, maxBatchSize_, maxTokens, backend_->numLabels(),
                                               backend_->layout() == InputLayout::Padded));
     }
+    backend_->prepareSlots(concurrency, maxBatchSize_);
   }
 
   std::string backendName() const override { return backend_->name(); }
   int numLabels() const override { return backend_->numLabels(); }
   int maxBatchSize() const override { return maxBatchSize_; }
-  bool padsBatches() const override { return backend_->layout() == InputLayout::Padded; }
+  bool padsBatches() const override { return backend_->padsBatches(); }
   uint64_t memoryBytes() const override {
     std::lock_guard<std::mutex> lock(mutex_);
     uint64_t bytes = backend_->memoryBytes();
@@ -290,7 +304,7 @@ void GpuRequest::submit(const TokenBatch& batch, const int32_t* docIndices, int3
       kernels::packedToPadded(in.ids, in.typeIds, in.cuSeqLens, batch.count, maxLength, s.paddedIds.get<int32_t>(),
                               s.paddedTypeIds.get<uint8_t>(), s.paddedMask.get<uint8_t>(), compute);
     }
-    engine_.backend().enqueue(in, s.logits.get<float>(), compute);
+    engine_.backend().enqueue(in, s.logits.get<float>(), compute, s.index);
     kernels::finalizeScores(s.logits.get<float>(), batch.count, engine_.backend().numLabels(), activation_,
                             docIndices ? st.docIndices(dev) : nullptr, firstIndex, s.scores.get<float>(), compute);
     TRT_RERANK_CUDA_CHECK(cudaEventRecord(st.computed.get(), compute));

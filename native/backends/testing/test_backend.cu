@@ -61,7 +61,7 @@ class TestBackend : public DeviceBackend {
   int numLabels() const override { return options_.numLabels; }
   uint64_t memoryBytes() const override { return 0; }
   uint64_t activationBytesPerToken() const override { return 16; }
-  void enqueue(const DeviceBatch& batch, float* logits, cudaStream_t stream) override {
+  void enqueue(const DeviceBatch& batch, float* logits, cudaStream_t stream, int) override {
     if (batch.count == 0) return;
     if (options_.fault != TestFault::None && ++enqueued_ == options_.faultAtBatch) {
       if (options_.fault == TestFault::BadLaunch) {
