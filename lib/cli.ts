@@ -2,6 +2,7 @@
 /**
  * trt-rerank command line:
  *   trt-rerank rerank --model DIR --query Q [--docs FILE.jsonl|-] [--top-k N] [--backend B] [--max-length N]
+ *   trt-rerank build-engine --onnx FILE --out FILE [--max-batch N] [--max-seq N] [--opt-seq N] [--fp16|--bf16]
  *   trt-rerank demo
  *   trt-rerank info
  */
@@ -9,7 +10,8 @@ import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { RerankError } from './errors.js';
+import { loadAddon } from './binding/loader.js';
+import { BackendError, BackendUnavailableError, InvalidArgumentError, RerankError } from './errors.js';
 import { Reranker } from './reranker.js';
 import { systemInfo } from './system-info.js';
 import { TINY_MODELS, writeTinyModel } from './tiny-models/generate.js';
@@ -20,10 +22,25 @@ const USAGE = `Usage:
       Reranks documents against the query and prints the results as JSON, best first.
       --docs: one document per line, each a JSON string or an object with a "text" field; '-' or
       no --docs reads standard input.
+  trt-rerank build-engine --onnx model.onnx --out model.plan [--max-batch 512] [--max-seq 512] [--opt-seq 128]
+                    [--fp16|--bf16] [--workspace-mb N]
+      Builds a TensorRT engine from an ONNX cross-encoder (tools/export_onnx.py makes one) with one profile:
+      batch 1..max-batch, sequence 1..max-seq, tuned for opt-seq. Needs a build with the TensorRT backend and
+      TensorRT's libraries (libnvinfer, libnvonnxparser). TensorRT 11 takes no --fp16/--bf16: convert the ONNX
+      first (docs/tensorrt.md). Takes minutes.
   trt-rerank demo     Reranks a built-in example on a generated tiny model (random weights).
   trt-rerank info     Prints GPUs, driver/CUDA and TensorRT availability, and the backends in this build.`;
 
 class UsageError extends Error {}
+
+/** The addon's build-engine errors as the public error classes. */
+function fromNativeError(error: unknown): RerankError {
+  const e = error as { code?: string; message?: string };
+  const message = e?.message ?? String(error);
+  if (/no TensorRT backend|not found/.test(message)) return new BackendUnavailableError(message);
+  if (e?.code === 'ERR_INVALID_ARGUMENT') return new InvalidArgumentError(message);
+  return new BackendError(message, { cause: error });
+}
 
 function parseDocs(text: string, source: string): string[] {
   const docs: string[] = [];
@@ -90,6 +107,50 @@ async function rerankCommand(args: string[]): Promise<void> {
   }
 }
 
+async function buildEngineCommand(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      onnx: { type: 'string' },
+      out: { type: 'string' },
+      'max-batch': { type: 'string' },
+      'max-seq': { type: 'string' },
+      'opt-seq': { type: 'string' },
+      'workspace-mb': { type: 'string' },
+      fp16: { type: 'boolean' },
+      bf16: { type: 'boolean' },
+    },
+    strict: true,
+  });
+  if (!values.onnx || !values.out) throw new UsageError('build-engine needs --onnx FILE and --out FILE');
+  if (values.fp16 && values.bf16) throw new UsageError('build-engine: --fp16 and --bf16 are exclusive');
+  const integer = (name: string, fallback: number, min: number) => {
+    const value = values[name as 'max-batch'];
+    if (value === undefined) return fallback;
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min) throw new UsageError(`--${name} must be an integer >= ${min}, got ${JSON.stringify(value)}`);
+    return n;
+  };
+  const maxSeq = integer('max-seq', 512, 2);
+  const options = {
+    onnx: values.onnx,
+    out: values.out,
+    maxBatch: integer('max-batch', 512, 1),
+    maxSeq,
+    optSeq: integer('opt-seq', Math.min(128, maxSeq), 1),
+    precision: values.fp16 ? ('fp16' as const) : values.bf16 ? ('bf16' as const) : ('fp32' as const),
+    workspaceBytes: integer('workspace-mb', 0, 0) * 1024 * 1024,
+  };
+  if (options.optSeq > maxSeq) throw new UsageError(`--opt-seq (${options.optSeq}) must not exceed --max-seq (${maxSeq})`);
+  const started = performance.now();
+  try {
+    const { bytes } = await loadAddon().buildEngine(options);
+    console.error(`trt-rerank: wrote ${options.out} (${(bytes / 1048576).toFixed(1)} MiB) in ${((performance.now() - started) / 1000).toFixed(0)} s`);
+  } catch (error) {
+    throw fromNativeError(error);
+  }
+}
+
 const DEMO_QUERY = 'How many people live in Berlin?';
 const DEMO_DOCS = [
   'Berlin has a population of 3,520,031 registered inhabitants in an area of 891.82 square kilometers.',
@@ -130,6 +191,9 @@ async function main(argv: string[]): Promise<number> {
     switch (command) {
       case 'rerank':
         await rerankCommand(rest);
+        return 0;
+      case 'build-engine':
+        await buildEngineCommand(rest);
         return 0;
       case 'demo':
         await demoCommand();

@@ -15,6 +15,9 @@ export interface LoadOptions {
   backend?: BackendName;
   /** CUDA device index for GPU backends. Default 0. */
   device?: number;
+  /** A serialized TensorRT engine (`trt-rerank build-engine`) for the `'tensorrt'` backend. Default: `model.plan`
+   * or `model.engine` in the model folder, when there. */
+  engine?: string;
   /** Longest pair, in tokens, special tokens included. Default: the model's limit (tokenizer_config and config.json). */
   maxLength?: number;
   /** How a pair longer than maxLength is cut, with HF tokenizers' exact rules. Default `'longest_first'`. */
@@ -84,6 +87,11 @@ function checkInt(value: unknown, name: string, min: number, max: number): numbe
   return value;
 }
 
+function checkNonEmptyString(value: unknown, name: string): string {
+  if (typeof value !== 'string' || value.length === 0) throw invalidOption(name, 'a non-empty string (a file path)', value);
+  return value;
+}
+
 function checkSignal(value: unknown, name: string): AbortSignal | undefined {
   if (value === undefined) return undefined;
   if (!(value instanceof AbortSignal)) throw invalidOption(name, 'an AbortSignal', value);
@@ -93,6 +101,7 @@ function checkSignal(value: unknown, name: string): AbortSignal | undefined {
 export interface CheckedLoadOptions {
   backend: BackendName;
   device: number;
+  engine: string | undefined;
   maxLength: number | undefined;
   truncation: Truncation;
   maxBatchSize: number | 'auto';
@@ -117,6 +126,7 @@ export function checkLoadOptions(options: unknown): CheckedLoadOptions {
   return {
     backend: checkOneOf(o.backend, 'options.backend', ['auto', 'tensorrt', 'cuda', 'cpu'] as const, 'auto'),
     device: o.device === undefined ? 0 : checkInt(o.device, 'options.device', 0, 1024),
+    engine: o.engine === undefined ? undefined : checkNonEmptyString(o.engine, 'options.engine'),
     maxLength: o.maxLength === undefined ? undefined : checkInt(o.maxLength, 'options.maxLength', 1, 1 << 20),
     truncation: checkOneOf(o.truncation, 'options.truncation', ['longest_first', 'only_second'] as const, 'longest_first'),
     maxBatchSize: o.maxBatchSize === undefined || o.maxBatchSize === 'auto' ? 'auto' : checkInt(o.maxBatchSize, "options.maxBatchSize (or 'auto')", 1, 65536),

@@ -1,5 +1,7 @@
 import { loadAddon } from './binding/loader.js';
-import type { NativeLoadOptions, NativeRequest, NativeSession } from './binding/native.js';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { NativeLoadOptions, NativeRequest, NativeSession, NativeSystemInfo } from './binding/native.js';
 import {
   AbortError,
   BackendError,
@@ -45,8 +47,8 @@ export interface RerankerInfo {
   backendReason: string;
   /** CUDA device index, or null on the CPU. */
   device: number | null;
-  /** Compute precision. */
-  dtype: DType;
+  /** Compute precision; `'engine'` for TensorRT, whose precision was fixed when the engine was built. */
+  dtype: DType | 'engine';
   /** Pairs per batch. */
   maxBatchSize: number;
   /** Longest pair in tokens, special tokens included. */
@@ -61,6 +63,29 @@ export interface RerankerInfo {
 }
 
 const CPU_BATCH_SIZE = 256;
+const cpuBatch = (o: CheckedLoadOptions) => (o.maxBatchSize === 'auto' ? CPU_BATCH_SIZE : o.maxBatchSize);
+
+/** model.plan or model.engine in the model folder, if there. */
+function findEngine(modelDir: string): string | undefined {
+  return ['model.plan', 'model.engine'].map((f) => join(modelDir, f)).find((f) => existsSync(f));
+}
+
+/** Why the TensorRT backend cannot run here, or undefined when it can. */
+function tensorRtUnavailable(system: NativeSystemInfo, engine: string | undefined, device: number): string | undefined {
+  if (!system.backends.includes('tensorrt')) {
+    return 'this build of trt-rerank has no TensorRT backend (it was compiled without TensorRT headers): rebuild with ' +
+      'TENSORRT_INCLUDE_DIR set to a TensorRT 10 or 11 include folder (`TENSORRT_INCLUDE_DIR=... npm rebuild trt-rerank`, docs/tensorrt.md)';
+  }
+  if (!system.tensorrt.found) return system.tensorrt.error ?? 'libnvinfer did not load';
+  if (system.cuda.devices.length <= device) {
+    return system.cuda.devices.length === 0
+      ? `no CUDA device${system.cuda.error ? ` (${system.cuda.error})` : ''}`
+      : `CUDA device ${device} does not exist (${system.cuda.devices.length} found)`;
+  }
+  if (!engine) return 'no engine: the model folder has no model.plan or model.engine and no `engine` option was given (`trt-rerank build-engine` makes one)';
+  if (!existsSync(engine)) return `the engine file ${engine} does not exist`;
+  return undefined;
+}
 
 /** What a backend's loader hands the Reranker. */
 interface OpenedSession {
@@ -68,7 +93,7 @@ interface OpenedSession {
   /** Why this backend (RerankerInfo.backendReason). */
   reason: string;
   device: number | null;
-  dtype: DType;
+  dtype: DType | 'engine';
 }
 /** Calls with fewer documents are tokenized on the calling thread: a worker round trip would cost more. */
 const PARALLEL_MIN_DOCS = 64;
@@ -151,21 +176,41 @@ export class Reranker {
     return Reranker.#open(modelDir, o, async (plan, tokenizer) => {
       const addon = loadAddon();
       const system = addon.systemInfo();
+      const gpus = system.cuda.devices.length;
+      const gpuNote = gpus > 0 ? `${gpus} CUDA device(s) found` : `no CUDA device${system.cuda.error ? `: ${system.cuda.error}` : ''}`;
+      const engine = o.engine ?? findEngine(modelDir);
+      if (o.backend === 'tensorrt' || (o.backend === 'auto' && engine)) {
+        const unavailable = tensorRtUnavailable(system, engine, o.device);
+        if (!unavailable) {
+          const session = await addon.loadSession(null, {
+            backend: 'tensorrt',
+            engine: engine!,
+            device: o.device,
+            concurrency: o.concurrency,
+            maxLength: tokenizer.maxLength,
+            clampMaxLength: o.maxLength === undefined,
+            maxBatchSize: o.maxBatchSize === 'auto' ? 0 : o.maxBatchSize,
+          });
+          const reason = o.backend === 'tensorrt' ? `requested (engine ${engine})` : `auto: TensorRT engine ${engine}`;
+          return { session, reason, device: o.device, dtype: 'engine' };
+        }
+        if (o.backend === 'tensorrt') throw new BackendUnavailableError(`the TensorRT backend cannot run here: ${unavailable}`);
+        const session = await addon.loadSession(plan, { backend: 'cpu', threads: o.threads, maxBatchSize: cpuBatch(o) });
+        return { session, reason: `auto: TensorRT engine ${engine} found, but ${unavailable}; using the CPU backend`, device: null, dtype: 'fp32' };
+      }
       let reason: string;
       if (o.backend === 'cpu') {
         reason = 'requested';
       } else if (o.backend === 'auto') {
-        const gpus = system.cuda.devices.length;
-        reason = `auto: no GPU backend is in this build (backends: ${system.backends.join(', ')}; ` +
-          `${gpus > 0 ? `${gpus} CUDA device(s) found` : `no CUDA device${system.cuda.error ? `: ${system.cuda.error}` : ''}`})`;
+        reason = `auto: no GPU backend applies (backends in this build: ${system.backends.join(', ')}; ${gpuNote}; ` +
+          `no TensorRT engine in the model folder)`;
       } else {
         throw new BackendUnavailableError(
           `backend '${o.backend}' is not in this build of trt-rerank (it has: ${system.backends.join(', ')}). ` +
             `Use backend 'cpu' or 'auto', or see \`npx trt-rerank info\` for what this machine and build support.`,
         );
       }
-      const maxBatchSize = o.maxBatchSize === 'auto' ? CPU_BATCH_SIZE : o.maxBatchSize;
-      const session = await addon.loadSession(plan, { backend: 'cpu', threads: o.threads, maxBatchSize });
+      const session = await addon.loadSession(plan, { backend: 'cpu', threads: o.threads, maxBatchSize: cpuBatch(o) });
       return { session, reason, device: null, dtype: 'fp32' };
     });
   }
@@ -206,12 +251,17 @@ export class Reranker {
     }
     const config = await readModelConfig(modelDir);
     const plan = await planModel(modelDir, config);
-    const tokenizer = await PairTokenizer.fromDir(modelDir, {
+    let tokenizer = await PairTokenizer.fromDir(modelDir, {
       ...(o.maxLength !== undefined ? { maxLength: o.maxLength } : {}),
       truncation: o.truncation,
       tokenCache: o.tokenCache,
     });
     const opened = await openSession(plan, tokenizer, config);
+    // The backend takes shorter pairs than the model's default (a TensorRT profile): tokenize to its limit.
+    const limit = opened.session.maxLength;
+    if (limit > 0 && limit < tokenizer.maxLength) {
+      tokenizer = await PairTokenizer.fromDir(modelDir, { maxLength: limit, truncation: o.truncation, tokenCache: o.tokenCache });
+    }
     // Workers start on the first call large enough to use them, and are reused after.
     const pool = o.tokenizerThreads > 0 ? new TokenizerPool(tokenizer.workerSource, o.tokenizerThreads) : undefined;
     return new Reranker(opened, tokenizer, config, pool, o.streamThreshold);

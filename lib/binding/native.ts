@@ -27,7 +27,16 @@ export interface NativeSystemInfo {
     devices: NativeCudaDevice[];
     error?: string;
   };
-  tensorrt: { found: boolean; library?: string; version?: string; error?: string };
+  tensorrt: {
+    /** TensorRT headers this build's TensorRT backend was compiled against (e.g. "10.16.0"); null: no backend. */
+    compiled: string | null;
+    /** Whether libnvinfer loads (with the backend: exactly the compiled major). */
+    found: boolean;
+    library?: string;
+    version?: string;
+    /** Why it did not load. */
+    error?: string;
+  };
   backends: string[];
 }
 
@@ -53,12 +62,14 @@ export interface NativeSession {
   readonly maxBatchSize: number;
   /** True when the backend pads each batch to its longest pair: the caller sorts pairs by length. */
   readonly padsBatches: boolean;
+  /** Longest pair the engine takes (0: no limit of its own). */
+  readonly maxLength: number;
   createRequest(count: number, activation: 'sigmoid' | 'none'): NativeRequest;
   close(): Promise<void>;
 }
 
 export interface NativeLoadOptions {
-  backend: 'cpu' | 'gpu-test';
+  backend: 'cpu' | 'gpu-test' | 'tensorrt';
   threads?: number;
   /** Pairs per batch; 0 or absent: the engine's default (GPU: from free memory, at most 512). */
   maxBatchSize?: number;
@@ -67,6 +78,11 @@ export interface NativeLoadOptions {
   concurrency?: number;
   /** Longest pair in tokens (sizes the GPU staging buffers). */
   maxLength?: number;
+  /** maxLength is the model's default: lower it to the backend's limit rather than fail. */
+  clampMaxLength?: boolean;
+  /** tensorrt backend: the serialized engine, and whether to capture a CUDA graph per shape (default true). */
+  engine?: string;
+  cudaGraphs?: boolean;
   /** gpu-test backend: input layout, labels, and extra work per token. */
   layout?: 'packed' | 'padded';
   numLabels?: number;
@@ -88,6 +104,18 @@ export interface NativeTesting {
     options: Pick<NativeLoadOptions, 'layout' | 'numLabels' | 'spinPerToken'>,
     iterations: number,
   ): Promise<number>;
+  /** The TensorRT backend's input kernel: packed pairs -> [rows, seqLen] engine inputs. */
+  packEngineInputs(
+    ids: Int32Array,
+    typeIds: Uint8Array,
+    offsets: Int32Array,
+    rows: number,
+    seqLen: number,
+    int64: boolean,
+    withTypeIds: boolean,
+  ): { ids: Int32Array | BigInt64Array; mask: Int32Array | BigInt64Array; typeIds: Int32Array | BigInt64Array };
+  /** The TensorRT backend's output kernel: raw engine logits -> fp32. */
+  engineLogitsToFloat(raw: Uint8Array, type: 'fp32' | 'fp16' | 'bf16', count: number, labels: number): Float32Array;
 }
 
 export interface NativeAddon {
@@ -96,6 +124,55 @@ export interface NativeAddon {
   /** CUDA builds only: the kernels alone, for tests and benchmarks. */
   testing?: NativeTesting;
   systemInfo(): NativeSystemInfo;
+  /** The TensorRT backend's I/O checks and shape plans (every build; no TensorRT needed). */
+  engineIo: NativeEngineIo;
+  /** trt-rerank build-engine (TensorRT builds only; elsewhere it rejects, saying what the build lacks). */
+  buildEngine(options: NativeBuildEngineOptions): Promise<{ bytes: number }>;
+}
+
+export type NativeTensorType = 'fp32' | 'fp16' | 'bf16' | 'int8' | 'int32' | 'int64' | 'bool' | 'uint8' | 'other';
+
+/** One I/O tensor of a TensorRT engine, as the backend reads it (shape -1: dynamic). */
+export interface NativeTensorDesc {
+  name: string;
+  input: boolean;
+  type: NativeTensorType;
+  shape: number[];
+  /** Inputs: optimization profile 0. */
+  profileMin?: number[];
+  profileOpt?: number[];
+  profileMax?: number[];
+}
+
+export interface NativeEngineIoPlan {
+  idsName: string;
+  maskName: string;
+  typeIdsName: string | null;
+  inputType: 'int32' | 'int64';
+  outputName: string;
+  outputType: 'fp32' | 'fp16' | 'bf16';
+  numLabels: 1 | 2;
+  minBatch: number;
+  maxBatch: number;
+  minSeq: number;
+  optSeq: number;
+  maxSeq: number;
+}
+
+export interface NativeEngineIo {
+  plan(tensors: NativeTensorDesc[]): NativeEngineIoPlan;
+  buckets(plan: NativeEngineIoPlan): number[];
+  batchShape(plan: NativeEngineIoPlan, count: number, longest: number): { rows: number; seqLen: number };
+}
+
+export interface NativeBuildEngineOptions {
+  onnx: string;
+  out: string;
+  maxBatch?: number;
+  maxSeq?: number;
+  optSeq?: number;
+  precision?: 'fp32' | 'fp16' | 'bf16';
+  workspaceBytes?: number;
 }
 
 /** Errors the addon throws or rejects with carry one of these codes. */

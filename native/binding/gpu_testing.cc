@@ -6,6 +6,7 @@
 #include "binding/promise_worker.h"
 #include "common/cuda_resources.h"
 #include "backends/device_backend.h"
+#include "kernels/engine_io.cuh"
 #include "kernels/scores.cuh"
 #include "kernels/topk.cuh"
 
@@ -192,6 +193,82 @@ Napi::Value startBackendBench(const Napi::CallbackInfo& info) {
   return worker->promise();
 }
 
+// The TensorRT backend's I/O kernels on given inputs (synchronous: small test data only).
+//   packEngineInputs(ids, typeIds, offsets, rows, seqLen, int64, withTypeIds) -> {ids, mask, typeIds}
+//       Int32Array or BigInt64Array [rows * seqLen]
+//   engineLogitsToFloat(raw: Uint8Array, type: 'fp32'|'fp16'|'bf16', count, labels) -> Float32Array
+Napi::Value packEngineInputsHook(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Int32Array ids = info[0].As<Napi::Int32Array>();
+  Napi::Uint8Array typeIds = info[1].As<Napi::Uint8Array>();
+  Napi::Int32Array offsets = info[2].As<Napi::Int32Array>();
+  const int32_t rows = info[3].As<Napi::Number>().Int32Value();
+  const int32_t seqLen = info[4].As<Napi::Number>().Int32Value();
+  const bool int64 = info[5].ToBoolean();
+  const bool withTypeIds = info[6].ToBoolean();
+  const int32_t count = static_cast<int32_t>(offsets.ElementLength()) - 1;
+  if (count < 0 || rows < count || seqLen < 1) throwJsError(env, kErrInvalidArgument, "packEngineInputs: rows >= pairs, seqLen >= 1");
+  try {
+    TRT_RERANK_CUDA_CHECK(cudaSetDevice(0));
+    CudaStream stream;
+    const size_t tokens = std::max<size_t>(1, ids.ElementLength());
+    DeviceBuffer dIds(sizeof(int32_t) * tokens), dTypes(tokens), dOffsets(sizeof(int32_t) * offsets.ElementLength());
+    const size_t width = int64 ? 8 : 4;
+    const size_t n = static_cast<size_t>(rows) * seqLen;
+    DeviceBuffer oIds(n * width), oMask(n * width), oTypes(n * width);
+    TRT_RERANK_CUDA_CHECK(cudaMemcpy(dIds.get(), ids.Data(), sizeof(int32_t) * ids.ElementLength(), cudaMemcpyHostToDevice));
+    TRT_RERANK_CUDA_CHECK(cudaMemcpy(dTypes.get(), typeIds.Data(), typeIds.ElementLength(), cudaMemcpyHostToDevice));
+    TRT_RERANK_CUDA_CHECK(cudaMemcpy(dOffsets.get(), offsets.Data(), sizeof(int32_t) * offsets.ElementLength(), cudaMemcpyHostToDevice));
+    // Poison the outputs, so a position the kernel skips shows up.
+    TRT_RERANK_CUDA_CHECK(cudaMemset(oIds.get(), 0x7f, n * width));
+    TRT_RERANK_CUDA_CHECK(cudaMemset(oMask.get(), 0x7f, n * width));
+    TRT_RERANK_CUDA_CHECK(cudaMemset(oTypes.get(), 0x7f, n * width));
+    kernels::packEngineInputs(dIds.get<int32_t>(), dTypes.get<uint8_t>(), dOffsets.get<int32_t>(), count, rows, seqLen,
+                              int64 ? kernels::EngineIntType::Int64 : kernels::EngineIntType::Int32, oIds.get(), oMask.get(),
+                              withTypeIds ? oTypes.get() : nullptr, stream.get());
+    TRT_RERANK_CUDA_CHECK(cudaStreamSynchronize(stream.get()));
+    Napi::Object out = Napi::Object::New(env);
+    auto copyOut = [&](const char* name, DeviceBuffer& buffer) {
+      Napi::ArrayBuffer host = Napi::ArrayBuffer::New(env, n * width);
+      TRT_RERANK_CUDA_CHECK(cudaMemcpy(host.Data(), buffer.get(), n * width, cudaMemcpyDeviceToHost));
+      if (int64) out.Set(name, Napi::TypedArrayOf<int64_t>::New(env, n, host, 0, napi_bigint64_array));
+      else out.Set(name, Napi::Int32Array::New(env, n, host, 0));
+    };
+    copyOut("ids", oIds);
+    copyOut("mask", oMask);
+    copyOut("typeIds", oTypes);
+    return out;
+  } catch (const std::exception& e) {
+    throwJsError(env, kErrBackend, e.what());
+  }
+}
+
+Napi::Value engineLogitsToFloatHook(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Uint8Array raw = info[0].As<Napi::Uint8Array>();
+  const std::string type = info[1].As<Napi::String>().Utf8Value();
+  const int32_t count = info[2].As<Napi::Number>().Int32Value();
+  const int labels = info[3].As<Napi::Number>().Int32Value();
+  const kernels::EngineFloatType t = type == "fp16" ? kernels::EngineFloatType::Half
+                                     : type == "bf16" ? kernels::EngineFloatType::BFloat16
+                                                      : kernels::EngineFloatType::Float;
+  const size_t width = type == "fp32" ? 4 : 2;
+  if (raw.ElementLength() < static_cast<size_t>(count) * labels * width) throwJsError(env, kErrInvalidArgument, "engineLogitsToFloat: too few bytes");
+  try {
+    TRT_RERANK_CUDA_CHECK(cudaSetDevice(0));
+    CudaStream stream;
+    DeviceBuffer in(std::max<size_t>(1, raw.ElementLength())), out(sizeof(float) * std::max(1, count * labels));
+    TRT_RERANK_CUDA_CHECK(cudaMemcpy(in.get(), raw.Data(), raw.ElementLength(), cudaMemcpyHostToDevice));
+    kernels::engineLogitsToFloat(in.get(), t, count, labels, out.get<float>(), stream.get());
+    TRT_RERANK_CUDA_CHECK(cudaStreamSynchronize(stream.get()));
+    Napi::Float32Array result = Napi::Float32Array::New(env, static_cast<size_t>(count) * labels);
+    TRT_RERANK_CUDA_CHECK(cudaMemcpy(result.Data(), out.get(), sizeof(float) * count * labels, cudaMemcpyDeviceToHost));
+    return result;
+  } catch (const std::exception& e) {
+    throwJsError(env, kErrBackend, e.what());
+  }
+}
+
 }  // namespace
 
 Napi::Object gpuTestingExports(Napi::Env env) {
@@ -199,6 +276,8 @@ Napi::Object gpuTestingExports(Napi::Env env) {
   testing.Set("topK", Napi::Function::New(env, [](const Napi::CallbackInfo& info) { return startTopK(info, false); }));
   testing.Set("benchTopK", Napi::Function::New(env, [](const Napi::CallbackInfo& info) { return startTopK(info, true); }));
   testing.Set("benchTestBackend", Napi::Function::New(env, startBackendBench));
+  testing.Set("packEngineInputs", Napi::Function::New(env, packEngineInputsHook));
+  testing.Set("engineLogitsToFloat", Napi::Function::New(env, engineLogitsToFloatHook));
   return testing;
 }
 

@@ -63,6 +63,7 @@ struct LoadOptions {
   int spinPerToken = 0;
   std::string fault;
   int faultAtBatch = 1;
+  bool clampMaxLength = false;
   // tensorrt backend only
   std::string engine;
   bool cudaGraphs = true;
@@ -111,6 +112,7 @@ class LoadWorker : public PromiseWorker {
       gpu.concurrency = options_.concurrency;
       gpu.maxBatchSize = options_.maxBatchSize;
       gpu.maxLength = options_.maxLength;
+      gpu.clampMaxLength = options_.clampMaxLength;
       core_->engine = makeGpuEngine(makeTensorRtBackend(trt), gpu);
       return;
     }
@@ -283,7 +285,8 @@ Napi::Function Session::define(Napi::Env env) {
                       InstanceAccessor<&Session::memoryBytes>("memoryBytes"),
                       InstanceAccessor<&Session::numLabels>("numLabels"),
                       InstanceAccessor<&Session::maxBatchSize>("maxBatchSize"),
-                      InstanceAccessor<&Session::padsBatches>("padsBatches")});
+                      InstanceAccessor<&Session::padsBatches>("padsBatches"),
+                      InstanceAccessor<&Session::maxLength>("maxLength")});
 }
 
 Session::Session(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Session>(info) {}
@@ -364,6 +367,11 @@ Napi::Value Session::maxBatchSize(const Napi::CallbackInfo& info) {
 Napi::Value Session::padsBatches(const Napi::CallbackInfo& info) {
   std::lock_guard<std::mutex> lock(core_->stateMutex);
   return Napi::Boolean::New(info.Env(), core_->engine && !core_->closed && core_->engine->padsBatches());
+}
+
+Napi::Value Session::maxLength(const Napi::CallbackInfo& info) {
+  std::lock_guard<std::mutex> lock(core_->stateMutex);
+  return Napi::Number::New(info.Env(), core_->engine && !core_->closed ? core_->engine->maxLength() : 0);
 }
 
 // ---- Request --------------------------------------------------------------------------------------
@@ -471,6 +479,7 @@ Napi::Value loadSession(const Napi::CallbackInfo& info) {
   if (o.Get("fault").IsString()) options.fault = o.Get("fault").As<Napi::String>().Utf8Value();
   options.faultAtBatch = integer("faultAtBatch", 1);
   if (o.Get("engine").IsString()) options.engine = o.Get("engine").As<Napi::String>().Utf8Value();
+  options.clampMaxLength = o.Get("clampMaxLength").IsBoolean() && o.Get("clampMaxLength").As<Napi::Boolean>().Value();
   if (o.Get("cudaGraphs").IsBoolean()) options.cudaGraphs = o.Get("cudaGraphs").As<Napi::Boolean>().Value();
   auto* worker = new LoadWorker(env, std::move(spec), std::move(options));
   worker->Queue();

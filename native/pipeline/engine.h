@@ -38,6 +38,8 @@ class Engine {
   virtual int maxBatchSize() const = 0;
   // True when the backend pads every batch to its longest pair: the caller then sorts pairs by length.
   virtual bool padsBatches() const { return false; }
+  // Longest pair the engine takes, in tokens (0: no limit of its own).
+  virtual int maxLength() const { return 0; }
   virtual std::unique_ptr<EngineRequest> begin(int32_t count, ScoreActivation activation) = 0;
 };
 

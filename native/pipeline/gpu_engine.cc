@@ -126,6 +126,7 @@ class GpuEngine : public Engine {
     const int concurrency = std::max(1, options.concurrency);
     const int backendBatch = backend_->maxBatchSize();
     const int backendLength = backend_->maxSequenceLength();
+    if (backendLength > 0 && maxLength_ > backendLength && options.clampMaxLength) maxLength_ = backendLength;
     if (backendLength > 0 && maxLength_ > backendLength) {
       throw NativeError(kErrInvalidArgument, "maxLength " + std::to_string(maxLength_) + " is longer than the " + backend_->name() +
                                                  " backend takes (" + std::to_string(backendLength) + "): load with maxLength <= " +
@@ -149,6 +150,7 @@ class GpuEngine : public Engine {
   int numLabels() const override { return backend_->numLabels(); }
   int maxBatchSize() const override { return maxBatchSize_; }
   bool padsBatches() const override { return backend_->padsBatches(); }
+  int maxLength() const override { return maxLength_; }
   uint64_t memoryBytes() const override {
     std::lock_guard<std::mutex> lock(mutex_);
     uint64_t bytes = backend_->memoryBytes();

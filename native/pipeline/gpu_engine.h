@@ -23,6 +23,8 @@ struct GpuEngineOptions {
   int concurrency = 2;
   int maxBatchSize = 0;  // 0: from free device memory, capped at 512
   int maxLength = 512;   // longest pair, tokens
+  // maxLength is the model's default, not the caller's: lower it to what the backend takes instead of failing.
+  bool clampMaxLength = false;
 };
 
 std::unique_ptr<Engine> makeGpuEngine(std::unique_ptr<DeviceBackend> backend, const GpuEngineOptions& options);

@@ -31,7 +31,8 @@ std::string missingLibraryMessage(const std::string& dlerrorText) {
                std::to_string(other) + " headers, or install TensorRT " + std::to_string(major);
   } else {
     message += ": install TensorRT " + std::to_string(major) +
-               " (NVIDIA's tar package or `pip install tensorrt-cu12-libs`) and put its lib folder on LD_LIBRARY_PATH";
+               " (NVIDIA's tar or deb packages, or the tensorrt-cu12 / tensorrt-cu13 pip wheels) and put the folder holding " +
+               soname("libnvinfer", major) + " on LD_LIBRARY_PATH";
   }
   return message;
 }
