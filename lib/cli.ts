@@ -2,7 +2,7 @@
 /**
  * trt-rerank command line:
  *   trt-rerank rerank --model DIR --query Q [--docs FILE.jsonl|-] [--top-k N] [--backend B] [--max-length N]
- *   trt-rerank build-engine --onnx FILE --out FILE [--max-batch N] [--max-seq N] [--opt-seq N] [--fp16|--bf16]
+ *   trt-rerank build-engine --onnx FILE --out FILE [--max-batch N] [--max-seq N] [--opt-seq N] [--fp16|--bf16] [...]
  *   trt-rerank demo
  *   trt-rerank info
  */
@@ -23,7 +23,7 @@ const USAGE = `Usage:
       --docs: one document per line, each a JSON string or an object with a "text" field; '-' or
       no --docs reads standard input.
   trt-rerank build-engine --onnx model.onnx --out model.plan [--max-batch 512] [--max-seq 512] [--opt-seq 128]
-                    [--fp16|--bf16] [--workspace-mb N]
+                    [--fp16|--bf16] [--workspace-mb N] [--version-compatible] [--hardware-compatible ampere+|same-cc]
       Builds a TensorRT engine from an ONNX cross-encoder (tools/export_onnx.py makes one) with one profile:
       batch 1..max-batch, sequence 1..max-seq, tuned for opt-seq. Needs a build with the TensorRT backend and
       TensorRT's libraries (libnvinfer, libnvonnxparser). TensorRT 11 takes no --fp16/--bf16: convert the ONNX
@@ -119,6 +119,8 @@ async function buildEngineCommand(args: string[]): Promise<void> {
       'workspace-mb': { type: 'string' },
       fp16: { type: 'boolean' },
       bf16: { type: 'boolean' },
+      'version-compatible': { type: 'boolean' },
+      'hardware-compatible': { type: 'string' },
     },
     strict: true,
   });
@@ -140,7 +142,12 @@ async function buildEngineCommand(args: string[]): Promise<void> {
     optSeq: integer('opt-seq', Math.min(128, maxSeq), 1),
     precision: values.fp16 ? ('fp16' as const) : values.bf16 ? ('bf16' as const) : ('fp32' as const),
     workspaceBytes: integer('workspace-mb', 0, 0) * 1024 * 1024,
+    versionCompatible: values['version-compatible'] === true,
+    hardwareCompatibility: (values['hardware-compatible'] ?? 'none') as 'none' | 'ampere+' | 'same-cc',
   };
+  if (!['none', 'ampere+', 'same-cc'].includes(options.hardwareCompatibility)) {
+    throw new UsageError(`--hardware-compatible must be ampere+ or same-cc, got ${JSON.stringify(options.hardwareCompatibility)}`);
+  }
   if (options.optSeq > maxSeq) throw new UsageError(`--opt-seq (${options.optSeq}) must not exceed --max-seq (${maxSeq})`);
   const started = performance.now();
   try {

@@ -173,6 +173,10 @@ export interface NativeBuildEngineOptions {
   optSeq?: number;
   precision?: 'fp32' | 'fp16' | 'bf16';
   workspaceBytes?: number;
+  /** Loadable by later TensorRT runtimes of the same major (the plan embeds the lean runtime). */
+  versionCompatible?: boolean;
+  /** Runs on GPUs other than the builder's: 'ampere+' (any sm_80 or newer) or 'same-cc' (same compute capability). */
+  hardwareCompatibility?: 'none' | 'ampere+' | 'same-cc';
 }
 
 /** Errors the addon throws or rejects with carry one of these codes. */

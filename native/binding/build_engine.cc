@@ -55,6 +55,8 @@ Napi::Value buildEngine(const Napi::CallbackInfo& info) {
   options.maxSeq = integer("maxSeq", 512);
   options.optSeq = integer("optSeq", 128);
   options.precision = text("precision").empty() ? "fp32" : text("precision");
+  options.versionCompatible = o.Get("versionCompatible").ToBoolean();
+  if (!text("hardwareCompatibility").empty()) options.hardwareCompatibility = text("hardwareCompatibility");
   options.workspaceBytes = o.Get("workspaceBytes").IsNumber() ? static_cast<size_t>(o.Get("workspaceBytes").As<Napi::Number>().Int64Value()) : 0;
   auto* worker = new BuildEngineWorker(env, std::move(options));
   worker->Queue();

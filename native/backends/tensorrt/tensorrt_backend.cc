@@ -116,6 +116,9 @@ class TensorRtBackend : public DeviceBackend {
     TRT_RERANK_CUDA_CHECK(cudaSetDevice(options.device));
     runtime_.reset(static_cast<nv::IRuntime*>(lib.createInferRuntime(&logger(), NV_TENSORRT_VERSION)));
     if (!runtime_) throw NativeError(kErrBackend, "TensorRT: createInferRuntime failed: " + logger().lastError("no reason given"));
+    // Version-compatible plans carry TensorRT's lean runtime as host code. A plan is code in any case (kernels,
+    // plugins): load only plans you built or trust.
+    runtime_->setEngineHostCodeAllowed(true);
     MappedFile plan;
     try {
       plan = MappedFile(options.enginePath);

@@ -74,6 +74,14 @@ size_t buildTensorRtEngine(const EngineBuildOptions& options, const std::functio
   if (options.precision == "bf16") config->setFlag(nv::BuilderFlag::kBF16);
 #pragma GCC diagnostic pop
 #endif
+  if (options.versionCompatible) config->setFlag(nv::BuilderFlag::kVERSION_COMPATIBLE);
+  if (options.hardwareCompatibility == "ampere+") {
+    config->setHardwareCompatibilityLevel(nv::HardwareCompatibilityLevel::kAMPERE_PLUS);
+  } else if (options.hardwareCompatibility == "same-cc") {
+    config->setHardwareCompatibilityLevel(nv::HardwareCompatibilityLevel::kSAME_COMPUTE_CAPABILITY);
+  } else if (options.hardwareCompatibility != "none") {
+    throw NativeError(kErrInvalidArgument, "build-engine: hardware compatibility must be none, ampere+ or same-cc");
+  }
   nv::IOptimizationProfile* profile = builder->createOptimizationProfile();  // owned by the builder
   for (int32_t i = 0; i < network->getNbInputs(); ++i) {
     nv::ITensor* input = network->getInput(i);
