@@ -256,7 +256,12 @@ export class Reranker {
       truncation: o.truncation,
       tokenCache: o.tokenCache,
     });
-    const opened = await openSession(plan, tokenizer, config);
+    let opened: OpenedSession;
+    try {
+      opened = await openSession(plan, tokenizer, config);
+    } catch (error) {
+      throw fromNative(error, undefined, false);
+    }
     // The backend takes shorter pairs than the model's default (a TensorRT profile): tokenize to its limit.
     const limit = opened.session.maxLength;
     if (limit > 0 && limit < tokenizer.maxLength) {

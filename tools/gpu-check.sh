@@ -17,3 +17,17 @@ for bench in ${GPU_CHECK_BENCH:-tokenize topk pipeline}; do
     pipeline) node bench/pipeline.mjs 2>&1 | tee "$OUT/bench-pipeline.log" ;;
   esac
 done
+
+# The TensorRT backend against the fake libnvinfer (test/fake-tensorrt), once per TensorRT major whose headers
+# are in .third_party/tensorrt-* (carried to the GPU machine; fetched from NVIDIA/TensorRT, never committed).
+if [ "${GPU_CHECK_TENSORRT:-1}" = "1" ]; then
+  for d in .third_party/tensorrt-*; do
+    [ -f "$d/include/NvInfer.h" ] || continue
+    tag=$(basename "$d")
+    TRT_RERANK_CUDA_ARCHS=90 bash tools/check-tensorrt-build.sh "$d" 2>&1 | tail -2
+    bash test/fake-tensorrt/build.sh "$d/include" "build-fake-$tag" | tail -1
+    LD_LIBRARY_PATH="$PWD/build-fake-$tag${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" TRT_RERANK_FAKE_TENSORRT=1 \
+      TRT_RERANK_ADDON="$PWD/build-$tag/Release/trt_rerank.node" \
+      npx vitest run --project gpu test/gpu/tensorrt-fake.test.ts 2>&1 | tee "$OUT/test-tensorrt-fake-$tag.log" | grep -E "✓|×|Test Files|Tests|skipped|FAIL|Error" | tail -20
+  done
+fi
