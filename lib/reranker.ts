@@ -347,6 +347,14 @@ export class Reranker {
     return this.#lastBatchStats;
   }
 
+  /**
+   * The backend's own counters, e.g. for TensorRT how many batches ran as CUDA graphs. For tests and tuning.
+   * @internal
+   */
+  get backendCounters(): Record<string, number> {
+    return this.#closed ? {} : this.#session.counters;
+  }
+
   /** Document token cache counters: hits, misses, entries, bytes. */
   get tokenCacheStats() {
     return this.#tokenizer.cacheStats;

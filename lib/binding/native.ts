@@ -64,6 +64,8 @@ export interface NativeSession {
   readonly padsBatches: boolean;
   /** Longest pair the engine takes (0: no limit of its own). */
   readonly maxLength: number;
+  /** The backend's counters (TensorRT: enqueues, graphsCaptured, graphLaunches, graphCaptureFailures). */
+  readonly counters: Record<string, number>;
   createRequest(count: number, activation: 'sigmoid' | 'none'): NativeRequest;
   close(): Promise<void>;
 }

@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace trt_rerank {
 
@@ -52,6 +54,8 @@ class DeviceBackend {
     (void)slots;
     (void)maxBatchSize;
   }
+  // Named counters for tests and tuning (e.g. CUDA graphs captured and replayed).
+  virtual std::vector<std::pair<std::string, double>> counters() const { return {}; }
   // Enqueues the forward of `batch` on `stream`: logits [count, numLabels()] fp32 into `logits`. `slot` is the
   // execution slot running it (0 .. slots - 1); slots run concurrently, one batch at a time each.
   virtual void enqueue(const DeviceBatch& batch, float* logits, cudaStream_t stream, int slot) = 0;

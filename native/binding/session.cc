@@ -286,7 +286,8 @@ Napi::Function Session::define(Napi::Env env) {
                       InstanceAccessor<&Session::numLabels>("numLabels"),
                       InstanceAccessor<&Session::maxBatchSize>("maxBatchSize"),
                       InstanceAccessor<&Session::padsBatches>("padsBatches"),
-                      InstanceAccessor<&Session::maxLength>("maxLength")});
+                      InstanceAccessor<&Session::maxLength>("maxLength"),
+                      InstanceAccessor<&Session::counters>("counters")});
 }
 
 Session::Session(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Session>(info) {}
@@ -372,6 +373,15 @@ Napi::Value Session::padsBatches(const Napi::CallbackInfo& info) {
 Napi::Value Session::maxLength(const Napi::CallbackInfo& info) {
   std::lock_guard<std::mutex> lock(core_->stateMutex);
   return Napi::Number::New(info.Env(), core_->engine && !core_->closed ? core_->engine->maxLength() : 0);
+}
+
+Napi::Value Session::counters(const Napi::CallbackInfo& info) {
+  Napi::Object out = Napi::Object::New(info.Env());
+  std::lock_guard<std::mutex> lock(core_->stateMutex);
+  if (core_->engine && !core_->closed) {
+    for (const auto& [name, value] : core_->engine->counters()) out.Set(name, value);
+  }
+  return out;
 }
 
 // ---- Request --------------------------------------------------------------------------------------

@@ -60,6 +60,7 @@ class Session : public Napi::ObjectWrap<Session> {
   Napi::Value maxBatchSize(const Napi::CallbackInfo& info);
   Napi::Value padsBatches(const Napi::CallbackInfo& info);
   Napi::Value maxLength(const Napi::CallbackInfo& info);
+  Napi::Value counters(const Napi::CallbackInfo& info);
 
   std::shared_ptr<SessionCore> core_;
 };

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "backends/backend.h"
@@ -38,6 +39,8 @@ class Engine {
   virtual int maxBatchSize() const = 0;
   // True when the backend pads every batch to its longest pair: the caller then sorts pairs by length.
   virtual bool padsBatches() const { return false; }
+  // Named counters of the backend (tests, tuning).
+  virtual std::vector<std::pair<std::string, double>> counters() const { return {}; }
   // Longest pair the engine takes, in tokens (0: no limit of its own).
   virtual int maxLength() const { return 0; }
   virtual std::unique_ptr<EngineRequest> begin(int32_t count, ScoreActivation activation) = 0;

@@ -151,6 +151,7 @@ class GpuEngine : public Engine {
   int maxBatchSize() const override { return maxBatchSize_; }
   bool padsBatches() const override { return backend_->padsBatches(); }
   int maxLength() const override { return maxLength_; }
+  std::vector<std::pair<std::string, double>> counters() const override { return backend_->counters(); }
   uint64_t memoryBytes() const override {
     std::lock_guard<std::mutex> lock(mutex_);
     uint64_t bytes = backend_->memoryBytes();

@@ -119,9 +119,15 @@ const char* const kNames[] = {"input_ids", "attention_mask", "token_type_ids", "
 
 class FakeEngine;
 
+constexpr int64_t kActivationBytes = 1 << 20;
+
 class FakeContextImpl : public StubVExecutionContext {
  public:
-  explicit FakeContextImpl(const Plan& plan) : plan_(plan) {}
+  FakeContextImpl(const Plan& plan, bool userManaged) : plan_(plan), userManaged_(userManaged) {}
+  void setDeviceMemoryV2(void* memory, int64_t size) noexcept override {
+    memory_ = memory;
+    memorySize_ = size;
+  }
   bool setTensorAddress(char const* name, void* data) noexcept override {
     if (!known(name)) {
       fail(std::string("fake TensorRT: setTensorAddress: no tensor '") + name + "'");
@@ -149,6 +155,9 @@ class FakeContextImpl : public StubVExecutionContext {
     return true;
   }
   bool enqueueV3(cudaStream_t stream) noexcept override {
+    if (userManaged_ && (!memory_ || memorySize_ < kActivationBytes)) {
+      return fail("fake TensorRT: enqueueV3: a kUSER_MANAGED context needs setDeviceMemoryV2 with getDeviceMemorySizeV2() bytes"), false;
+    }
     const int inputs = plan_.typeIds ? 3 : 2;
     for (int i = 0; i < inputs; ++i) {
       if (!addresses_.count(kNames[i])) return fail(std::string("fake TensorRT: enqueueV3: no address for ") + kNames[i]), false;
@@ -175,13 +184,16 @@ class FakeContextImpl : public StubVExecutionContext {
     return n == "input_ids" || n == "attention_mask" || n == "logits" || (n == "token_type_ids" && plan_.typeIds);
   }
   Plan plan_;
+  bool userManaged_;
+  void* memory_ = nullptr;
+  int64_t memorySize_ = 0;
   std::map<std::string, void*> addresses_;
   std::map<std::string, std::pair<int64_t, int64_t>> shapes_;
 };
 
 class FakeContext : public IExecutionContext {
  public:
-  explicit FakeContext(const Plan& plan) : impl_(plan) { mImpl = &impl_; }
+  FakeContext(const Plan& plan, bool userManaged) : impl_(plan, userManaged) { mImpl = &impl_; }
 
  private:
   FakeContextImpl impl_;
@@ -214,8 +226,10 @@ class FakeEngineImpl : public StubVCudaEngine {
       default: return Dims2(plan_.maxBatch, plan_.maxSeq);
     }
   }
-  int64_t getDeviceMemorySizeV2() const noexcept override { return 1 << 20; }
-  IExecutionContext* createExecutionContext(ExecutionContextAllocationStrategy) noexcept override { return new FakeContext(plan_); }
+  int64_t getDeviceMemorySizeV2() const noexcept override { return kActivationBytes; }
+  IExecutionContext* createExecutionContext(ExecutionContextAllocationStrategy strategy) noexcept override {
+    return new FakeContext(plan_, strategy == ExecutionContextAllocationStrategy::kUSER_MANAGED);
+  }
 
  private:
   Plan plan_;

@@ -106,7 +106,15 @@ describe.skipIf(reason !== '')('TensorRT backend on the fake libnvinfer', () => 
       const top = await r.rerank(query, docs, { topK: 20, activation: 'none' });
       expect(top.map((t) => t.index)).toEqual(topOrder(expected, 20));
       // Again: every shape now replays its CUDA graph.
+      const before = r.backendCounters;
+      expect(before.graphsCaptured).toBeGreaterThan(0);
       expect(await r.score(query, docs, { activation: 'none' })).toEqual(expected);
+      const after = r.backendCounters;
+      // 1500 pairs: 3 batches; the first call captured each batch's shape, so each is now a graph replay.
+      expect(after.graphLaunches! - before.graphLaunches!).toBe(3);
+      expect(after.enqueues).toBe(before.enqueues);
+      expect(after.graphCaptureFailures).toBe(0);
+      // A 7-document call pads to 8 rows (a graph shape): exact all the same.
       expect(await r.score(query, docs.slice(0, 7), { activation: 'none' })).toEqual(expected.slice(0, 7));
     } finally {
       await r.close();

@@ -1,13 +1,20 @@
-// Per batch, on the slot's stream (the slot's context, buffers and tensor addresses are fixed at load):
-//   packEngineInputs  packed pairs -> [rows, seqLen] input_ids / attention_mask / token_type_ids
-//   setInputShape     only when (rows, seqLen) differs from the slot's last batch
-//   enqueueV3         or the CUDA graph captured for this (rows, seqLen)
+// Per batch, on the slot's stream (each slot's buffers and tensor addresses are fixed at load):
+//   packEngineInputs     packed pairs -> [rows, seqLen] input_ids / attention_mask / token_type_ids
+//   the engine           a CUDA graph replay, or enqueueV3
 //   engineLogitsToFloat  the engine's logits -> the pipeline's fp32 logits (activation and scatter follow)
-// seqLen is the batch's longest pair rounded up to a sequence bucket (engine_io.h), so a handful of shapes
-// cover every batch: each is warmed up at load, and captured as a graph on first use.
+//
+// seqLen is the batch's longest pair rounded up to a sequence bucket (engine_io.h). With CUDA graphs on, rows
+// are rounded up too (1, 2, 4 .. 64, then multiples of 64; the extra rows are dummies), and each (rows,
+// seqLen) shape gets its own execution context, fixed to that shape, and one graph captured after a first
+// plain enqueue (TensorRT does deferred work on the first enqueue after a shape change, which must stay out
+// of the graph). Replaying a graph is then always at the shape it was captured for. A slot's contexts run one
+// at a time on its stream, so they share one block of activation memory (kUSER_MANAGED). Shapes past the cap,
+// a failed capture, or graphs off: a per-slot context whose shape is set per batch, enqueueV3 directly.
+// Every sequence bucket runs once at load (warm-up).
 #include <cuda_runtime_api.h>
 
 #include <algorithm>
+#include <atomic>
 #include <map>
 #include <utility>
 #include <vector>
@@ -101,13 +108,28 @@ class CudaGraph {
   cudaGraphExec_t exec_ = nullptr;
 };
 
-struct SlotState {
+// A context fixed to one shape, with the graph of its enqueue (absent when capture failed).
+struct ShapeContext {
   Owned<nv::IExecutionContext> context;
-  DeviceBuffer ids, mask, typeIds, output;
-  std::pair<int, int> shape{-1, -1};
-  std::map<std::pair<int, int>, CudaGraph> graphs;
-  std::map<std::pair<int, int>, bool> uncapturable;
+  std::unique_ptr<CudaGraph> graph;
+  bool warm = false;  // its first, uncaptured enqueue has run
 };
+
+struct SlotState {
+  DeviceBuffer activations;             // shared by the slot's contexts (one runs at a time)
+  Owned<nv::IExecutionContext> dynamic;  // any shape, set per batch
+  DeviceBuffer ids, mask, typeIds, output;
+  std::pair<int, int> dynamicShape{-1, -1};
+  std::map<std::pair<int, int>, ShapeContext> shapes;
+};
+
+// Rows a graph shape uses for `count` pairs: 1, 2, 4 .. 64, then multiples of 64, within [minBatch, cap].
+int graphRows(int count, int minBatch, int cap) {
+  int rows = 1;
+  while (rows < count && rows < 64) rows *= 2;
+  if (rows < count) rows = (count + 63) / 64 * 64;
+  return std::clamp(std::max(rows, minBatch), 1, std::max(cap, minBatch));
+}
 
 class TensorRtBackend : public DeviceBackend {
  public:
@@ -171,8 +193,8 @@ class TensorRtBackend : public DeviceBackend {
   int maxBatchSize() const override { return plan_.maxBatch; }
   int maxSequenceLength() const override { return plan_.maxSeq; }
   uint64_t memoryBytes() const override {
-    uint64_t bytes = static_cast<uint64_t>(std::max<int64_t>(0, engine_->getDeviceMemorySizeV2())) * slots_.size();
-    for (const auto& s : slots_) bytes += s->ids.bytes() + s->mask.bytes() + s->typeIds.bytes() + s->output.bytes();
+    uint64_t bytes = 0;
+    for (const auto& s : slots_) bytes += s->activations.bytes() + s->ids.bytes() + s->mask.bytes() + s->typeIds.bytes() + s->output.bytes();
     return bytes;
   }
   uint64_t activationBytesPerToken() const override {
@@ -181,24 +203,26 @@ class TensorRtBackend : public DeviceBackend {
            3 * elementBytes(plan_.inputType);
   }
 
+  std::vector<std::pair<std::string, double>> counters() const override {
+    return {{"enqueues", static_cast<double>(enqueues_.load())},
+            {"graphsCaptured", static_cast<double>(graphsCaptured_.load())},
+            {"graphLaunches", static_cast<double>(graphLaunches_.load())},
+            {"graphCaptureFailures", static_cast<double>(graphFailures_.load())}};
+  }
+
   void prepareSlots(int slots, int maxBatchSize) override {
     rowsCap_ = std::max(maxBatchSize, plan_.minBatch);
     const size_t tokens = static_cast<size_t>(rowsCap_) * plan_.maxSeq;
     const size_t intBytes = elementBytes(plan_.inputType);
+    activationBytes_ = static_cast<size_t>(std::max<int64_t>(0, engine_->getDeviceMemorySizeV2()));
     for (int i = 0; i < slots; ++i) {
       auto s = std::make_unique<SlotState>();
-      // Every context takes profile 0 and its own activation memory (the kSTATIC default).
-      s->context.reset(engine_->createExecutionContext());
-      if (!s->context) throw NativeError(kErrBackend, "TensorRT: createExecutionContext failed: " + logger().lastError("out of device memory?"));
+      s->activations = DeviceBuffer(activationBytes_);
       s->ids = DeviceBuffer(tokens * intBytes);
       s->mask = DeviceBuffer(tokens * intBytes);
       if (!plan_.typeIdsName.empty()) s->typeIds = DeviceBuffer(tokens * intBytes);
       s->output = DeviceBuffer(static_cast<size_t>(rowsCap_) * plan_.numLabels * elementBytes(plan_.outputType));
-      // cudaMalloc returns 256-byte aligned addresses, as TensorRT asks; they never change, so set them once.
-      bindAddress(*s, plan_.idsName, s->ids.get());
-      bindAddress(*s, plan_.maskName, s->mask.get());
-      if (!plan_.typeIdsName.empty()) bindAddress(*s, plan_.typeIdsName, s->typeIds.get());
-      bindAddress(*s, plan_.outputName, s->output.get());
+      s->dynamic = newContext(*s);
       slots_.push_back(std::move(s));
     }
     if (options_.warmUp && !slots_.empty()) warmUp();
@@ -207,7 +231,8 @@ class TensorRtBackend : public DeviceBackend {
   void enqueue(const DeviceBatch& batch, float* logits, cudaStream_t stream, int slot) override {
     if (batch.count == 0) return;
     SlotState& s = *slots_.at(slot);
-    const BatchShape shape = planBatchShape(plan_, batch.count, batch.maxLength);
+    BatchShape shape = planBatchShape(plan_, batch.count, batch.maxLength);
+    if (options_.cudaGraphs) shape.rows = graphRows(batch.count, plan_.minBatch, rowsCap_);
     kernels::packEngineInputs(batch.ids, batch.typeIds, batch.cuSeqLens, batch.count, shape.rows, shape.seqLen, intType_,
                               s.ids.get(), s.mask.get(), plan_.typeIdsName.empty() ? nullptr : s.typeIds.get(), stream);
     run(s, shape, stream);
@@ -215,51 +240,82 @@ class TensorRtBackend : public DeviceBackend {
   }
 
  private:
-  void bindAddress(SlotState& s, const std::string& tensor, void* address) {
-    if (!s.context->setTensorAddress(tensor.c_str(), address)) {
+  // A context on the slot's shared activation memory, with the slot's tensor addresses (256-byte aligned, as
+  // cudaMalloc returns them, and fixed for the life of the slot).
+  Owned<nv::IExecutionContext> newContext(SlotState& s) {
+    Owned<nv::IExecutionContext> context(engine_->createExecutionContext(nv::ExecutionContextAllocationStrategy::kUSER_MANAGED));
+    if (!context) throw NativeError(kErrBackend, "TensorRT: createExecutionContext failed: " + logger().lastError("no reason given"));
+    context->setDeviceMemoryV2(s.activations.get(), static_cast<int64_t>(activationBytes_));
+    bindAddress(*context, plan_.idsName, s.ids.get());
+    bindAddress(*context, plan_.maskName, s.mask.get());
+    if (!plan_.typeIdsName.empty()) bindAddress(*context, plan_.typeIdsName, s.typeIds.get());
+    bindAddress(*context, plan_.outputName, s.output.get());
+    return context;
+  }
+
+  void bindAddress(nv::IExecutionContext& context, const std::string& tensor, void* address) {
+    if (!context.setTensorAddress(tensor.c_str(), address)) {
       throw NativeError(kErrBackend, "TensorRT: setTensorAddress('" + tensor + "') failed: " + logger().lastError("no reason given"));
     }
   }
 
-  void setShape(SlotState& s, const BatchShape& shape) {
-    const std::pair<int, int> key{shape.rows, shape.seqLen};
-    if (s.shape == key) return;
+  void setShape(nv::IExecutionContext& context, const BatchShape& shape) {
     const nv::Dims2 dims(shape.rows, shape.seqLen);
     for (const std::string* tensor : {&plan_.idsName, &plan_.maskName, &plan_.typeIdsName}) {
       if (tensor->empty()) continue;
-      if (!s.context->setInputShape(tensor->c_str(), dims)) {
-        s.shape = {-1, -1};
+      if (!context.setInputShape(tensor->c_str(), dims)) {
         throw NativeError(kErrBackend, "TensorRT: setInputShape('" + *tensor + "', [" + std::to_string(shape.rows) + ", " +
                                            std::to_string(shape.seqLen) + "]) failed: " + logger().lastError("no reason given"));
       }
     }
-    s.shape = key;
   }
 
-  void enqueueDirect(SlotState& s, cudaStream_t stream) {
-    if (!s.context->enqueueV3(stream)) throw NativeError(kErrBackend, "TensorRT: enqueueV3 failed: " + logger().lastError("no reason given"));
+  void enqueueDirect(nv::IExecutionContext& context, cudaStream_t stream) {
+    ++enqueues_;
+    if (!context.enqueueV3(stream)) throw NativeError(kErrBackend, "TensorRT: enqueueV3 failed: " + logger().lastError("no reason given"));
   }
 
-  // The engine on the slot's inputs, as a CUDA graph where one was captured for this shape. TensorRT's recipe:
-  // after a shape change, enqueue once without capture (it may do deferred work then), then capture.
-  void run(SlotState& s, const BatchShape& shape, cudaStream_t stream) {
-    const bool changed = s.shape != std::pair<int, int>{shape.rows, shape.seqLen};
-    setShape(s, shape);
+  void runDynamic(SlotState& s, const BatchShape& shape, cudaStream_t stream) {
     const std::pair<int, int> key{shape.rows, shape.seqLen};
-    if (!options_.cudaGraphs || s.uncapturable.count(key)) return enqueueDirect(s, stream);
-    auto found = s.graphs.find(key);
-    if (found != s.graphs.end() && !changed) return found->second.launch(stream);
-    enqueueDirect(s, stream);  // this batch's result; the capture below only records
-    if (found != s.graphs.end() || s.graphs.size() >= kMaxGraphsPerSlot) return;
-    CudaGraph graph;
-    if (graph.capture(stream, [&] { return s.context->enqueueV3(stream); })) {
-      s.graphs.emplace(key, std::move(graph));
+    if (s.dynamicShape != key) {
+      s.dynamicShape = {-1, -1};
+      setShape(*s.dynamic, shape);
+      s.dynamicShape = key;
+    }
+    enqueueDirect(*s.dynamic, stream);
+  }
+
+  void run(SlotState& s, const BatchShape& shape, cudaStream_t stream) {
+    if (!options_.cudaGraphs) return runDynamic(s, shape, stream);
+    const std::pair<int, int> key{shape.rows, shape.seqLen};
+    auto found = s.shapes.find(key);
+    if (found == s.shapes.end()) {
+      if (s.shapes.size() >= kMaxGraphsPerSlot) return runDynamic(s, shape, stream);
+      ShapeContext fresh;
+      fresh.context = newContext(s);
+      setShape(*fresh.context, shape);
+      found = s.shapes.emplace(key, std::move(fresh)).first;
+    }
+    ShapeContext& c = found->second;
+    if (c.graph) {
+      ++graphLaunches_;
+      return c.graph->launch(stream);
+    }
+    enqueueDirect(*c.context, stream);  // this batch's result
+    if (c.warm) return;                 // capture failed before: this shape runs without a graph
+    c.warm = true;
+    // Records the next enqueue (the first one did TensorRT's deferred work); it does not run now.
+    auto graph = std::make_unique<CudaGraph>();
+    if (graph->capture(stream, [&] { return c.context->enqueueV3(stream); })) {
+      c.graph = std::move(graph);
+      ++graphsCaptured_;
     } else {
-      s.uncapturable[key] = true;
+      ++graphFailures_;
     }
   }
 
-  // Every sequence bucket at the full batch once on slot 0, so no request pays TensorRT's first-run costs.
+  // Every sequence bucket at the full batch once on slot 0's dynamic context, so no request pays TensorRT's
+  // first-run costs (the per-shape contexts then warm up on their first batch).
   void warmUp() {
     SlotState& s = *slots_.front();
     CudaStream stream;
@@ -272,8 +328,7 @@ class TensorRtBackend : public DeviceBackend {
       BatchShape shape;
       shape.rows = rowsCap_;
       shape.seqLen = seqLen;
-      setShape(s, shape);
-      enqueueDirect(s, stream.get());
+      runDynamic(s, shape, stream.get());
     }
     TRT_RERANK_CUDA_CHECK(cudaStreamSynchronize(stream.get()));
   }
@@ -285,7 +340,10 @@ class TensorRtBackend : public DeviceBackend {
   kernels::EngineIntType intType_ = kernels::EngineIntType::Int32;
   kernels::EngineFloatType floatType_ = kernels::EngineFloatType::Float;
   int rowsCap_ = 0;
+  size_t activationBytes_ = 0;
   std::vector<std::unique_ptr<SlotState>> slots_;
+  // Over all slots (each slot runs on one thread at a time, slots in parallel).
+  std::atomic<uint64_t> enqueues_{0}, graphsCaptured_{0}, graphLaunches_{0}, graphFailures_{0};
 };
 
 }  // namespace
