@@ -92,12 +92,7 @@ class LoadWorker : public PromiseWorker {
                    : options_.fault == "illegal-address" ? TestFault::IllegalAddress
                                                          : TestFault::None;
       test.faultAtBatch = options_.faultAtBatch;
-      GpuEngineOptions gpu;
-      gpu.device = options_.device;
-      gpu.concurrency = options_.concurrency;
-      gpu.maxBatchSize = options_.maxBatchSize;
-      gpu.maxLength = options_.maxLength;
-      core_->engine = makeGpuEngine(makeTestBackend(test), gpu);
+      core_->engine = makeGpuEngine(makeTestBackend(test), gpuOptions());
       return;
     }
 #endif
@@ -107,13 +102,7 @@ class LoadWorker : public PromiseWorker {
       trt.enginePath = options_.engine;
       trt.device = options_.device;
       trt.cudaGraphs = options_.cudaGraphs;
-      GpuEngineOptions gpu;
-      gpu.device = options_.device;
-      gpu.concurrency = options_.concurrency;
-      gpu.maxBatchSize = options_.maxBatchSize;
-      gpu.maxLength = options_.maxLength;
-      gpu.clampMaxLength = options_.clampMaxLength;
-      core_->engine = makeGpuEngine(makeTensorRtBackend(trt), gpu);
+      core_->engine = makeGpuEngine(makeTensorRtBackend(trt), gpuOptions());
       return;
     }
 #endif
@@ -122,6 +111,18 @@ class LoadWorker : public PromiseWorker {
   Napi::Value result(Napi::Env env) override { return Session::wrap(env, std::move(core_)); }
 
  private:
+#ifdef TRT_RERANK_WITH_CUDA
+  GpuEngineOptions gpuOptions() const {
+    GpuEngineOptions gpu;
+    gpu.device = options_.device;
+    gpu.concurrency = options_.concurrency;
+    gpu.maxBatchSize = options_.maxBatchSize;
+    gpu.maxLength = options_.maxLength;
+    gpu.clampMaxLength = options_.clampMaxLength;
+    return gpu;
+  }
+#endif
+
   std::unique_ptr<ModelSpec> spec_;
   LoadOptions options_;
   std::shared_ptr<SessionCore> core_;

@@ -11,26 +11,28 @@
 
 namespace trt_rerank {
 
-class DeviceBuffer {
+// Owned memory from a CUDA allocator: Memory names the allocate/free pair (device or page-locked host).
+template <typename Memory>
+class CudaBuffer {
  public:
-  DeviceBuffer() = default;
-  explicit DeviceBuffer(size_t bytes) : bytes_(bytes) {
-    if (bytes > 0) TRT_RERANK_CUDA_CHECK(cudaMalloc(&ptr_, bytes));
+  CudaBuffer() = default;
+  explicit CudaBuffer(size_t bytes) : bytes_(bytes) {
+    if (bytes > 0) Memory::allocate(&ptr_, bytes);
   }
-  ~DeviceBuffer() {
-    if (ptr_) cudaFree(ptr_);
+  ~CudaBuffer() {
+    if (ptr_) Memory::release(ptr_);
   }
-  DeviceBuffer(DeviceBuffer&& o) noexcept : ptr_(std::exchange(o.ptr_, nullptr)), bytes_(std::exchange(o.bytes_, 0)) {}
-  DeviceBuffer& operator=(DeviceBuffer&& o) noexcept {
+  CudaBuffer(CudaBuffer&& o) noexcept : ptr_(std::exchange(o.ptr_, nullptr)), bytes_(std::exchange(o.bytes_, 0)) {}
+  CudaBuffer& operator=(CudaBuffer&& o) noexcept {
     if (this != &o) {
-      if (ptr_) cudaFree(ptr_);
+      if (ptr_) Memory::release(ptr_);
       ptr_ = std::exchange(o.ptr_, nullptr);
       bytes_ = std::exchange(o.bytes_, 0);
     }
     return *this;
   }
-  DeviceBuffer(const DeviceBuffer&) = delete;
-  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
+  CudaBuffer(const CudaBuffer&) = delete;
+  CudaBuffer& operator=(const CudaBuffer&) = delete;
 
   template <typename T = void>
   T* get() const { return static_cast<T*>(ptr_); }
@@ -40,6 +42,20 @@ class DeviceBuffer {
   void* ptr_ = nullptr;
   size_t bytes_ = 0;
 };
+
+struct DeviceMemory {
+  static void allocate(void** p, size_t bytes) { TRT_RERANK_CUDA_CHECK(cudaMalloc(p, bytes)); }
+  static void release(void* p) noexcept { cudaFree(p); }
+};
+
+// Page-locked host memory: the staging side of asynchronous copies.
+struct PinnedHostMemory {
+  static void allocate(void** p, size_t bytes) { TRT_RERANK_CUDA_CHECK(cudaHostAlloc(p, bytes, cudaHostAllocDefault)); }
+  static void release(void* p) noexcept { cudaFreeHost(p); }
+};
+
+using DeviceBuffer = CudaBuffer<DeviceMemory>;
+using PinnedBuffer = CudaBuffer<PinnedHostMemory>;
 
 class CudaStream {
  public:

@@ -11,7 +11,6 @@
 #include "common/cuda_check.h"
 #include "common/cuda_resources.h"
 #include "common/errors.h"
-#include "common/pinned_buffer.h"
 #include "kernels/scores.cuh"
 #include "kernels/topk.cuh"
 

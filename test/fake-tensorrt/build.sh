@@ -11,7 +11,6 @@ here="$(cd "$(dirname "$0")" && pwd)"
 major=$(sed -n 's/^#define TRT_MAJOR_ENTERPRISE \([0-9]*\).*/\1/p' "$include/NvInferVersion.h")
 python3 "$here/generate_stubs.py" "$include" "$out/stubs.h"
 nvcc -std=c++17 -O2 -shared -Xcompiler -fPIC,-fvisibility=hidden -arch=sm_${TRT_RERANK_CUDA_ARCHS:-90} \
-  -isystem "$include" -I"$out" -Xcompiler -Wno-deprecated-declarations -Xlinker -soname=libnvinfer.so.$major -o "$out/libnvinfer.so.$major" "$here/fake_nvinfer.cu" \
-  -diag-suppress 997 2>&1 | grep -v "^$" || true
+  -isystem "$include" -I"$out" -I"$here/../../native" -Xcompiler -Wno-deprecated-declarations -Xlinker -soname=libnvinfer.so.$major -o "$out/libnvinfer.so.$major" "$here/fake_nvinfer.cu" 2>&1 | grep -v "^$" || true
 test -f "$out/libnvinfer.so.$major"
 echo "fake TensorRT $major: $out/libnvinfer.so.$major"

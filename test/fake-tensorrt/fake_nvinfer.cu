@@ -6,9 +6,7 @@
 // the way TensorRT does: false or null, with the reason sent to the logger.
 //
 // Its "engine" is a text file (see parsePlan) describing the I/O; its network computes the pipeline test
-// backend's score, so tests know every expected logit exactly:
-//   logit = (sum over real tokens t of h(id, typeId, t)) mod 2^16 / 4096 - 8,
-//   h = ((id * 2654435761) ^ (typeId * 40503) ^ (t * 97)), folded: (h ^ (h >> 15)) & 0xffff
+// backend's score (native/backends/testing/test_score.cuh), so tests know every expected logit exactly.
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_runtime_api.h>
@@ -20,6 +18,7 @@
 #include <sstream>
 #include <string>
 
+#include "backends/testing/test_score.cuh"
 #include "stubs.h"
 
 [[noreturn]] void fakeTensorRtUnimplemented(const char* method) {
@@ -72,24 +71,16 @@ bool parsePlan(const void* blob, size_t size, Plan& plan, std::string& error) {
 template <typename Int, typename Out>
 __global__ void __launch_bounds__(kThreads)
 fakeNetworkKernel(const Int* ids, const Int* mask, const Int* typeIds, int seqLen, int labels, Out* logits) {
-  __shared__ uint32_t partial[kThreads];
   const int row = blockIdx.x;
   uint32_t sum = 0;
   for (int t = threadIdx.x; t < seqLen; t += blockDim.x) {
     const int64_t i = static_cast<int64_t>(row) * seqLen + t;
     if (!mask[i]) continue;
     const uint32_t type = typeIds ? static_cast<uint32_t>(typeIds[i]) : 0u;
-    uint32_t h = static_cast<uint32_t>(ids[i]) * 2654435761u ^ (type * 40503u) ^ (static_cast<uint32_t>(t) * 97u);
-    sum += (h ^ (h >> 15)) & 0xffffu;
+    sum += trt_rerank::testing::tokenHash(static_cast<uint32_t>(ids[i]), type, static_cast<uint32_t>(t));
   }
-  partial[threadIdx.x] = sum;
-  __syncthreads();
-  for (int stride = kThreads / 2; stride > 0; stride >>= 1) {
-    if (threadIdx.x < stride) partial[threadIdx.x] += partial[threadIdx.x + stride];
-    __syncthreads();
-  }
+  const float logit = trt_rerank::testing::blockTestLogit<kThreads>(sum);
   if (threadIdx.x == 0) {
-    const float logit = static_cast<float>(partial[0] & 0xffffu) / 4096.0f - 8.0f;
     for (int l = 0; l < labels; ++l) logits[row * labels + l] = static_cast<Out>(l == labels - 1 ? logit : 0.0f);
   }
 }
@@ -245,6 +236,7 @@ class FakeEngine : public ICudaEngine {
 
 class FakeRuntimeImpl : public StubVRuntime {
  public:
+  using StubVRuntime::deserializeCudaEngine;  // the stream-reader overloads stay stubs
   ICudaEngine* deserializeCudaEngine(void const* blob, std::size_t size) noexcept override {
     Plan plan;
     std::string error;

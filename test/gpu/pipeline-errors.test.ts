@@ -4,13 +4,13 @@
  * and every later one with an error that says to load a new Reranker, and close() still works. This file
  * runs in its own process (vitest forks), so the lost context harms no other test.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { loadAddon } from '../../lib/binding/loader.js';
 import type { NativeAddon } from '../../lib/binding/native.js';
 import { BackendError } from '../../lib/errors.js';
 import { Reranker } from '../../lib/reranker.js';
 import { requireAddonBuilt } from '../helpers/addon.js';
-import { tempDir, writeModels } from '../helpers/models.js';
+import { useTinyModel } from '../helpers/models.js';
 
 requireAddonBuilt();
 const addon = loadAddon() as NativeAddon;
@@ -22,18 +22,11 @@ const query = 'tides';
 const docs = Array.from({ length: 300 }, (_, i) => `document ${i} about ${'the sea '.repeat(i % 9)}`);
 
 describe.skipIf(reason !== '')('GPU pipeline failures', () => {
-  let cleanup: () => Promise<void>;
-  let modelDir: string;
-  beforeAll(async () => {
-    let root: string;
-    ({ dir: root, cleanup } = await tempDir());
-    ({ 'tiny-bert': modelDir } = await writeModels(root, ['tiny-bert'] as const));
-  });
-  afterAll(async () => cleanup?.());
+  const model = useTinyModel('tiny-bert');
 
   it('a refused launch (4096 threads a block) rejects that call with the CUDA error; the next call succeeds', async () => {
-    const healthy = await Reranker.loadTestPipeline(modelDir, {}, { maxBatchSize: 64 });
-    const faulty = await Reranker.loadTestPipeline(modelDir, { fault: 'bad-launch', faultAtBatch: 3 }, { maxBatchSize: 64 });
+    const healthy = await Reranker.loadTestPipeline(model.dir, {}, { maxBatchSize: 64 });
+    const faulty = await Reranker.loadTestPipeline(model.dir, { fault: 'bad-launch', faultAtBatch: 3 }, { maxBatchSize: 64 });
     try {
       const expected = await healthy.score(query, docs, { activation: 'none' });
       const failed = faulty.score(query, docs, { activation: 'none' });
@@ -49,7 +42,7 @@ describe.skipIf(reason !== '')('GPU pipeline failures', () => {
   });
 
   it('a lost context rejects the call, then every call says to load a new Reranker; close() works', async () => {
-    const r = await Reranker.loadTestPipeline(modelDir, { fault: 'illegal-address', faultAtBatch: 2 }, { maxBatchSize: 64 });
+    const r = await Reranker.loadTestPipeline(model.dir, { fault: 'illegal-address', faultAtBatch: 2 }, { maxBatchSize: 64 });
     await expect(r.rerank(query, docs, { topK: 5 })).rejects.toThrow(/cudaErrorIllegalAddress|illegal memory access|context is lost/);
     const next = r.rerank(query, docs.slice(0, 10), { topK: 5 });
     await expect(next).rejects.toBeInstanceOf(BackendError);

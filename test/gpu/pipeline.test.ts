@@ -5,13 +5,13 @@
  * frees the execution slot, requests run in parallel slots, and the text-to-top-k path through the Reranker
  * (tokenization, length-sorted batches, streaming, AbortSignal) matches a JS recomputation.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { loadAddon } from '../../lib/binding/loader.js';
 import type { NativeAddon, NativeLoadOptions, NativeSession } from '../../lib/binding/native.js';
 import { Reranker } from '../../lib/reranker.js';
 import { PairTokenizer } from '../../lib/tokenize/pair-tokenizer.js';
 import { requireAddonBuilt } from '../helpers/addon.js';
-import { tempDir, writeModels } from '../helpers/models.js';
+import { useTinyModel } from '../helpers/models.js';
 
 requireAddonBuilt();
 const addon = loadAddon() as NativeAddon;
@@ -278,19 +278,14 @@ describe.skipIf(reason !== '')('GPU pipeline (gpu-test backend)', () => {
 });
 
 describe.skipIf(reason !== '')('Reranker over the GPU pipeline (text in, top-k out)', () => {
-  let cleanup: () => Promise<void>;
-  let modelDir: string;
+  const model = useTinyModel('tiny-bert');
   let tokenizer: PairTokenizer;
   const query = 'where do rivers meet the sea';
   const docs = Array.from({ length: 3000 }, (_, i) => `doc ${i} ${'estuary delta river mouth '.repeat(i % 23)} tide ${i % 17}`);
 
   beforeAll(async () => {
-    let root: string;
-    ({ dir: root, cleanup } = await tempDir());
-    ({ 'tiny-bert': modelDir } = await writeModels(root, ['tiny-bert'] as const));
-    tokenizer = await PairTokenizer.fromDir(modelDir, { tokenCache: false });
+    tokenizer = await PairTokenizer.fromDir(model.dir, { tokenCache: false });
   });
-  afterAll(async () => cleanup?.());
 
   const expectedFor = (texts: readonly string[]) => {
     const p = tokenizer.encodePairs(query, texts);
@@ -299,7 +294,7 @@ describe.skipIf(reason !== '')('Reranker over the GPU pipeline (text in, top-k o
 
   for (const layout of ['packed', 'padded'] as const) {
     it(`${layout}: rerank and score match the backend's formula; padded batches are length-sorted`, async () => {
-      const r = await Reranker.loadTestPipeline(modelDir, { layout }, { tokenizerThreads: 2 });
+      const r = await Reranker.loadTestPipeline(model.dir, { layout }, { tokenizerThreads: 2 });
       try {
         expect(r.info.maxBatchSize).toBe(512);
         const expected = expectedFor(docs);
@@ -317,7 +312,7 @@ describe.skipIf(reason !== '')('Reranker over the GPU pipeline (text in, top-k o
   }
 
   it('a streamed call (above streamThreshold) keeps document order and exact scores', async () => {
-    const r = await Reranker.loadTestPipeline(modelDir, { layout: 'padded' }, { tokenizerThreads: 2, streamThreshold: 1000 });
+    const r = await Reranker.loadTestPipeline(model.dir, { layout: 'padded' }, { tokenizerThreads: 2, streamThreshold: 1000 });
     try {
       const scores = await r.score(query, docs, { activation: 'none' });
       expect(r.lastBatchStats?.streamed).toBe(true);
@@ -329,7 +324,7 @@ describe.skipIf(reason !== '')('Reranker over the GPU pipeline (text in, top-k o
   });
 
   it('an AbortSignal cancels between batches and the Reranker keeps working', async () => {
-    const r = await Reranker.loadTestPipeline(modelDir, { spinPerToken: 100_000 }, { tokenizerThreads: 2, concurrency: 1, maxBatchSize: 64 });
+    const r = await Reranker.loadTestPipeline(model.dir, { spinPerToken: 100_000 }, { tokenizerThreads: 2, concurrency: 1, maxBatchSize: 64 });
     try {
       const controller = new AbortController();
       const call = r.rerank(query, docs, { topK: 5, signal: controller.signal });

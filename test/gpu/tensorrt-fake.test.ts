@@ -10,14 +10,14 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { loadAddon } from '../../lib/binding/loader.js';
 import type { NativeAddon } from '../../lib/binding/native.js';
 import { BackendUnavailableError, InvalidArgumentError } from '../../lib/errors.js';
 import { Reranker } from '../../lib/reranker.js';
 import { PairTokenizer } from '../../lib/tokenize/pair-tokenizer.js';
 import { requireAddonBuilt } from '../helpers/addon.js';
-import { tempDir, writeModels } from '../helpers/models.js';
+import { useTinyModel } from '../helpers/models.js';
 
 requireAddonBuilt();
 const addon = loadAddon() as NativeAddon;
@@ -68,26 +68,18 @@ function planText(p: FakePlan): string {
 }
 
 describe.skipIf(reason !== '')('TensorRT backend on the fake libnvinfer', () => {
-  let cleanup: () => Promise<void>;
-  let root: string;
-  let modelDir: string;
+  const model = useTinyModel('tiny-bert');
   const query = 'which rivers flow into the north sea';
   const docs = Array.from({ length: 1500 }, (_, i) => `doc ${i} ${'the rhine and the elbe '.repeat(i % 37)} end ${i % 13}`);
 
-  beforeAll(async () => {
-    ({ dir: root, cleanup } = await tempDir());
-    ({ 'tiny-bert': modelDir } = await writeModels(root, ['tiny-bert'] as const));
-  });
-  afterAll(async () => cleanup?.());
-
   async function engine(name: string, plan: FakePlan): Promise<string> {
-    const path = join(root, `${name}.plan`);
+    const path = join(model.root, `${name}.plan`);
     await writeFile(path, planText(plan));
     return path;
   }
 
   async function expectedLogits(maxLength: number, texts: readonly string[], typeIds: boolean) {
-    const tok = await PairTokenizer.fromDir(modelDir, { maxLength, tokenCache: false });
+    const tok = await PairTokenizer.fromDir(model.dir, { maxLength, tokenCache: false });
     const p = tok.encodePairs(query, texts);
     return Float32Array.from({ length: texts.length }, (_, i) => testLogit(p.ids, typeIds ? p.typeIds : null, p.offsets[i]!, p.offsets[i + 1]!));
   }
@@ -96,8 +88,8 @@ describe.skipIf(reason !== '')('TensorRT backend on the fake libnvinfer', () => 
     Array.from(scores.keys()).sort((a, b) => scores[b]! - scores[a]! || a - b).slice(0, k);
 
   it("'auto' picks model.plan from the model folder; scores and top-k are exact (int64 inputs, fp32 logits)", async () => {
-    await writeFile(join(modelDir, 'model.plan'), planText({}));
-    const r = await Reranker.load(modelDir, { tokenizerThreads: 2 });
+    await writeFile(join(model.dir, 'model.plan'), planText({}));
+    const r = await Reranker.load(model.dir, { tokenizerThreads: 2 });
     try {
       expect(r.info).toMatchObject({ backend: 'tensorrt', device: 0, dtype: 'engine', maxBatchSize: 512 });
       expect(r.info.backendReason).toMatch(/^auto: TensorRT engine .*model\.plan$/);
@@ -125,7 +117,7 @@ describe.skipIf(reason !== '')('TensorRT backend on the fake libnvinfer', () => 
     ['int32 inputs, no token_type_ids (XLM-R style), fp16 logits', { inputType: 'int32', typeIds: false, outputType: 'fp16' }, 1e-2],
     ['int64 inputs, bf16 logits, two labels', { outputType: 'bf16', labels: 2 }, 4e-2],
   ])('%s', async (name, plan, tolerance) => {
-    const r = await Reranker.load(modelDir, { backend: 'tensorrt', engine: await engine(name.replace(/\W+/g, '-'), plan) });
+    const r = await Reranker.load(model.dir, { backend: 'tensorrt', engine: await engine(name.replace(/\W+/g, '-'), plan) });
     try {
       expect(r.info.backend).toBe('tensorrt');
       const expected = await expectedLogits(r.info.maxLength, docs, plan.typeIds !== false);
@@ -140,7 +132,7 @@ describe.skipIf(reason !== '')('TensorRT backend on the fake libnvinfer', () => 
 
   it("the engine profile bounds maxLength and maxBatchSize; a batch below the profile's minimum gets dummy rows", async () => {
     const path = await engine('small-profile', { maxBatch: 100, minBatch: 4, maxSeq: 64 });
-    const r = await Reranker.load(modelDir, { backend: 'tensorrt', engine: path });
+    const r = await Reranker.load(model.dir, { backend: 'tensorrt', engine: path });
     try {
       expect(r.info.maxLength).toBe(64);
       expect(r.info.maxBatchSize).toBe(100);
@@ -150,29 +142,29 @@ describe.skipIf(reason !== '')('TensorRT backend on the fake libnvinfer', () => 
     } finally {
       await r.close();
     }
-    await expect(Reranker.load(modelDir, { backend: 'tensorrt', engine: path, maxLength: 128 })).rejects.toThrow(
+    await expect(Reranker.load(model.dir, { backend: 'tensorrt', engine: path, maxLength: 128 })).rejects.toThrow(
       /maxLength 128 is longer than the tensorrt backend takes \(64\): load with maxLength <= 64/,
     );
-    await expect(Reranker.load(modelDir, { backend: 'tensorrt', engine: path, maxBatchSize: 200 })).rejects.toThrow(/larger than the tensorrt backend takes \(100\)/);
+    await expect(Reranker.load(model.dir, { backend: 'tensorrt', engine: path, maxBatchSize: 200 })).rejects.toThrow(/larger than the tensorrt backend takes \(100\)/);
   });
 
   it('an engine whose I/O does not fit is refused with what it has and what is needed', async () => {
-    const load = Reranker.load(modelDir, { backend: 'tensorrt', engine: await engine('three-labels', { labels: 3 }) });
+    const load = Reranker.load(model.dir, { backend: 'tensorrt', engine: await engine('three-labels', { labels: 3 }) });
     await expect(load).rejects.toBeInstanceOf(InvalidArgumentError);
     await expect(load).rejects.toThrow(/output 'logits' has shape \[-1,3\].*It has inputs: input_ids int64 \[-1,-1\] \(profile 0: min \[1,1\]/);
   });
 
   it('a file that is not a plan for this TensorRT says how to get one; a missing file is unavailable', async () => {
-    const bogus = join(root, 'bogus.plan');
+    const bogus = join(model.root, 'bogus.plan');
     await writeFile(bogus, 'not a plan');
-    await expect(Reranker.load(modelDir, { backend: 'tensorrt', engine: bogus })).rejects.toThrow(
+    await expect(Reranker.load(model.dir, { backend: 'tensorrt', engine: bogus })).rejects.toThrow(
       /could not load the engine .*bogus\.plan: fake TensorRT: the blob is not a fake plan.*rebuild it here/,
     );
-    await expect(Reranker.load(modelDir, { backend: 'tensorrt', engine: join(root, 'none.plan') })).rejects.toBeInstanceOf(BackendUnavailableError);
+    await expect(Reranker.load(model.dir, { backend: 'tensorrt', engine: join(model.root, 'none.plan') })).rejects.toBeInstanceOf(BackendUnavailableError);
   });
 
   it('concurrent calls run in separate execution contexts and stay exact', async () => {
-    const r = await Reranker.load(modelDir, { backend: 'tensorrt', engine: await engine('concurrent', {}), concurrency: 2, maxBatchSize: 64 });
+    const r = await Reranker.load(model.dir, { backend: 'tensorrt', engine: await engine('concurrent', {}), concurrency: 2, maxBatchSize: 64 });
     try {
       const halves = [docs.slice(0, 700), docs.slice(700)];
       const expected = await Promise.all(halves.map((h) => expectedLogits(r.info.maxLength, h, true)));

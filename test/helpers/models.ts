@@ -1,3 +1,4 @@
+import { afterAll, beforeAll } from 'vitest';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -27,3 +28,18 @@ export const SHARED_BERT_TOKENIZER = fileURLToPath(new URL('../../../shared/mode
 export const hasSharedBertTokenizer = existsSync(join(SHARED_BERT_TOKENIZER, 'tokenizer.json'));
 
 export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+/**
+ * Writes the named tiny model into a temp folder before the enclosing describe's tests and removes it after.
+ * `model.dir` is its folder and `model.root` the temp folder (for other files), once beforeAll has run.
+ */
+export function useTinyModel(name: TinyModelName): { dir: string; root: string } {
+  const model = { dir: '', root: '' };
+  let cleanup: (() => Promise<void>) | undefined;
+  beforeAll(async () => {
+    ({ dir: model.root, cleanup } = await tempDir());
+    model.dir = (await writeModels(model.root, [name]))[name];
+  });
+  afterAll(async () => cleanup?.());
+  return model;
+}

@@ -9,13 +9,13 @@ import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { loadAddon } from '../../lib/binding/loader.js';
 import type { NativeAddon, NativeEngineIoPlan, NativeTensorDesc } from '../../lib/binding/native.js';
 import { BackendUnavailableError } from '../../lib/errors.js';
 import { Reranker } from '../../lib/reranker.js';
 import { requireAddonBuilt } from '../helpers/addon.js';
-import { REPO_ROOT, tempDir, writeModels } from '../helpers/models.js';
+import { REPO_ROOT, useTinyModel } from '../helpers/models.js';
 
 requireAddonBuilt();
 const addon = loadAddon() as NativeAddon;
@@ -115,14 +115,7 @@ describe('TensorRT engine I/O (no TensorRT needed)', () => {
 });
 
 describe('TensorRT backend selection without TensorRT', () => {
-  let cleanup: () => Promise<void>;
-  let modelDir: string;
-  beforeAll(async () => {
-    let root: string;
-    ({ dir: root, cleanup } = await tempDir());
-    ({ 'tiny-bert': modelDir } = await writeModels(root, ['tiny-bert'] as const));
-  });
-  afterAll(async () => cleanup?.());
+  const model = useTinyModel('tiny-bert');
 
   // What this build and machine lack, in the order Reranker.load checks it.
   const expectedWhy = !hasTensorRtBackend
@@ -132,15 +125,15 @@ describe('TensorRT backend selection without TensorRT', () => {
       : /no CUDA device|no engine|does not exist/;
 
   it("backend 'tensorrt' where it cannot run is a BackendUnavailableError saying why", async () => {
-    const load = Reranker.load(modelDir, { backend: 'tensorrt', engine: join(modelDir, 'missing.plan') });
+    const load = Reranker.load(model.dir, { backend: 'tensorrt', engine: join(model.dir, 'missing.plan') });
     await expect(load).rejects.toBeInstanceOf(BackendUnavailableError);
     await expect(load).rejects.toThrow(expectedWhy);
   });
 
   it("'auto' with a model.plan in the folder falls back to the CPU and says why", async () => {
-    const plan = join(modelDir, 'model.plan');
+    const plan = join(model.dir, 'model.plan');
     await writeFile(plan, 'not an engine');
-    const r = await Reranker.load(modelDir, { backend: 'auto' });
+    const r = await Reranker.load(model.dir, { backend: 'auto' });
     try {
       expect(r.info.backend).toBe('cpu');
       expect(r.info.backendReason).toContain(`TensorRT engine ${plan} found, but`);
@@ -152,7 +145,7 @@ describe('TensorRT backend selection without TensorRT', () => {
   });
 
   it('the engine option is checked', async () => {
-    await expect(Reranker.load(modelDir, { engine: '' as string })).rejects.toThrow(/options.engine/);
+    await expect(Reranker.load(model.dir, { engine: '' as string })).rejects.toThrow(/options.engine/);
   });
 
   it('systemInfo says which TensorRT headers the build has and why libnvinfer did not load', () => {
@@ -167,9 +160,9 @@ describe('TensorRT backend selection without TensorRT', () => {
         () => ({ code: 0, stderr: '' }),
         (e: { code: number; stderr: string }) => ({ code: e.code, stderr: e.stderr }),
       );
-    const onnx = join(modelDir, 'model.onnx');
+    const onnx = join(model.dir, 'model.onnx');
     await writeFile(onnx, 'not onnx');
-    const built = await run(['build-engine', '--onnx', onnx, '--out', join(modelDir, 'out.plan')]);
+    const built = await run(['build-engine', '--onnx', onnx, '--out', join(model.dir, 'out.plan')]);
     expect(built.code).toBe(1);
     expect(built.stderr).toMatch(hasTensorRtBackend ? /ERR_BACKEND_UNAVAILABLE: TensorRT 1[01] runtime not found/ : /ERR_BACKEND_UNAVAILABLE: this build of trt-rerank has no TensorRT backend.*TENSORRT_INCLUDE_DIR/);
     expect((await run(['build-engine', '--onnx', onnx])).code).toBe(2);

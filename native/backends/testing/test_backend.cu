@@ -1,19 +1,15 @@
-// The pipeline's test backend: logit = (sum over tokens t of hash(id, typeId, t) mod 2^16) / 4096 - 8, a value
-// JS can recompute exactly (test/gpu/pipeline.test.ts), computed from either input layout. With
+// The pipeline's test backend: the test score (test_score.cuh), which JS recomputes exactly
+// (test/gpu/pipeline.test.ts), computed from either input layout. With
 // spinPerToken > 0 each token also costs that many dependent multiply-adds, whose result is discarded, so a
 // benchmark can give the backend a known cost.
 #include "backends/device_backend.h"
+#include "backends/testing/test_score.cuh"
 #include "common/cuda_check.h"
 
 namespace trt_rerank {
 namespace {
 
 constexpr int kThreads = 128;
-
-__device__ __forceinline__ uint32_t tokenHash(int32_t id, uint32_t typeId, int32_t position) {
-  uint32_t h = static_cast<uint32_t>(id) * 2654435761u ^ (typeId * 40503u) ^ (static_cast<uint32_t>(position) * 97u);
-  return (h ^ (h >> 15)) & 0xffffu;
-}
 
 __device__ __forceinline__ float spin(int iterations, float seed) {
   float x = seed;
@@ -26,7 +22,6 @@ __global__ void testForwardKernel(const int32_t* __restrict__ ids, const uint8_t
                                   const int32_t* __restrict__ cuSeqLens, const uint8_t* __restrict__ mask,
                                   int32_t paddedLength, int numLabels, int spinPerToken, float* logits,
                                   float* sink) {
-  __shared__ uint32_t partial[kThreads];
   const int32_t s = blockIdx.x;
   const bool padded = mask != nullptr;
   const int64_t begin = padded ? static_cast<int64_t>(s) * paddedLength : cuSeqLens[s];
@@ -35,17 +30,11 @@ __global__ void testForwardKernel(const int32_t* __restrict__ ids, const uint8_t
   float work = 0.0f;
   for (int32_t t = threadIdx.x; t < length; t += blockDim.x) {
     if (padded && !mask[begin + t]) continue;
-    sum += tokenHash(ids[begin + t], typeIds[begin + t], t);
+    sum += testing::tokenHash(static_cast<uint32_t>(ids[begin + t]), typeIds[begin + t], static_cast<uint32_t>(t));
     if (spinPerToken) work += spin(spinPerToken, static_cast<float>(t));
   }
-  partial[threadIdx.x] = sum;
-  __syncthreads();
-  for (int stride = kThreads / 2; stride > 0; stride >>= 1) {
-    if (threadIdx.x < stride) partial[threadIdx.x] += partial[threadIdx.x + stride];
-    __syncthreads();
-  }
+  const float logit = testing::blockTestLogit<kThreads>(sum);
   if (threadIdx.x == 0) {
-    const float logit = static_cast<float>(partial[0] & 0xffffu) / 4096.0f - 8.0f;
     for (int l = 0; l < numLabels; ++l) logits[s * numLabels + l] = l == numLabels - 1 ? logit : 0.0f;
   }
   if (spinPerToken && work == -1.0f) sink[0] = work;  // keeps the spin from being optimised away
