@@ -70,6 +70,18 @@ function findEngine(modelDir: string): string | undefined {
   return ['model.plan', 'model.engine'].map((f) => join(modelDir, f)).find((f) => existsSync(f));
 }
 
+/** Why the CUDA backend cannot run here, or undefined when it can. */
+function cudaUnavailable(system: NativeSystemInfo, device: number): string | undefined {
+  if (!system.backends.includes('cuda')) return 'this build of trt-rerank has no CUDA parts (the CUDA toolkit was not found when it was built)';
+  if (system.cuda.devices.length <= device) {
+    return system.cuda.devices.length === 0
+      ? `no CUDA device${system.cuda.error ? ` (${system.cuda.error})` : ''}`
+      : `CUDA device ${device} does not exist (${system.cuda.devices.length} found)`;
+  }
+  if (!system.cublasLt.found) return system.cublasLt.error ?? 'cuBLASLt did not load';
+  return undefined;
+}
+
 /** Why the TensorRT backend cannot run here, or undefined when it can. */
 function tensorRtUnavailable(system: NativeSystemInfo, engine: string | undefined, device: number): string | undefined {
   if (!system.backends.includes('tensorrt')) {
@@ -176,40 +188,40 @@ export class Reranker {
     return Reranker.#open(modelDir, o, async (plan, tokenizer) => {
       const addon = loadAddon();
       const system = addon.systemInfo();
-      const gpus = system.cuda.devices.length;
-      const gpuNote = gpus > 0 ? `${gpus} CUDA device(s) found` : `no CUDA device${system.cuda.error ? `: ${system.cuda.error}` : ''}`;
+      const gpuOptions = {
+        device: o.device,
+        concurrency: o.concurrency,
+        maxLength: tokenizer.maxLength,
+        clampMaxLength: o.maxLength === undefined,
+        maxBatchSize: o.maxBatchSize === 'auto' ? 0 : o.maxBatchSize,
+      };
+      // What 'auto' passed over, and why: the reason it reports.
+      const passedOver: string[] = [];
       const engine = o.engine ?? findEngine(modelDir);
       if (o.backend === 'tensorrt' || (o.backend === 'auto' && engine)) {
         const unavailable = tensorRtUnavailable(system, engine, o.device);
         if (!unavailable) {
-          const session = await addon.loadSession(null, {
-            backend: 'tensorrt',
-            engine: engine!,
-            device: o.device,
-            concurrency: o.concurrency,
-            maxLength: tokenizer.maxLength,
-            clampMaxLength: o.maxLength === undefined,
-            maxBatchSize: o.maxBatchSize === 'auto' ? 0 : o.maxBatchSize,
-          });
+          const session = await addon.loadSession(null, { ...gpuOptions, backend: 'tensorrt', engine: engine! });
           const reason = o.backend === 'tensorrt' ? `requested (engine ${engine})` : `auto: TensorRT engine ${engine}`;
           return { session, reason, device: o.device, dtype: 'engine' };
         }
         if (o.backend === 'tensorrt') throw new BackendUnavailableError(`the TensorRT backend cannot run here: ${unavailable}`);
-        const session = await addon.loadSession(plan, { backend: 'cpu', threads: o.threads, maxBatchSize: cpuBatch(o) });
-        return { session, reason: `auto: TensorRT engine ${engine} found, but ${unavailable}; using the CPU backend`, device: null, dtype: 'fp32' };
+        passedOver.push(`TensorRT engine ${engine} found, but ${unavailable}`);
       }
-      let reason: string;
-      if (o.backend === 'cpu') {
-        reason = 'requested';
-      } else if (o.backend === 'auto') {
-        reason = `auto: no GPU backend applies (backends in this build: ${system.backends.join(', ')}; ${gpuNote}; ` +
-          `no TensorRT engine in the model folder)`;
-      } else {
-        throw new BackendUnavailableError(
-          `backend '${o.backend}' is not in this build of trt-rerank (it has: ${system.backends.join(', ')}). ` +
-            `Use backend 'cpu' or 'auto', or see \`npx trt-rerank info\` for what this machine and build support.`,
-        );
+      if (o.backend === 'cuda' || o.backend === 'auto') {
+        const unavailable = cudaUnavailable(system, o.device) ??
+          (o.dtype === 'fp32' ? "dtype 'fp32' was asked for; the CUDA backend stores fp16 or bf16 (its arithmetic is fp32)" : undefined);
+        if (!unavailable) {
+          const dtype = o.dtype === 'bf16' ? 'bf16' : 'fp16';
+          const session = await addon.loadSession(plan, { ...gpuOptions, backend: 'cuda', dtype });
+          const gpu = system.cuda.devices[o.device]!.name;
+          const reason = o.backend === 'cuda' ? `requested (${gpu})` : `auto: CUDA backend on ${gpu}${passedOver.length ? ` (${passedOver.join('; ')})` : ''}`;
+          return { session, reason, device: o.device, dtype };
+        }
+        if (o.backend === 'cuda') throw new BackendUnavailableError(`the CUDA backend cannot run here: ${unavailable}`);
+        passedOver.push(`CUDA backend: ${unavailable}`);
       }
+      const reason = o.backend === 'cpu' ? 'requested' : `auto: ${passedOver.join('; ')}; using the CPU backend`;
       const session = await addon.loadSession(plan, { backend: 'cpu', threads: o.threads, maxBatchSize: cpuBatch(o) });
       return { session, reason, device: null, dtype: 'fp32' };
     });

@@ -10,6 +10,11 @@ OUT=${OUT:-/tmp/trt-rerank-out}
 mkdir -p "$OUT"
 export TRT_RERANK_CUDA_ARCHS=${TRT_RERANK_CUDA_ARCHS:-90}
 npm run build 2>&1 | tail -5
+# The cuBLASLt declarations the addon carries (native/backends/cuda/cublaslt.h) against the real header.
+cuda_include=$(dirname "$(command -v nvcc)")/../include
+if [ -f "$cuda_include/cublasLt.h" ]; then
+  g++ -std=c++17 -fsyntax-only -I"$cuda_include" -Inative tools/check-cublaslt-shim.cc && echo "cublasLt shim: matches $cuda_include/cublasLt.h"
+fi
 node dist/cli.js info | tee "$OUT/info.json"
 # GPU_CHECK_TESTS: vitest arguments (default: every lane); e.g. "--project gpu --exclude test/gpu/topk.test.ts".
 npx vitest run ${GPU_CHECK_TESTS:---project unit --project native --project gpu} 2>&1 | tee "$OUT/test.log" | grep -E "✓|×|Test Files|Tests|skipped|FAIL" | tail -40

@@ -37,6 +37,8 @@ export interface NativeSystemInfo {
     /** Why it did not load. */
     error?: string;
   };
+  /** cuBLASLt, loaded at run time by the cuda backend. */
+  cublasLt: { found: boolean; library?: string; error?: string };
   backends: string[];
 }
 
@@ -71,7 +73,9 @@ export interface NativeSession {
 }
 
 export interface NativeLoadOptions {
-  backend: 'cpu' | 'gpu-test' | 'tensorrt';
+  backend: 'cpu' | 'gpu-test' | 'tensorrt' | 'cuda';
+  /** cuda backend: storage type of weights and activations (arithmetic is fp32). */
+  dtype?: 'fp16' | 'bf16';
   threads?: number;
   /** Pairs per batch; 0 or absent: the engine's default (GPU: from free memory, at most 512). */
   maxBatchSize?: number;

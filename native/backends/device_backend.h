@@ -48,11 +48,12 @@ class DeviceBackend {
   // Limits of the backend itself (an engine's optimization profile); 0: none.
   virtual int maxBatchSize() const { return 0; }
   virtual int maxSequenceLength() const { return 0; }
-  // Called once at load with the pipeline's execution slots, before any enqueue: per-slot state (an
-  // execution context, I/O buffers) is made here, so no request allocates.
-  virtual void prepareSlots(int slots, int maxBatchSize) {
+  // Called once at load with the pipeline's execution slots and the largest batch (pairs, tokens), before any
+  // enqueue: per-slot state (execution contexts, scratch) is made here, so no request allocates.
+  virtual void prepareSlots(int slots, int maxBatchSize, int64_t maxTokens) {
     (void)slots;
     (void)maxBatchSize;
+    (void)maxTokens;
   }
   // Named counters for tests and tuning (e.g. CUDA graphs captured and replayed).
   virtual std::vector<std::pair<std::string, double>> counters() const { return {}; }

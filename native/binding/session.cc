@@ -8,6 +8,7 @@
 #include "backends/cpu/cpu_backend.h"
 #include "binding/addon_data.h"
 #ifdef TRT_RERANK_WITH_CUDA
+#include "backends/cuda/cuda_backend.h"
 #include "backends/device_backend.h"
 #include "pipeline/gpu_engine.h"
 #endif
@@ -64,6 +65,7 @@ struct LoadOptions {
   std::string fault;
   int faultAtBatch = 1;
   bool clampMaxLength = false;
+  bool bf16 = false;  // cuda backend: storage type
   // tensorrt backend only
   std::string engine;
   bool cudaGraphs = true;
@@ -83,6 +85,14 @@ class LoadWorker : public PromiseWorker {
       return;
     }
 #ifdef TRT_RERANK_WITH_CUDA
+    if (options_.backend == "cuda") {
+      if (!spec_) throw NativeError(kErrInvalidArgument, "the cuda backend needs a model spec");
+      CudaBackendOptions cuda;
+      cuda.device = options_.device;
+      cuda.bf16 = options_.bf16;
+      core_->engine = makeGpuEngine(makeCudaBackend(*spec_, cuda), gpuOptions());
+      return;
+    }
     if (options_.backend == "gpu-test") {
       TestBackendOptions test;
       test.layout = options_.padded ? InputLayout::Padded : InputLayout::Packed;
@@ -490,6 +500,7 @@ Napi::Value loadSession(const Napi::CallbackInfo& info) {
   if (o.Get("fault").IsString()) options.fault = o.Get("fault").As<Napi::String>().Utf8Value();
   options.faultAtBatch = integer("faultAtBatch", 1);
   if (o.Get("engine").IsString()) options.engine = o.Get("engine").As<Napi::String>().Utf8Value();
+  options.bf16 = o.Get("dtype").IsString() && o.Get("dtype").As<Napi::String>().Utf8Value() == "bf16";
   options.clampMaxLength = o.Get("clampMaxLength").IsBoolean() && o.Get("clampMaxLength").As<Napi::Boolean>().Value();
   if (o.Get("cudaGraphs").IsBoolean()) options.cudaGraphs = o.Get("cudaGraphs").As<Napi::Boolean>().Value();
   auto* worker = new LoadWorker(env, std::move(spec), std::move(options));

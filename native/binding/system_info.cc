@@ -10,6 +10,8 @@
 
 #ifdef TRT_RERANK_WITH_CUDA
 #include <cuda_runtime_api.h>
+
+#include "backends/cuda/cublaslt.h"
 #endif
 
 namespace trt_rerank {
@@ -119,8 +121,26 @@ Napi::Value systemInfo(const Napi::CallbackInfo& info) {
   cuda.Set("driver", driverVersionString(env));
   out.Set("cuda", cuda);
   out.Set("tensorrt", probeTensorRt(env));
+  // cuBLASLt, which the cuda backend loads at run time.
+  Napi::Object cublasLt = Napi::Object::New(env);
+#ifdef TRT_RERANK_WITH_CUDA
+  const std::string why = cublaslt::unavailableReason();
+  cublasLt.Set("found", why.empty());
+  if (why.empty()) {
+    cublasLt.Set("library", cublaslt::api().library);
+  } else {
+    cublasLt.Set("error", why);
+  }
+#else
+  cublasLt.Set("found", false);
+  cublasLt.Set("error", "this build has no CUDA parts");
+#endif
+  out.Set("cublasLt", cublasLt);
   Napi::Array backends = Napi::Array::New(env);
   backends.Set(0u, "cpu");
+#ifdef TRT_RERANK_WITH_CUDA
+  backends.Set(backends.Length(), "cuda");
+#endif
 #ifdef TRT_RERANK_WITH_TENSORRT
   backends.Set(backends.Length(), "tensorrt");
 #endif

@@ -142,7 +142,7 @@ class GpuEngine : public Engine {
       slots_.push_back(std::make_unique<Slot>(i, maxBatchSize_, maxTokens, backend_->numLabels(),
                                               backend_->layout() == InputLayout::Padded));
     }
-    backend_->prepareSlots(concurrency, maxBatchSize_);
+    backend_->prepareSlots(concurrency, maxBatchSize_, maxTokens);
   }
 
   std::string backendName() const override { return backend_->name(); }

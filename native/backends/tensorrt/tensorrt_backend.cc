@@ -210,7 +210,7 @@ class TensorRtBackend : public DeviceBackend {
             {"graphCaptureFailures", static_cast<double>(graphFailures_.load())}};
   }
 
-  void prepareSlots(int slots, int maxBatchSize) override {
+  void prepareSlots(int slots, int maxBatchSize, int64_t) override {
     rowsCap_ = std::max(maxBatchSize, plan_.minBatch);
     const size_t tokens = static_cast<size_t>(rowsCap_) * plan_.maxSeq;
     const size_t intBytes = elementBytes(plan_.inputType);

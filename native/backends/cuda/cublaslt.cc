@@ -1,0 +1,122 @@
+#include "backends/cuda/cublaslt.h"
+
+#include <memory>
+#include <mutex>
+
+#include "common/dynamic_library.h"
+#include "common/errors.h"
+
+namespace trt_rerank::cublaslt {
+namespace {
+
+struct Loaded {
+  DynamicLibrary library;
+  Api api{};
+};
+
+// Opened once, kept for the life of the process.
+const Loaded& load() {
+  static std::once_flag once;
+  static Loaded* loaded = nullptr;
+  static std::string failure;
+  std::call_once(once, [] {
+    auto l = std::make_unique<Loaded>();
+    l->library = DynamicLibrary::openFirst("libcublasLt.so.13", "libcublasLt.so.12");
+    if (!l->library.loaded()) {
+      failure = "cuBLASLt not found (" + l->library.error() +
+                "): the CUDA backend needs libcublasLt from the CUDA toolkit or the nvidia-cublas pip wheel on the library path";
+      return;
+    }
+    Api& a = l->api;
+    auto bind = [&](auto& fn, const char* name) {
+      fn = l->library.symbol<std::remove_reference_t<decltype(fn)>>(name);
+      if (!fn && failure.empty()) failure = l->library.name() + " lacks " + name;
+    };
+    bind(a.create, "cublasLtCreate");
+    bind(a.destroy, "cublasLtDestroy");
+    bind(a.getVersion, "cublasLtGetVersion");
+    bind(a.getStatusString, "cublasLtGetStatusString");
+    bind(a.matmulDescCreate, "cublasLtMatmulDescCreate");
+    bind(a.matmulDescDestroy, "cublasLtMatmulDescDestroy");
+    bind(a.matmulDescSetAttribute, "cublasLtMatmulDescSetAttribute");
+    bind(a.matrixLayoutCreate, "cublasLtMatrixLayoutCreate");
+    bind(a.matrixLayoutDestroy, "cublasLtMatrixLayoutDestroy");
+    bind(a.preferenceCreate, "cublasLtMatmulPreferenceCreate");
+    bind(a.preferenceDestroy, "cublasLtMatmulPreferenceDestroy");
+    bind(a.preferenceSetAttribute, "cublasLtMatmulPreferenceSetAttribute");
+    bind(a.algoGetHeuristic, "cublasLtMatmulAlgoGetHeuristic");
+    bind(a.matmul, "cublasLtMatmul");
+    if (!failure.empty()) return;
+    a.library = l->library.name();
+    loaded = l.release();
+  });
+  if (!loaded) throw NativeError(kErrBackend, failure);
+  return *loaded;
+}
+
+void check(Status status, const char* what) {
+  if (status != 0) {
+    const Api& a = load().api;
+    throw NativeError(kErrBackend, std::string("cuBLASLt ") + what + " failed: " + (a.getStatusString ? a.getStatusString(status) : "") +
+                                       " (status " + std::to_string(status) + ")");
+  }
+}
+
+// Owners of cuBLASLt descriptors for one call.
+struct Desc {
+  MatmulDesc d = nullptr;
+  ~Desc() {
+    if (d) api().matmulDescDestroy(d);
+  }
+};
+struct Layout {
+  MatrixLayout l = nullptr;
+  ~Layout() {
+    if (l) api().matrixLayoutDestroy(l);
+  }
+};
+
+}  // namespace
+
+const Api& api() { return load().api; }
+
+std::string unavailableReason() {
+  try {
+    load();
+    return "";
+  } catch (const NativeError& e) {
+    return e.what();
+  }
+}
+
+Gemm::Gemm() { check(api().create(&handle_), "create"); }
+
+Gemm::~Gemm() {
+  if (handle_) api().destroy(handle_);
+}
+
+void Gemm::linear(cudaDataType_t type, const void* x, const void* w, const void* bias, void* y, int64_t m, int64_t n,
+                  int64_t k, void* workspace, size_t workspaceBytes, cudaStream_t stream) const {
+  if (m == 0) return;
+  const Api& a = api();
+  Desc desc;
+  check(a.matmulDescCreate(&desc.d, kComputeType32F, CUDA_R_32F), "matmulDescCreate");
+  const int32_t transA = kOpT, transB = kOpN;
+  check(a.matmulDescSetAttribute(desc.d, kDescTransA, &transA, sizeof(transA)), "set TRANSA");
+  check(a.matmulDescSetAttribute(desc.d, kDescTransB, &transB, sizeof(transB)), "set TRANSB");
+  if (bias) {
+    const uint32_t epilogue = kEpilogueBias;
+    check(a.matmulDescSetAttribute(desc.d, kDescEpilogue, &epilogue, sizeof(epilogue)), "set EPILOGUE");
+    check(a.matmulDescSetAttribute(desc.d, kDescBiasPointer, &bias, sizeof(bias)), "set BIAS_POINTER");
+  }
+  // Column-major views: A = W as k x n (ld k), transposed; B = X as k x m (ld k); D = Y as n x m (ld n).
+  Layout la, lb, ld;
+  check(a.matrixLayoutCreate(&la.l, type, static_cast<uint64_t>(k), static_cast<uint64_t>(n), k), "layout A");
+  check(a.matrixLayoutCreate(&lb.l, type, static_cast<uint64_t>(k), static_cast<uint64_t>(m), k), "layout B");
+  check(a.matrixLayoutCreate(&ld.l, type, static_cast<uint64_t>(n), static_cast<uint64_t>(m), n), "layout D");
+  const float one = 1.0f, zero = 0.0f;
+  check(a.matmul(handle_, desc.d, &one, w, la.l, x, lb.l, &zero, y, ld.l, y, ld.l, nullptr, workspace, workspaceBytes, stream),
+        "matmul");
+}
+
+}  // namespace trt_rerank::cublaslt

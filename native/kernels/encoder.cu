@@ -1,0 +1,238 @@
+// LayerNorm (transformers' nn.LayerNorm): y = (x - mean) / sqrt(var + eps) * gamma + beta, mean and biased
+// variance over the row in fp32 (two passes over values held in registers). GELU as the models define it:
+// erf form 0.5 x (1 + erf(x / sqrt 2)) for "gelu", tanh form for "gelu_new" and friends.
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+
+#include <algorithm>
+#include <type_traits>
+
+#include "common/cuda_check.h"
+#include "kernels/encoder.cuh"
+
+namespace trt_rerank::kernels {
+namespace {
+
+constexpr int kRowThreads = 256;
+constexpr int kMaxPerThread = 16;  // hidden <= 4096
+
+__device__ __forceinline__ float load(const __half* p, int64_t i) { return __half2float(p[i]); }
+__device__ __forceinline__ float load(const __nv_bfloat16* p, int64_t i) { return __bfloat162float(p[i]); }
+__device__ __forceinline__ void store(__half* p, int64_t i, float v) { p[i] = __float2half(v); }
+__device__ __forceinline__ void store(__nv_bfloat16* p, int64_t i, float v) { p[i] = __float2bfloat16(v); }
+
+// Sum over the block (kRowThreads threads); every thread gets the result.
+__device__ __forceinline__ float blockSum(float v, float* shared) {
+  for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  __syncthreads();  // shared may still be read by a previous call
+  if (lane == 0) shared[warp] = v;
+  __syncthreads();
+  float total = 0.0f;
+  for (int w = 0; w < kRowThreads / 32; ++w) total += shared[w];
+  return total;
+}
+
+// Normalizes the row held in `v` (this thread's elements i = threadIdx.x + j * kRowThreads) and writes it.
+template <typename T>
+__device__ __forceinline__ void normalizeRow(float (&v)[kMaxPerThread], int hidden, const T* gamma, const T* beta, float eps,
+                                             T* out, float* shared) {
+  float sum = 0.0f;
+  for (int j = 0; j < kMaxPerThread; ++j) {
+    const int i = threadIdx.x + j * kRowThreads;
+    if (i < hidden) sum += v[j];
+  }
+  const float mean = blockSum(sum, shared) / hidden;
+  float squares = 0.0f;
+  for (int j = 0; j < kMaxPerThread; ++j) {
+    const int i = threadIdx.x + j * kRowThreads;
+    if (i < hidden) squares += (v[j] - mean) * (v[j] - mean);
+  }
+  const float rstd = rsqrtf(blockSum(squares, shared) / hidden + eps);
+  for (int j = 0; j < kMaxPerThread; ++j) {
+    const int i = threadIdx.x + j * kRowThreads;
+    if (i < hidden) store(out, i, (v[j] - mean) * rstd * load(gamma, i) + load(beta, i));
+  }
+}
+
+__global__ void positionIdsKernel(const int32_t* __restrict__ ids, const int32_t* __restrict__ cuSeqLens, int32_t count,
+                                  int32_t padId, bool xlmr, int32_t* __restrict__ positions) {
+  const int32_t s = blockIdx.x * blockDim.x + threadIdx.x;
+  if (s >= count) return;
+  // One thread per sequence: a sequential count is cheap next to the encoder (<= a few thousand tokens).
+  const int32_t begin = cuSeqLens[s], end = cuSeqLens[s + 1];
+  int32_t real = 0;
+  for (int32_t t = begin; t < end; ++t) {
+    if (!xlmr) {
+      positions[t] = t - begin;
+    } else if (ids[t] != padId) {
+      positions[t] = padId + ++real;
+    } else {
+      positions[t] = padId;
+    }
+  }
+}
+
+template <typename T>
+__global__ void __launch_bounds__(kRowThreads)
+embeddingLayerNormKernel(const int32_t* __restrict__ ids, const uint8_t* __restrict__ typeIds, const int32_t* __restrict__ positions,
+                         int hidden, const T* __restrict__ word, const T* __restrict__ position, const T* __restrict__ tokenType,
+                         const T* __restrict__ gamma, const T* __restrict__ beta, float eps, T* __restrict__ out) {
+  __shared__ float shared[kRowThreads / 32];
+  const int64_t t = blockIdx.x;
+  const T* w = word + static_cast<int64_t>(ids[t]) * hidden;
+  const T* p = position + static_cast<int64_t>(positions[t]) * hidden;
+  const T* y = tokenType + static_cast<int64_t>(typeIds[t]) * hidden;
+  float v[kMaxPerThread];
+  for (int j = 0; j < kMaxPerThread; ++j) {
+    const int i = threadIdx.x + j * kRowThreads;
+    v[j] = i < hidden ? load(w, i) + load(p, i) + load(y, i) : 0.0f;
+  }
+  normalizeRow(v, hidden, gamma, beta, eps, out + t * hidden, shared);
+}
+
+template <typename T>
+__global__ void __launch_bounds__(kRowThreads)
+residualLayerNormKernel(const T* __restrict__ x, const T* residual, int hidden, const T* __restrict__ gamma,
+                        const T* __restrict__ beta, float eps, T* out) {
+  __shared__ float shared[kRowThreads / 32];
+  const int64_t row = static_cast<int64_t>(blockIdx.x) * hidden;
+  float v[kMaxPerThread];
+  for (int j = 0; j < kMaxPerThread; ++j) {
+    const int i = threadIdx.x + j * kRowThreads;
+    v[j] = i < hidden ? load(x, row + i) + load(residual, row + i) : 0.0f;
+  }
+  normalizeRow(v, hidden, gamma, beta, eps, out + row, shared);  // every read is done: out may alias residual
+}
+
+__device__ __forceinline__ float activation(Activation act, float x) {
+  switch (act) {
+    case Activation::GeluErf: return 0.5f * x * (1.0f + erff(x * 0.70710678118654752f));
+    case Activation::GeluTanh: return 0.5f * x * (1.0f + tanhf(0.79788456080286536f * (x + 0.044715f * x * x * x)));
+    case Activation::Relu: return fmaxf(x, 0.0f);
+    case Activation::Silu: return x / (1.0f + expf(-x));
+    default: return tanhf(x);
+  }
+}
+
+template <typename T>
+__global__ void activateKernel(Activation act, T* x, int64_t n) {
+  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n; i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    store(x, i, activation(act, load(x, i)));
+  }
+}
+
+template <typename T>
+__global__ void gatherFirstTokensKernel(const T* __restrict__ x, const int32_t* __restrict__ cuSeqLens, int hidden, T* __restrict__ out) {
+  const int32_t s = blockIdx.x;
+  const T* from = x + static_cast<int64_t>(cuSeqLens[s]) * hidden;
+  for (int i = threadIdx.x; i < hidden; i += blockDim.x) out[static_cast<int64_t>(s) * hidden + i] = from[i];
+}
+
+// One warp per (sequence, label).
+template <typename T>
+__global__ void classifierOutputKernel(const T* __restrict__ x, const T* __restrict__ w, const T* __restrict__ b, int hidden,
+                                       int labels, float* __restrict__ logits) {
+  const int32_t s = blockIdx.x;
+  const int label = threadIdx.x / 32, lane = threadIdx.x % 32;
+  if (label >= labels) return;
+  float sum = 0.0f;
+  for (int i = lane; i < hidden; i += 32) sum += load(x, static_cast<int64_t>(s) * hidden + i) * load(w, static_cast<int64_t>(label) * hidden + i);
+  for (int o = 16; o > 0; o >>= 1) sum += __shfl_xor_sync(0xffffffffu, sum, o);
+  if (lane == 0) logits[s * labels + label] = sum + load(b, label);
+}
+
+template <typename T>
+__global__ void convertWeightsKernel(const void* __restrict__ src, int srcType, T* __restrict__ dst, int64_t n) {
+  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n; i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    float v;
+    if (srcType == 0) v = static_cast<const float*>(src)[i];
+    else if (srcType == 1) v = __half2float(static_cast<const __half*>(src)[i]);
+    else v = __bfloat162float(static_cast<const __nv_bfloat16*>(src)[i]);
+    store(dst, i, v);
+  }
+}
+
+int gridFor(int64_t n, int threads) { return static_cast<int>(std::min<int64_t>((n + threads - 1) / threads, 65535)); }
+
+// Calls fn with a typed null pointer standing for the storage type.
+template <typename Fn>
+void dispatch(StorageType type, Fn&& fn) {
+  if (type == StorageType::Half) fn(static_cast<__half*>(nullptr));
+  else fn(static_cast<__nv_bfloat16*>(nullptr));
+}
+
+}  // namespace
+
+void positionIds(const int32_t* ids, const int32_t* cuSeqLens, int32_t count, int32_t padId, bool xlmr, int32_t* positions,
+                 cudaStream_t stream) {
+  if (count <= 0) return;
+  positionIdsKernel<<<(count + 127) / 128, 128, 0, stream>>>(ids, cuSeqLens, count, padId, xlmr, positions);
+  TRT_RERANK_LAUNCH_CHECK("positionIdsKernel");
+}
+
+void embeddingLayerNorm(StorageType type, const int32_t* ids, const uint8_t* typeIds, const int32_t* positions, int64_t tokens,
+                        int hidden, const void* word, const void* position, const void* tokenType, const void* gamma,
+                        const void* beta, float eps, void* out, cudaStream_t stream) {
+  if (tokens <= 0) return;
+  dispatch(type, [&](auto* tag) {
+    using T = std::remove_pointer_t<decltype(tag)>;
+    embeddingLayerNormKernel<T><<<static_cast<unsigned>(tokens), kRowThreads, 0, stream>>>(
+        ids, typeIds, positions, hidden, static_cast<const T*>(word), static_cast<const T*>(position),
+        static_cast<const T*>(tokenType), static_cast<const T*>(gamma), static_cast<const T*>(beta), eps, static_cast<T*>(out));
+  });
+  TRT_RERANK_LAUNCH_CHECK("embeddingLayerNormKernel");
+}
+
+void residualLayerNorm(StorageType type, const void* x, const void* residual, int64_t rows, int hidden, const void* gamma,
+                       const void* beta, float eps, void* out, cudaStream_t stream) {
+  if (rows <= 0) return;
+  dispatch(type, [&](auto* tag) {
+    using T = std::remove_pointer_t<decltype(tag)>;
+    residualLayerNormKernel<T><<<static_cast<unsigned>(rows), kRowThreads, 0, stream>>>(
+        static_cast<const T*>(x), static_cast<const T*>(residual), hidden, static_cast<const T*>(gamma),
+        static_cast<const T*>(beta), eps, static_cast<T*>(out));
+  });
+  TRT_RERANK_LAUNCH_CHECK("residualLayerNormKernel");
+}
+
+void activate(StorageType type, Activation act, void* x, int64_t n, cudaStream_t stream) {
+  if (n <= 0) return;
+  dispatch(type, [&](auto* tag) {
+    using T = std::remove_pointer_t<decltype(tag)>;
+    activateKernel<T><<<gridFor(n, 256), 256, 0, stream>>>(act, static_cast<T*>(x), n);
+  });
+  TRT_RERANK_LAUNCH_CHECK("activateKernel");
+}
+
+void gatherFirstTokens(StorageType type, const void* x, const int32_t* cuSeqLens, int32_t count, int hidden, void* out,
+                       cudaStream_t stream) {
+  if (count <= 0) return;
+  dispatch(type, [&](auto* tag) {
+    using T = std::remove_pointer_t<decltype(tag)>;
+    gatherFirstTokensKernel<T><<<count, 128, 0, stream>>>(static_cast<const T*>(x), cuSeqLens, hidden, static_cast<T*>(out));
+  });
+  TRT_RERANK_LAUNCH_CHECK("gatherFirstTokensKernel");
+}
+
+void classifierOutput(StorageType type, const void* x, const void* w, const void* b, int32_t count, int hidden, int labels,
+                      float* logits, cudaStream_t stream) {
+  if (count <= 0) return;
+  dispatch(type, [&](auto* tag) {
+    using T = std::remove_pointer_t<decltype(tag)>;
+    classifierOutputKernel<T><<<count, 32 * labels, 0, stream>>>(static_cast<const T*>(x), static_cast<const T*>(w),
+                                                                 static_cast<const T*>(b), hidden, labels, logits);
+  });
+  TRT_RERANK_LAUNCH_CHECK("classifierOutputKernel");
+}
+
+void convertWeights(const void* src, int srcType, StorageType type, void* dst, int64_t n, cudaStream_t stream) {
+  if (n <= 0) return;
+  dispatch(type, [&](auto* tag) {
+    using T = std::remove_pointer_t<decltype(tag)>;
+    convertWeightsKernel<T><<<gridFor(n, 256), 256, 0, stream>>>(src, srcType, static_cast<T*>(dst), n);
+  });
+  TRT_RERANK_LAUNCH_CHECK("convertWeightsKernel");
+}
+
+}  // namespace trt_rerank::kernels

@@ -1,0 +1,43 @@
+// Kernels of the CUDA backend's encoder (BERT / XLM-R cross-encoders over packed tokens), besides the GEMMs
+// (cuBLASLt) and attention (attention.cuh). T is __half or __nv_bfloat16 (storage); all arithmetic is fp32.
+// Shapes: `tokens` packed rows of `hidden` values; sequence s is rows cuSeqLens[s] .. cuSeqLens[s + 1] - 1.
+#pragma once
+
+#include <cuda_runtime_api.h>
+
+#include <cstdint>
+
+namespace trt_rerank::kernels {
+
+enum class StorageType { Half, BFloat16 };
+enum class Activation { GeluErf, GeluTanh, Relu, Silu, Tanh };
+
+// Position ids as transformers computes them. BERT (offset < 0): t within the sequence. XLM-R (offset = the pad
+// id): pad + the count of non-pad tokens up to and including t, or pad for a pad token.
+void positionIds(const int32_t* ids, const int32_t* cuSeqLens, int32_t count, int32_t padId, bool xlmr, int32_t* positions,
+                 cudaStream_t stream);
+
+// out[t] = LayerNorm(word[ids[t]] + position[positions[t]] + type[typeIds[t]]) (gamma, beta, eps)
+void embeddingLayerNorm(StorageType type, const int32_t* ids, const uint8_t* typeIds, const int32_t* positions,
+                        int64_t tokens, int hidden, const void* word, const void* position, const void* tokenType,
+                        const void* gamma, const void* beta, float eps, void* out, cudaStream_t stream);
+
+// out[r] = LayerNorm(x[r] + residual[r]); out may alias residual.
+void residualLayerNorm(StorageType type, const void* x, const void* residual, int64_t rows, int hidden, const void* gamma,
+                       const void* beta, float eps, void* out, cudaStream_t stream);
+
+// x = act(x), in place, n values.
+void activate(StorageType type, Activation act, void* x, int64_t n, cudaStream_t stream);
+
+// out[s] = x[cuSeqLens[s]]: the first token ([CLS] / <s>) of each sequence.
+void gatherFirstTokens(StorageType type, const void* x, const int32_t* cuSeqLens, int32_t count, int hidden, void* out,
+                       cudaStream_t stream);
+
+// logits[s, l] = x[s] . w[l] + b[l] in fp32 (the classifier's last projection, `labels` outputs).
+void classifierOutput(StorageType type, const void* x, const void* w, const void* b, int32_t count, int hidden, int labels,
+                      float* logits, cudaStream_t stream);
+
+// Weights as stored (fp32, fp16 or bf16: srcType 0, 1, 2) -> the storage type, n values.
+void convertWeights(const void* src, int srcType, StorageType type, void* dst, int64_t n, cudaStream_t stream);
+
+}  // namespace trt_rerank::kernels

@@ -1,0 +1,95 @@
+/**
+ * The CUDA backend against the CPU backend (itself within 1e-6 of PyTorch float64, test/native/reference)
+ * on the same generated weight files: fp16 logits within 1e-2, bf16 within 3e-2; same top-10 except near-ties;
+ * no NaN or inf on long, empty or degenerate inputs; head sizes 32, 64 and 128; BERT and XLM-R; one and two
+ * labels; fp32, fp16 and bf16 checkpoints.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadAddon } from '../../lib/binding/loader.js';
+import type { NativeAddon } from '../../lib/binding/native.js';
+import { Reranker } from '../../lib/reranker.js';
+import { TINY_MODELS, type TinyModelName } from '../../lib/tiny-models/generate.js';
+import { requireAddonBuilt } from '../helpers/addon.js';
+import { tempDir, writeCustomModel, writeModels } from '../helpers/models.js';
+
+requireAddonBuilt();
+const addon = loadAddon() as NativeAddon;
+const system = addon.systemInfo();
+const reason = !system.backends.includes('cuda') ? 'this build has no CUDA parts'
+  : system.cuda.devices.length === 0 ? `no CUDA device: ${system.cuda.error ?? 'none found'}`
+  : !system.cublasLt.found ? `cuBLASLt did not load: ${system.cublasLt.error}`
+  : '';
+if (reason) console.log(`CUDA backend tests skipped: ${reason}`);
+
+const query = 'how do tides depend on the moon';
+let seed = 77;
+const random = () => (seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32;
+const words = ['tide', 'moon', 'sea', 'gravity', 'ocean', 'the', 'of', 'and', 'orbit', 'earth', 'water', 'high', 'low', 'café', '海', '🌊'];
+const docs = [
+  ...Array.from({ length: 600 }, () => Array.from({ length: 1 + Math.floor(random() * 120) }, () => words[Math.floor(random() * words.length)]).join(' ')),
+  '', ' ', '\t\n', 'tide '.repeat(2000), '🌊'.repeat(300), 'x',
+];
+
+describe.skipIf(reason !== '')('CUDA backend numerics against the CPU backend', () => {
+  let cleanup: () => Promise<void>;
+  const dirs: Record<string, string> = {};
+  beforeAll(async () => {
+    let root: string;
+    ({ dir: root, cleanup } = await tempDir());
+    Object.assign(dirs, await writeModels(root, Object.keys(TINY_MODELS) as TinyModelName[]));
+    // Head size 128 (hidden 256, 2 heads), and a three-layer BERT with head size 64.
+    dirs['bert-d128'] = await writeCustomModel(root, 'bert-d128', {
+      family: 'bert', seed: 9, hiddenSize: 256, numHeads: 2, numLayers: 2, intermediateSize: 512, numLabels: 1, hiddenAct: 'gelu', dtype: 'F32',
+    });
+    dirs['bert-d64'] = await writeCustomModel(root, 'bert-d64', {
+      family: 'bert', seed: 10, hiddenSize: 128, numHeads: 2, numLayers: 3, intermediateSize: 384, numLabels: 2, hiddenAct: 'relu', dtype: 'F16',
+    });
+  });
+  afterAll(async () => cleanup?.());
+
+  const cases = [...Object.keys(TINY_MODELS), 'bert-d128', 'bert-d64'];
+  for (const name of cases) {
+    for (const dtype of ['fp16', 'bf16'] as const) {
+      it(`${name}, ${dtype}`, async () => {
+        const tolerance = dtype === 'fp16' ? 1e-2 : 3e-2;
+        const cpu = await Reranker.load(dirs[name]!, { backend: 'cpu' });
+        const gpu = await Reranker.load(dirs[name]!, { backend: 'cuda', dtype });
+        try {
+          expect(gpu.info).toMatchObject({ backend: 'cuda', dtype, device: 0 });
+          const expected = await cpu.score(query, docs, { activation: 'none' });
+          const got = await gpu.score(query, docs, { activation: 'none' });
+          let worst = 0;
+          let worstAt = -1;
+          for (let i = 0; i < docs.length; i++) {
+            expect(Number.isFinite(got[i]), `document ${i} gave ${got[i]}`).toBe(true);
+            const d = Math.abs(got[i]! - expected[i]!);
+            if (d > worst) [worst, worstAt] = [d, i];
+          }
+          expect(worst, `largest difference at document ${worstAt}: ${got[worstAt]} vs ${expected[worstAt]}`).toBeLessThanOrEqual(tolerance);
+          // Top 10: the same documents, except where the CPU scores are closer than the tolerance allows to tell.
+          const top = await gpu.rerank(query, docs, { topK: 10, activation: 'none' });
+          const cpuTop = await cpu.rerank(query, docs, { topK: 10, activation: 'none' });
+          for (let r = 0; r < 10; r++) {
+            if (top[r]!.index !== cpuTop[r]!.index) {
+              expect(Math.abs(expected[top[r]!.index]! - expected[cpuTop[r]!.index]!), `rank ${r}`).toBeLessThanOrEqual(2 * tolerance);
+            }
+          }
+        } finally {
+          await cpu.close();
+          await gpu.close();
+        }
+      });
+    }
+  }
+
+  it("'auto' picks the CUDA backend on a GPU, and says so", async () => {
+    const r = await Reranker.load(dirs['tiny-bert']!);
+    try {
+      expect(r.info.backend).toBe('cuda');
+      expect(r.info.backendReason).toMatch(/^auto: CUDA backend on /);
+      expect(r.info.memoryBytes).toBeGreaterThan(0);
+    } finally {
+      await r.close();
+    }
+  });
+});
