@@ -11,15 +11,15 @@
 
 namespace lt = trt_rerank::cublaslt;
 
-static_assert(lt::kComputeType32F == CUBLAS_COMPUTE_32F);
-static_assert(lt::kOpN == CUBLAS_OP_N && lt::kOpT == CUBLAS_OP_T);
-static_assert(lt::kDescComputeType == CUBLASLT_MATMUL_DESC_COMPUTE_TYPE);
-static_assert(lt::kDescScaleType == CUBLASLT_MATMUL_DESC_SCALE_TYPE);
-static_assert(lt::kDescTransA == CUBLASLT_MATMUL_DESC_TRANSA && lt::kDescTransB == CUBLASLT_MATMUL_DESC_TRANSB);
-static_assert(lt::kDescEpilogue == CUBLASLT_MATMUL_DESC_EPILOGUE);
-static_assert(lt::kDescBiasPointer == CUBLASLT_MATMUL_DESC_BIAS_POINTER);
-static_assert(lt::kEpilogueDefault == CUBLASLT_EPILOGUE_DEFAULT && lt::kEpilogueBias == CUBLASLT_EPILOGUE_BIAS);
-static_assert(lt::kPrefMaxWorkspaceBytes == CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES);
+static_assert(int{lt::kComputeType32F} == int{CUBLAS_COMPUTE_32F});
+static_assert(static_cast<int>(lt::kOpN) == static_cast<int>(CUBLAS_OP_N) && static_cast<int>(lt::kOpT) == static_cast<int>(CUBLAS_OP_T));
+static_assert(static_cast<int>(lt::kDescComputeType) == static_cast<int>(CUBLASLT_MATMUL_DESC_COMPUTE_TYPE));
+static_assert(static_cast<int>(lt::kDescScaleType) == static_cast<int>(CUBLASLT_MATMUL_DESC_SCALE_TYPE));
+static_assert(static_cast<int>(lt::kDescTransA) == static_cast<int>(CUBLASLT_MATMUL_DESC_TRANSA) && static_cast<int>(lt::kDescTransB) == static_cast<int>(CUBLASLT_MATMUL_DESC_TRANSB));
+static_assert(static_cast<int>(lt::kDescEpilogue) == static_cast<int>(CUBLASLT_MATMUL_DESC_EPILOGUE));
+static_assert(static_cast<int>(lt::kDescBiasPointer) == static_cast<int>(CUBLASLT_MATMUL_DESC_BIAS_POINTER));
+static_assert(static_cast<int>(lt::kEpilogueDefault) == static_cast<int>(CUBLASLT_EPILOGUE_DEFAULT) && static_cast<int>(lt::kEpilogueBias) == static_cast<int>(CUBLASLT_EPILOGUE_BIAS));
+static_assert(static_cast<int>(lt::kPrefMaxWorkspaceBytes) == static_cast<int>(CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES));
 static_assert(sizeof(lt::Status) == sizeof(cublasStatus_t) && CUBLAS_STATUS_SUCCESS == 0);
 static_assert(sizeof(int32_t) == sizeof(cublasOperation_t) && sizeof(uint32_t) == sizeof(cublasLtEpilogue_t));
 static_assert(sizeof(lt::MatmulAlgo) == sizeof(cublasLtMatmulAlgo_t));
