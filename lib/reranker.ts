@@ -28,6 +28,7 @@ import {
   type Truncation,
 } from './options.js';
 import { BatchStream, type BatchStats } from './schedule/batches.js';
+import { SlotGate } from './schedule/slot-gate.js';
 import { PairTokenizer } from './tokenize/pair-tokenizer.js';
 import { TokenizerPool } from './tokenize/worker-pool.js';
 
@@ -148,6 +149,8 @@ export class Reranker {
   /** Read once: the session answers 'closed' and 0 after close(). */
   readonly #backend: string;
   readonly #maxBatchSize: number;
+  /** At most one call per GPU execution slot reaches the addon; the others wait here. */
+  readonly #gate: SlotGate;
   readonly #tokenizer: PairTokenizer;
   readonly #config: ModelConfig;
   readonly #pool: TokenizerPool | undefined;
@@ -167,6 +170,7 @@ export class Reranker {
     this.#session = opened.session;
     this.#backend = opened.session.backend;
     this.#maxBatchSize = opened.session.maxBatchSize;
+    this.#gate = new SlotGate(opened.session.slots);
     this.#pool = pool;
     this.#streamThreshold = streamThreshold;
     this.#tokenizer = tokenizer;
@@ -345,6 +349,7 @@ export class Reranker {
   close(): Promise<void> {
     if (!this.#closing) {
       this.#closed = true;
+      this.#gate.close(new ClosedError('the Reranker was closed while the call waited for a GPU slot'));
       this.#closing = Promise.all([this.#session.close(), this.#pool?.close()]).then(() => undefined);
     }
     return this.#closing;
@@ -380,13 +385,23 @@ export class Reranker {
     if (this.#closed) throw new ClosedError();
     if (signal?.aborted) throw new AbortError(signal.reason);
     if (docs.length === 0) return { indices: new Int32Array(0), scores: new Float32Array(0) };
+    const release = await this.#gate.acquire(signal, () => new AbortError(signal?.reason));
+    try {
+      return await this.#runAdmitted(query, docs, activation, topK, signal);
+    } finally {
+      release();
+    }
+  }
+
+  /** One call, once the gate admitted it: on return or throw, the engine holds nothing for it any more. */
+  async #runAdmitted(query: string, docs: readonly string[], activation: Activation, topK: number, signal: AbortSignal | undefined) {
     let request: NativeRequest;
     try {
       request = this.#session.createRequest(docs.length, activation);
     } catch (error) {
       throw fromNative(error, signal, this.#closed);
     }
-    const onAbort = () => request.cancel();
+    const onAbort = () => void request.cancel();
     signal?.addEventListener('abort', onAbort, { once: true });
     let pending: Promise<void> | undefined;
     const stream = new BatchStream(this.#tokenizer, this.#pool, query, docs, {
@@ -409,9 +424,11 @@ export class Reranker {
       pending = undefined;
       return await request.finish(topK);
     } catch (error) {
-      request.cancel();
-      // Let a batch still running settle before the error propagates, so nothing outlives the call.
+      const cancelled = request.cancel();
+      // Let a batch still running settle, and the slot come back, before the error propagates: nothing
+      // outlives the call.
       await pending?.catch(() => undefined);
+      await cancelled;
       throw fromNative(error, signal, this.#closed);
     } finally {
       signal?.removeEventListener('abort', onAbort);

@@ -53,7 +53,8 @@ export interface NativeRequest {
   /** One batch of packed pairs; pair i scores document docIndices[i], or firstIndex + i. */
   submit(ids: Int32Array, typeIds: Uint8Array, offsets: Int32Array, firstIndex: number, docIndices?: Int32Array): Promise<void>;
   finish(topK: number): Promise<NativeTopK>;
-  cancel(): void;
+  /** Settles once what the request holds (a GPU slot) is given back; never rejects. */
+  cancel(): Promise<void>;
 }
 
 export interface NativeSession {
@@ -64,6 +65,8 @@ export interface NativeSession {
   readonly maxBatchSize: number;
   /** True when the backend pads each batch to its longest pair: the caller sorts pairs by length. */
   readonly padsBatches: boolean;
+  /** Requests that can hold engine resources at once (GPU execution slots); 0: no limit. */
+  readonly slots: number;
   /** Longest pair the engine takes (0: no limit of its own). */
   readonly maxLength: number;
   /** The backend's counters (TensorRT: enqueues, graphsCaptured, graphLaunches, graphCaptureFailures). */

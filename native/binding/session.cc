@@ -230,20 +230,25 @@ class FinishWorker : public RequestWorker {
   std::vector<float> scores_;
 };
 
-// After cancel(): gives back what the request holds once a submit still running has returned.
-class ReleaseWorker : public Napi::AsyncWorker {
+// After cancel(): gives back what the request holds (a GPU slot) once a submit still running has returned; its
+// promise settles when that is done. It keeps the RequestState alive, so close() still finds the request and
+// releases it before the engine goes, whichever runs first (release() is idempotent and serialised per request).
+class ReleaseWorker : public PromiseWorker {
  public:
-  ReleaseWorker(Napi::Env env, std::shared_ptr<EngineRequest> request)
-      : Napi::AsyncWorker(env, "trt_rerank.release"), request_(std::move(request)) {}
-  void Execute() override {
+  ReleaseWorker(Napi::Env env, std::shared_ptr<RequestState> state, std::shared_ptr<EngineRequest> request)
+      : PromiseWorker(env, "trt_rerank.release"), state_(std::move(state)), request_(std::move(request)) {}
+
+ protected:
+  void work() override {
     try {
       request_->release();
     } catch (...) {
-      // Nothing to report to: the request was abandoned.
+      // Nothing to report: the request was abandoned, and a lost context is reported by the next call.
     }
   }
 
  private:
+  std::shared_ptr<RequestState> state_;
   std::shared_ptr<EngineRequest> request_;
 };
 
@@ -298,7 +303,8 @@ Napi::Function Session::define(Napi::Env env) {
                       InstanceAccessor<&Session::maxBatchSize>("maxBatchSize"),
                       InstanceAccessor<&Session::padsBatches>("padsBatches"),
                       InstanceAccessor<&Session::maxLength>("maxLength"),
-                      InstanceAccessor<&Session::counters>("counters")});
+                      InstanceAccessor<&Session::counters>("counters"),
+                      InstanceAccessor<&Session::slots>("slots")});
 }
 
 Session::Session(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Session>(info) {}
@@ -356,43 +362,56 @@ Napi::Value Session::close(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value Session::backendName(const Napi::CallbackInfo& info) {
+  if (!core_) return Napi::String::New(info.Env(), "closed");  // a Session made from JS without loadSession
   std::lock_guard<std::mutex> lock(core_->stateMutex);
   return Napi::String::New(info.Env(), core_->engine && !core_->closed ? core_->engine->backendName() : "closed");
 }
 
 Napi::Value Session::memoryBytes(const Napi::CallbackInfo& info) {
+  if (!core_) return Napi::Number::New(info.Env(), 0);  // a Session made from JS without loadSession
   std::lock_guard<std::mutex> lock(core_->stateMutex);
   const bool open = core_ && !core_->closed && core_->engine;
   return Napi::Number::New(info.Env(), open ? static_cast<double>(core_->engine->memoryBytes()) : 0.0);
 }
 
 Napi::Value Session::numLabels(const Napi::CallbackInfo& info) {
+  if (!core_) return Napi::Number::New(info.Env(), 0);  // a Session made from JS without loadSession
   std::lock_guard<std::mutex> lock(core_->stateMutex);
   return Napi::Number::New(info.Env(), core_->engine && !core_->closed ? core_->engine->numLabels() : 0);
 }
 
 Napi::Value Session::maxBatchSize(const Napi::CallbackInfo& info) {
+  if (!core_) return Napi::Number::New(info.Env(), 0);  // a Session made from JS without loadSession
   std::lock_guard<std::mutex> lock(core_->stateMutex);
   return Napi::Number::New(info.Env(), core_->engine && !core_->closed ? core_->engine->maxBatchSize() : 0);
 }
 
 Napi::Value Session::padsBatches(const Napi::CallbackInfo& info) {
+  if (!core_) return Napi::Boolean::New(info.Env(), false);  // a Session made from JS without loadSession
   std::lock_guard<std::mutex> lock(core_->stateMutex);
   return Napi::Boolean::New(info.Env(), core_->engine && !core_->closed && core_->engine->padsBatches());
 }
 
 Napi::Value Session::maxLength(const Napi::CallbackInfo& info) {
+  if (!core_) return Napi::Number::New(info.Env(), 0);  // a Session made from JS without loadSession
   std::lock_guard<std::mutex> lock(core_->stateMutex);
   return Napi::Number::New(info.Env(), core_->engine && !core_->closed ? core_->engine->maxLength() : 0);
 }
 
 Napi::Value Session::counters(const Napi::CallbackInfo& info) {
+  if (!core_) return Napi::Object::New(info.Env());  // a Session made from JS without loadSession
   Napi::Object out = Napi::Object::New(info.Env());
   std::lock_guard<std::mutex> lock(core_->stateMutex);
   if (core_->engine && !core_->closed) {
     for (const auto& [name, value] : core_->engine->counters()) out.Set(name, value);
   }
   return out;
+}
+
+Napi::Value Session::slots(const Napi::CallbackInfo& info) {
+  if (!core_) return Napi::Number::New(info.Env(), 0);
+  std::lock_guard<std::mutex> lock(core_->stateMutex);
+  return Napi::Number::New(info.Env(), core_->engine && !core_->closed ? core_->engine->slots() : 0);
 }
 
 // ---- Request --------------------------------------------------------------------------------------
@@ -463,16 +482,21 @@ Napi::Value Request::finish(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value Request::cancel(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::shared_ptr<EngineRequest> request;
   if (state_) {
     state_->cancel.cancelled = true;
-    std::shared_ptr<EngineRequest> request;
-    {
-      std::lock_guard<std::mutex> lock(state_->core->stateMutex);
-      request = state_->request;
-    }
-    if (request) (new ReleaseWorker(info.Env(), std::move(request)))->Queue();
+    std::lock_guard<std::mutex> lock(state_->core->stateMutex);
+    request = state_->request;
   }
-  return info.Env().Undefined();
+  if (!request) {
+    auto done = Napi::Promise::Deferred::New(env);
+    done.Resolve(env.Undefined());
+    return done.Promise();
+  }
+  auto* worker = new ReleaseWorker(env, state_, std::move(request));
+  worker->Queue();
+  return worker->promise();
 }
 
 // ---- loadSession ----------------------------------------------------------------------------------

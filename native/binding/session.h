@@ -6,7 +6,8 @@
 //   request.submit(ids, typeIds, offsets, firstIndex, docIndices?) -> Promise<void>   one batch of packed
 //                     pairs; pair i is document docIndices[i], or firstIndex + i
 //   request.finish(topK) -> Promise<{indices, scores}>      topK 0: every score in document order
-//   request.cancel()        pending and later calls reject ERR_CANCELLED; what it holds is given back
+//   request.cancel() -> Promise<void>   pending and later calls reject ERR_CANCELLED; settles once what the
+//                                       request holds (a GPU slot) is given back
 //   session.close() -> Promise<void>                         running requests reject ERR_CLOSED
 #pragma once
 
@@ -61,6 +62,7 @@ class Session : public Napi::ObjectWrap<Session> {
   Napi::Value padsBatches(const Napi::CallbackInfo& info);
   Napi::Value maxLength(const Napi::CallbackInfo& info);
   Napi::Value counters(const Napi::CallbackInfo& info);
+  Napi::Value slots(const Napi::CallbackInfo& info);
 
   std::shared_ptr<SessionCore> core_;
 };

@@ -39,6 +39,10 @@ class Engine {
   virtual int maxBatchSize() const = 0;
   // True when the backend pads every batch to its longest pair: the caller then sorts pairs by length.
   virtual bool padsBatches() const { return false; }
+  // Requests that can hold engine resources at once (GPU execution slots); 0: no limit. Callers keep at most
+  // this many requests between their first submit and their finish/release, so no worker thread ever waits
+  // for a slot (the thread pool is shared: a waiting thread could starve the request that would free one).
+  virtual int slots() const { return 0; }
   // Named counters of the backend (tests, tuning).
   virtual std::vector<std::pair<std::string, double>> counters() const { return {}; }
   // Longest pair the engine takes, in tokens (0: no limit of its own).

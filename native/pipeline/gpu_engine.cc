@@ -150,6 +150,12 @@ class GpuEngine : public Engine {
   int maxBatchSize() const override { return maxBatchSize_; }
   bool padsBatches() const override { return backend_->padsBatches(); }
   int maxLength() const override { return maxLength_; }
+  int slots() const override { return static_cast<int>(slots_.size()); }
+  // Grows one of a slot's buffers under the engine's lock (memoryBytes() reads them from the JS thread).
+  void reserve(DeviceBuffer& buffer, size_t needed) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    Slot::reserve(buffer, needed);
+  }
   std::vector<std::pair<std::string, double>> counters() const override { return backend_->counters(); }
   uint64_t memoryBytes() const override {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -235,7 +241,7 @@ GpuRequest::~GpuRequest() {
 Slot& GpuRequest::slot(const CancelFlag& cancel) {
   if (!slot_) {
     slot_ = &engine_.acquire(cancel);
-    Slot::reserve(slot_->scores, sizeof(float) * std::max(count_, 1));
+    engine_.reserve(slot_->scores, sizeof(float) * std::max(count_, 1));
   }
   return *slot_;
 }
@@ -263,6 +269,12 @@ void GpuRequest::submit(const TokenBatch& batch, const int32_t* docIndices, int3
     Slot& s = slot(cancel);
     Staging& st = s.staging[s.next];
     s.next ^= 1;
+    int32_t maxLength = 0;
+    for (int32_t i = 0; i < batch.count; ++i) maxLength = std::max(maxLength, batch.offsets[i + 1] - batch.offsets[i]);
+    if (maxLength > engine_.maxLength()) {
+      throw NativeError(kErrInvalidArgument, "a pair of " + std::to_string(maxLength) + " tokens is longer than the engine's maxLength " +
+                                                 std::to_string(engine_.maxLength()));
+    }
     if (batch.count > st.maxSequences || tokens > st.maxTokens) {
       throw NativeError(kErrInvalidArgument, "batch of " + std::to_string(batch.count) + " pairs / " + std::to_string(tokens) +
                                                  " tokens exceeds the engine's " + std::to_string(st.maxSequences) + " / " +
@@ -276,8 +288,6 @@ void GpuRequest::submit(const TokenBatch& batch, const int32_t* docIndices, int3
     std::memcpy(st.cuSeqLens(host), batch.offsets, sizeof(int32_t) * (batch.count + 1));
     std::memcpy(st.typeIds(host), batch.typeIds, tokens);
     if (docIndices) std::memcpy(st.docIndices(host), docIndices, sizeof(int32_t) * batch.count);
-    int32_t maxLength = 0;
-    for (int32_t i = 0; i < batch.count; ++i) maxLength = std::max(maxLength, batch.offsets[i + 1] - batch.offsets[i]);
 
     void* dev = st.device.get();
     cudaStream_t copy = s.copy.get();
@@ -336,9 +346,9 @@ void GpuRequest::finish(int32_t topK, std::vector<int32_t>& indices, std::vector
     } else {
       const int32_t k = std::min(topK, count_);
       const size_t workspace = kernels::topKWorkspaceBytes(count_, k);
-      Slot::reserve(s.topK, workspace);
-      Slot::reserve(s.topIndices, sizeof(int32_t) * k);
-      Slot::reserve(s.topScores, sizeof(float) * k);
+      engine_.reserve(s.topK, workspace);
+      engine_.reserve(s.topIndices, sizeof(int32_t) * k);
+      engine_.reserve(s.topScores, sizeof(float) * k);
       kernels::topK(s.scores.get<float>(), count_, k, s.topIndices.get<int32_t>(), s.topScores.get<float>(), s.topK.get(),
                     s.topK.bytes(), compute);
       indices.resize(k);

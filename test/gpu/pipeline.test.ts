@@ -323,6 +323,17 @@ describe.skipIf(reason !== '')('Reranker over the GPU pipeline (text in, top-k o
     }
   });
 
+  it('more concurrent calls than slots and libuv threads all finish (they queue in JS, not on pool threads)', async () => {
+    const r = await Reranker.loadTestPipeline(model.dir, { spinPerToken: 20_000 }, { tokenizerThreads: 2, concurrency: 2, maxBatchSize: 64 });
+    try {
+      const slices = Array.from({ length: 12 }, (_, i) => docs.slice(i * 200, i * 200 + 300));
+      const results = await Promise.all(slices.map((d) => r.score(query, d, { activation: 'none' })));
+      results.forEach((scores, i) => expect(scores).toEqual(expectedFor(slices[i]!)));
+    } finally {
+      await r.close();
+    }
+  });
+
   it('an AbortSignal cancels between batches and the Reranker keeps working', async () => {
     const r = await Reranker.loadTestPipeline(model.dir, { spinPerToken: 100_000 }, { tokenizerThreads: 2, concurrency: 1, maxBatchSize: 64 });
     try {
