@@ -170,7 +170,11 @@ export class Reranker {
     this.#session = opened.session;
     this.#backend = opened.session.backend;
     this.#maxBatchSize = opened.session.maxBatchSize;
-    this.#gate = new SlotGate(opened.session.slots);
+    const slots = opened.session.slots;
+    if (!Number.isInteger(slots) || slots < 0) {
+      throw new BackendError('the native addon does not report its execution slots: it is older than this package; rebuild it (npm rebuild trt-rerank)');
+    }
+    this.#gate = new SlotGate(slots);
     this.#pool = pool;
     this.#streamThreshold = streamThreshold;
     this.#tokenizer = tokenizer;
@@ -419,6 +423,8 @@ export class Reranker {
         if (this.#closed) throw new ClosedError('the Reranker was closed while the call ran');
         if (signal?.aborted) throw new AbortError(signal.reason);
         pending = request.submit(pairs.ids, pairs.typeIds, pairs.offsets, first, docIndices);
+        // Awaited before the next submit or in the error path; until then a rejection must not count as unhandled.
+        pending.catch(() => undefined);
       }
       await pending;
       pending = undefined;

@@ -53,7 +53,8 @@ export interface NativeRequest {
   /** One batch of packed pairs; pair i scores document docIndices[i], or firstIndex + i. */
   submit(ids: Int32Array, typeIds: Uint8Array, offsets: Int32Array, firstIndex: number, docIndices?: Int32Array): Promise<void>;
   finish(topK: number): Promise<NativeTopK>;
-  /** Settles once what the request holds (a GPU slot) is given back; never rejects. */
+  /** Settles once what the request holds (a GPU slot) is given back; never rejects. (When the session is being
+   * closed, close() gives the slot back instead and this settles at once: await close() for that.) */
   cancel(): Promise<void>;
 }
 

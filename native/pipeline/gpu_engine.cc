@@ -76,12 +76,6 @@ struct Slot {
     for (const auto& s : staging) b += s.device.bytes();
     return b;
   }
-  // Grows a buffer to `needed` bytes (never shrinks): allocation happens only for a request larger than any
-  // before it.
-  static void reserve(DeviceBuffer& buffer, size_t needed) {
-    if (buffer.bytes() < needed) buffer = DeviceBuffer(std::max(needed, buffer.bytes() * 2));
-  }
-
   int index;
   CudaStream compute;
   CudaStream copy;
@@ -151,11 +145,17 @@ class GpuEngine : public Engine {
   bool padsBatches() const override { return backend_->padsBatches(); }
   int maxLength() const override { return maxLength_; }
   int slots() const override { return static_cast<int>(slots_.size()); }
-  // Grows one of a slot's buffers under the engine's lock (memoryBytes() reads them from the JS thread).
+  // Grows one of a slot's buffers (never shrinks). memoryBytes() reads the buffers from the JS thread under the
+  // engine's lock, so only the swap happens under it: cudaMalloc, and the cudaFree of the old buffer (which
+  // waits for the whole device), run outside, never stalling the JS thread.
   void reserve(DeviceBuffer& buffer, size_t needed) {
-    std::lock_guard<std::mutex> lock(mutex_);
-    Slot::reserve(buffer, needed);
-  }
+    if (buffer.bytes() >= needed) return;
+    DeviceBuffer grown(std::max(needed, buffer.bytes() * 2));
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      std::swap(buffer, grown);
+    }
+  }  // `grown` now holds the old buffer and frees it here, unlocked
   std::vector<std::pair<std::string, double>> counters() const override { return backend_->counters(); }
   uint64_t memoryBytes() const override {
     std::lock_guard<std::mutex> lock(mutex_);
