@@ -361,57 +361,57 @@ Napi::Value Session::close(const Napi::CallbackInfo& info) {
   return worker->promise();
 }
 
-Napi::Value Session::backendName(const Napi::CallbackInfo& info) {
-  if (!core_) return Napi::String::New(info.Env(), "closed");  // a Session made from JS without loadSession
+// What an accessor answers: fn(engine) while the session is open, else `closed` (also for a Session made from
+// JS without loadSession, which has no core).
+template <typename Fn>
+Napi::Value Session::engineValue(Napi::Value closed, Fn&& fn) const {
+  if (!core_) return closed;
   std::lock_guard<std::mutex> lock(core_->stateMutex);
-  return Napi::String::New(info.Env(), core_->engine && !core_->closed ? core_->engine->backendName() : "closed");
+  return core_->engine && !core_->closed ? fn(*core_->engine) : closed;
+}
+
+Napi::Value Session::backendName(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return engineValue(Napi::String::New(env, "closed"), [&](Engine& e) { return Napi::String::New(env, e.backendName()); });
 }
 
 Napi::Value Session::memoryBytes(const Napi::CallbackInfo& info) {
-  if (!core_) return Napi::Number::New(info.Env(), 0);  // a Session made from JS without loadSession
-  std::lock_guard<std::mutex> lock(core_->stateMutex);
-  const bool open = core_ && !core_->closed && core_->engine;
-  return Napi::Number::New(info.Env(), open ? static_cast<double>(core_->engine->memoryBytes()) : 0.0);
+  Napi::Env env = info.Env();
+  return engineValue(Napi::Number::New(env, 0), [&](Engine& e) { return Napi::Number::New(env, static_cast<double>(e.memoryBytes())); });
 }
 
 Napi::Value Session::numLabels(const Napi::CallbackInfo& info) {
-  if (!core_) return Napi::Number::New(info.Env(), 0);  // a Session made from JS without loadSession
-  std::lock_guard<std::mutex> lock(core_->stateMutex);
-  return Napi::Number::New(info.Env(), core_->engine && !core_->closed ? core_->engine->numLabels() : 0);
+  Napi::Env env = info.Env();
+  return engineValue(Napi::Number::New(env, 0), [&](Engine& e) { return Napi::Number::New(env, e.numLabels()); });
 }
 
 Napi::Value Session::maxBatchSize(const Napi::CallbackInfo& info) {
-  if (!core_) return Napi::Number::New(info.Env(), 0);  // a Session made from JS without loadSession
-  std::lock_guard<std::mutex> lock(core_->stateMutex);
-  return Napi::Number::New(info.Env(), core_->engine && !core_->closed ? core_->engine->maxBatchSize() : 0);
+  Napi::Env env = info.Env();
+  return engineValue(Napi::Number::New(env, 0), [&](Engine& e) { return Napi::Number::New(env, e.maxBatchSize()); });
 }
 
 Napi::Value Session::padsBatches(const Napi::CallbackInfo& info) {
-  if (!core_) return Napi::Boolean::New(info.Env(), false);  // a Session made from JS without loadSession
-  std::lock_guard<std::mutex> lock(core_->stateMutex);
-  return Napi::Boolean::New(info.Env(), core_->engine && !core_->closed && core_->engine->padsBatches());
+  Napi::Env env = info.Env();
+  return engineValue(Napi::Boolean::New(env, false), [&](Engine& e) { return Napi::Boolean::New(env, e.padsBatches()); });
 }
 
 Napi::Value Session::maxLength(const Napi::CallbackInfo& info) {
-  if (!core_) return Napi::Number::New(info.Env(), 0);  // a Session made from JS without loadSession
-  std::lock_guard<std::mutex> lock(core_->stateMutex);
-  return Napi::Number::New(info.Env(), core_->engine && !core_->closed ? core_->engine->maxLength() : 0);
+  Napi::Env env = info.Env();
+  return engineValue(Napi::Number::New(env, 0), [&](Engine& e) { return Napi::Number::New(env, e.maxLength()); });
 }
 
 Napi::Value Session::counters(const Napi::CallbackInfo& info) {
-  if (!core_) return Napi::Object::New(info.Env());  // a Session made from JS without loadSession
-  Napi::Object out = Napi::Object::New(info.Env());
-  std::lock_guard<std::mutex> lock(core_->stateMutex);
-  if (core_->engine && !core_->closed) {
-    for (const auto& [name, value] : core_->engine->counters()) out.Set(name, value);
-  }
-  return out;
+  Napi::Env env = info.Env();
+  return engineValue(Napi::Object::New(env), [&](Engine& e) {
+    Napi::Object out = Napi::Object::New(env);
+    for (const auto& [name, value] : e.counters()) out.Set(name, value);
+    return out;
+  });
 }
 
 Napi::Value Session::slots(const Napi::CallbackInfo& info) {
-  if (!core_) return Napi::Number::New(info.Env(), 0);
-  std::lock_guard<std::mutex> lock(core_->stateMutex);
-  return Napi::Number::New(info.Env(), core_->engine && !core_->closed ? core_->engine->slots() : 0);
+  Napi::Env env = info.Env();
+  return engineValue(Napi::Number::New(env, 0), [&](Engine& e) { return Napi::Number::New(env, e.slots()); });
 }
 
 // ---- Request --------------------------------------------------------------------------------------

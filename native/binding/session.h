@@ -63,6 +63,8 @@ class Session : public Napi::ObjectWrap<Session> {
   Napi::Value maxLength(const Napi::CallbackInfo& info);
   Napi::Value counters(const Napi::CallbackInfo& info);
   Napi::Value slots(const Napi::CallbackInfo& info);
+  template <typename Fn>
+  Napi::Value engineValue(Napi::Value closed, Fn&& fn) const;
 
   std::shared_ptr<SessionCore> core_;
 };

@@ -23,7 +23,8 @@ class EngineRequest {
   // Pairs of `batch` are documents docIndices[i] (or firstIndex + i when docIndices is null).
   virtual void submit(const TokenBatch& batch, const int32_t* docIndices, int32_t firstIndex, const CancelFlag& cancel) = 0;
   // topK 0: every score, in document order, into `scores`; else the k best (score descending, ties by lower
-  // index, NaN last) into indices and scores.
+  // index, NaN last) into indices and scores. The caller has submitted all `count` documents (the session
+  // layer checks it).
   virtual void finish(int32_t topK, std::vector<int32_t>& indices, std::vector<float>& scores, const CancelFlag& cancel) = 0;
   // Gives back what the request holds (a GPU execution slot) once its queued work is done; finish() does it
   // too. Safe to call more than once.

@@ -108,7 +108,6 @@ class GpuRequest : public EngineRequest {
   ScoreActivation activation_;
   std::mutex mutex_;  // submit, finish and release of one request run one at a time
   Slot* slot_ = nullptr;
-  int64_t submitted_ = 0;
 };
 
 class GpuEngine : public Engine {
@@ -321,16 +320,11 @@ void GpuRequest::submit(const TokenBatch& batch, const int32_t* docIndices, int3
                             docIndices ? st.docIndices(dev) : nullptr, firstIndex, s.scores.get<float>(), compute);
     TRT_RERANK_CUDA_CHECK(cudaEventRecord(st.computed.get(), compute));
   });
-  submitted_ += batch.count;
 }
 
 void GpuRequest::finish(int32_t topK, std::vector<int32_t>& indices, std::vector<float>& scores, const CancelFlag& cancel) {
   std::lock_guard<std::mutex> lock(mutex_);
   if (cancel.isSet()) throw NativeError(kErrCancelled, "the request was cancelled");
-  if (submitted_ != count_) {
-    throw NativeError(kErrInvalidArgument, "finish() called after " + std::to_string(submitted_) + " of " +
-                                               std::to_string(count_) + " documents were submitted");
-  }
   if (count_ == 0) {
     indices.clear();
     scores.clear();
