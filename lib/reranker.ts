@@ -71,16 +71,29 @@ function findEngine(modelDir: string): string | undefined {
   return ['model.plan', 'model.engine'].map((f) => join(modelDir, f)).find((f) => existsSync(f));
 }
 
+/** Why CUDA device `device` cannot be used, or undefined when it can. */
+function deviceUnavailable(system: NativeSystemInfo, device: number): string | undefined {
+  if (system.cuda.devices.length > device) return undefined;
+  return system.cuda.devices.length === 0
+    ? `no CUDA device${system.cuda.error ? ` (${system.cuda.error})` : ''}`
+    : `CUDA device ${device} does not exist (${system.cuda.devices.length} found)`;
+}
+
 /** Why the CUDA backend cannot run here, or undefined when it can. */
 function cudaUnavailable(system: NativeSystemInfo, device: number): string | undefined {
   if (!system.backends.includes('cuda')) return 'this build of trt-rerank has no CUDA parts (the CUDA toolkit was not found when it was built)';
-  if (system.cuda.devices.length <= device) {
-    return system.cuda.devices.length === 0
-      ? `no CUDA device${system.cuda.error ? ` (${system.cuda.error})` : ''}`
-      : `CUDA device ${device} does not exist (${system.cuda.devices.length} found)`;
-  }
-  if (!system.cublasLt.found) return system.cublasLt.error ?? 'cuBLASLt did not load';
-  return undefined;
+  return deviceUnavailable(system, device) ?? (system.cublasLt.found ? undefined : system.cublasLt.error ?? 'cuBLASLt did not load');
+}
+
+/** The GPU pipeline's settings, for every GPU backend. */
+function gpuSessionOptions(o: CheckedLoadOptions, maxLength: number) {
+  return {
+    device: o.device,
+    concurrency: o.concurrency,
+    maxLength,
+    clampMaxLength: o.maxLength === undefined,
+    maxBatchSize: o.maxBatchSize === 'auto' ? 0 : o.maxBatchSize,
+  };
 }
 
 /** Why the TensorRT backend cannot run here, or undefined when it can. */
@@ -90,11 +103,8 @@ function tensorRtUnavailable(system: NativeSystemInfo, engine: string | undefine
       'TENSORRT_INCLUDE_DIR set to a TensorRT 10 or 11 include folder (`TENSORRT_INCLUDE_DIR=... npm rebuild trt-rerank`, docs/tensorrt.md)';
   }
   if (!system.tensorrt.found) return system.tensorrt.error ?? 'libnvinfer did not load';
-  if (system.cuda.devices.length <= device) {
-    return system.cuda.devices.length === 0
-      ? `no CUDA device${system.cuda.error ? ` (${system.cuda.error})` : ''}`
-      : `CUDA device ${device} does not exist (${system.cuda.devices.length} found)`;
-  }
+  const noDevice = deviceUnavailable(system, device);
+  if (noDevice) return noDevice;
   if (!engine) return 'no engine: the model folder has no model.plan or model.engine and no `engine` option was given (`trt-rerank build-engine` makes one)';
   if (!existsSync(engine)) return `the engine file ${engine} does not exist`;
   return undefined;
@@ -196,13 +206,7 @@ export class Reranker {
     return Reranker.#open(modelDir, o, async (plan, tokenizer) => {
       const addon = loadAddon();
       const system = addon.systemInfo();
-      const gpuOptions = {
-        device: o.device,
-        concurrency: o.concurrency,
-        maxLength: tokenizer.maxLength,
-        clampMaxLength: o.maxLength === undefined,
-        maxBatchSize: o.maxBatchSize === 'auto' ? 0 : o.maxBatchSize,
-      };
+      const gpuOptions = gpuSessionOptions(o, tokenizer.maxLength);
       // What 'auto' passed over, and why: the reason it reports.
       const passedOver: string[] = [];
       const engine = o.engine ?? findEngine(modelDir);
@@ -249,13 +253,10 @@ export class Reranker {
     const o = checkLoadOptions(options);
     return Reranker.#open(modelDir, o, async (_plan, tokenizer, config) => {
       const session = await loadAddon().loadSession(null, {
+        ...gpuSessionOptions(o, tokenizer.maxLength),
         ...backend,
         backend: 'gpu-test',
         numLabels: backend.numLabels ?? config.numLabels,
-        device: o.device,
-        concurrency: o.concurrency,
-        maxLength: tokenizer.maxLength,
-        maxBatchSize: o.maxBatchSize === 'auto' ? 0 : o.maxBatchSize,
       });
       return { session, reason: 'requested (test backend)', device: o.device, dtype: 'fp32' };
     });
@@ -271,11 +272,9 @@ export class Reranker {
     }
     const config = await readModelConfig(modelDir);
     const plan = await planModel(modelDir, config);
-    let tokenizer = await PairTokenizer.fromDir(modelDir, {
-      ...(o.maxLength !== undefined ? { maxLength: o.maxLength } : {}),
-      truncation: o.truncation,
-      tokenCache: o.tokenCache,
-    });
+    const tokenizerFor = (maxLength: number | undefined) =>
+      PairTokenizer.fromDir(modelDir, { ...(maxLength !== undefined ? { maxLength } : {}), truncation: o.truncation, tokenCache: o.tokenCache });
+    let tokenizer = await tokenizerFor(o.maxLength);
     let opened: OpenedSession;
     try {
       opened = await openSession(plan, tokenizer, config);
@@ -285,7 +284,7 @@ export class Reranker {
     // The backend takes shorter pairs than the model's default (a TensorRT profile): tokenize to its limit.
     const limit = opened.session.maxLength;
     if (limit > 0 && limit < tokenizer.maxLength) {
-      tokenizer = await PairTokenizer.fromDir(modelDir, { maxLength: limit, truncation: o.truncation, tokenCache: o.tokenCache });
+      tokenizer = await tokenizerFor(limit);
     }
     // Workers start on the first call large enough to use them, and are reused after.
     const pool = o.tokenizerThreads > 0 ? new TokenizerPool(tokenizer.workerSource, o.tokenizerThreads) : undefined;
