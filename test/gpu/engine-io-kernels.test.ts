@@ -6,13 +6,11 @@
 import { describe, expect, it } from 'vitest';
 import { loadAddon } from '../../lib/binding/loader.js';
 import type { NativeAddon } from '../../lib/binding/native.js';
-import { requireAddonBuilt } from '../helpers/addon.js';
+import { gpuSkipReason, requireAddonBuilt } from '../helpers/addon.js';
 
 requireAddonBuilt();
 const addon = loadAddon() as NativeAddon;
-const cuda = addon.systemInfo().cuda;
-const reason = !addon.testing ? 'this build has no CUDA kernels' : cuda.devices.length === 0 ? `no CUDA device: ${cuda.error ?? 'none found'}` : '';
-if (reason) console.log(`engine I/O kernel tests skipped: ${reason}`);
+const reason = gpuSkipReason('engine I/O kernel tests');
 
 describe.skipIf(reason !== '')('engine I/O kernels', () => {
   const lengths = [5, 1, 16, 9];

@@ -9,14 +9,12 @@ import { loadAddon } from '../../lib/binding/loader.js';
 import type { NativeAddon } from '../../lib/binding/native.js';
 import { BackendError } from '../../lib/errors.js';
 import { Reranker } from '../../lib/reranker.js';
-import { requireAddonBuilt } from '../helpers/addon.js';
+import { gpuSkipReason, requireAddonBuilt } from '../helpers/addon.js';
 import { useTinyModel } from '../helpers/models.js';
 
 requireAddonBuilt();
 const addon = loadAddon() as NativeAddon;
-const cuda = addon.systemInfo().cuda;
-const reason = !addon.testing ? 'this build has no CUDA kernels' : cuda.devices.length === 0 ? `no CUDA device: ${cuda.error ?? 'none found'}` : '';
-if (reason) console.log(`GPU pipeline error tests skipped: ${reason}`);
+const reason = gpuSkipReason('GPU pipeline error tests');
 
 const query = 'tides';
 const docs = Array.from({ length: 300 }, (_, i) => `document ${i} about ${'the sea '.repeat(i % 9)}`);

@@ -10,14 +10,12 @@ import { loadAddon } from '../../lib/binding/loader.js';
 import type { NativeAddon, NativeLoadOptions, NativeSession } from '../../lib/binding/native.js';
 import { Reranker } from '../../lib/reranker.js';
 import { PairTokenizer } from '../../lib/tokenize/pair-tokenizer.js';
-import { requireAddonBuilt } from '../helpers/addon.js';
+import { gpuSkipReason, requireAddonBuilt } from '../helpers/addon.js';
 import { useTinyModel } from '../helpers/models.js';
 
 requireAddonBuilt();
 const addon = loadAddon() as NativeAddon;
-const cuda = addon.systemInfo().cuda;
-const reason = !addon.testing ? 'this build has no CUDA kernels' : cuda.devices.length === 0 ? `no CUDA device: ${cuda.error ?? 'none found'}` : '';
-if (reason) console.log(`GPU pipeline tests skipped: ${reason}`);
+const reason = gpuSkipReason('GPU pipeline tests');
 
 /** The gpu-test backend's logit for one pair (backends/testing/test_backend.cu), exactly. */
 function testLogit(ids: Int32Array, typeIds: Uint8Array, begin: number, end: number): number {

@@ -4,16 +4,12 @@
  */
 import { describe, expect, it } from 'vitest';
 import { loadAddon } from '../../lib/binding/loader.js';
-import { requireAddonBuilt } from '../helpers/addon.js';
+import type { NativeAddon } from '../../lib/binding/native.js';
+import { gpuSkipReason, requireAddonBuilt } from '../helpers/addon.js';
 
 requireAddonBuilt();
-const addon = loadAddon() as unknown as {
-  systemInfo(): { cuda: { devices: unknown[]; error?: string; built: boolean } };
-  testing?: { topK(scores: Float32Array, k: number): Promise<{ indices: Int32Array; scores: Float32Array }> };
-};
-const cuda = addon.systemInfo().cuda;
-const reason = !addon.testing ? 'this build has no CUDA kernels' : cuda.devices.length === 0 ? `no CUDA device: ${cuda.error ?? 'none found'}` : '';
-if (reason) console.log(`GPU top-k tests skipped: ${reason}`);
+const addon = loadAddon() as NativeAddon;
+const reason = gpuSkipReason('GPU top-k tests');
 
 /** The expected top k by a CPU sort: numbers descending (−0 equal to +0), NaN after them, ties by index. */
 function referenceTopK(scores: Float32Array, k: number): number[] {
