@@ -22,7 +22,8 @@ if (!info.backends.includes('cuda') || info.cuda.devices.length === 0 || !info.c
   console.log(`bench:encoder skipped: ${info.cuda.devices.length === 0 ? `no CUDA device (${info.cuda.error ?? 'none found'})` : info.cublasLt.error ?? 'no CUDA backend in this build'}`);
   process.exit(0);
 }
-const REPEATS = 10;
+const REPEATS = Number(process.env.BENCH_REPEATS ?? 10);
+const WITH_TORCH = process.env.BENCH_TORCH !== '0';  // BENCH_TORCH=0: ours only (profiling under ncu)
 const SIZES = (process.env.BENCH_DOCS ?? '100,1000').split(',').map(Number);
 const FLOOR_FLOPS = 746e12;
 const SPEC = { family: 'bert', seed: 5, hiddenSize: 384, numHeads: 12, numLayers: 6, intermediateSize: 1536, numLabels: 1, hiddenAct: 'gelu', dtype: 'F32' };
@@ -54,7 +55,7 @@ try {
     return { count, lengths, offsets, ids, typeIds, file, flops };
   });
 
-  const torch = JSON.parse(execFileSync('python3', [new URL('./encoder_torch.py', import.meta.url).pathname, modelDir, String(REPEATS), ...calls.map((c) => c.file)],
+  const torch = !WITH_TORCH ? calls.map(() => ({ padded: [NaN], sorted: [NaN] })) : JSON.parse(execFileSync('python3', [new URL('./encoder_torch.py', import.meta.url).pathname, modelDir, String(REPEATS), ...calls.map((c) => c.file)],
     { encoding: 'utf8', maxBuffer: 1 << 24 }));
 
   const session = await addon.loadSession(plan, { backend: 'cuda', dtype: 'fp16', maxLength: 256, maxBatchSize: 512, concurrency: 1 });
@@ -73,7 +74,7 @@ try {
         await request.finish(10);
         return Number(process.hrtime.bigint() - start) / 1e6;
       };
-      for (let w = 0; w < 3; w++) await once();
+      for (let w = 0; w < Math.min(3, REPEATS); w++) await once();
       const ours = [];
       for (let r = 0; r < (c.count <= 100 ? 5 * REPEATS : REPEATS); r++) ours.push(await once());
       const t = torch[i];

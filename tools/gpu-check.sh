@@ -9,7 +9,13 @@ set -euo pipefail
 OUT=${OUT:-/tmp/trt-rerank-out}
 mkdir -p "$OUT"
 export TRT_RERANK_CUDA_ARCHS=${TRT_RERANK_CUDA_ARCHS:-90}
-npm run build 2>&1 | tail -5
+# GPU_CHECK_PREBUILT=1: build/ and dist/ were built on the developer machine and carried (the addon's default
+# architectures include sm_90); saves the device the ~100 s native build.
+if [ "${GPU_CHECK_PREBUILT:-0}" = "1" ]; then
+  echo "gpu-check: using the carried build/ and dist/"
+else
+  npm run build 2>&1 | tail -5
+fi
 # The cuBLASLt declarations the addon carries (native/backends/cuda/cublaslt.h) against the real header.
 cuda_include=$(dirname "$(command -v nvcc)")/../include
 if [ -f "$cuda_include/cublasLt.h" ]; then

@@ -1,14 +1,24 @@
-// One thread per query row (its scaled q and its output accumulator in registers), a block of kQueries
-// queries of one (sequence, head); the block walks the sequence's keys in tiles of kKeys, staged in shared
-// memory as fp32 and read by every thread (broadcast). Per tile: scores for the tile, then one rescale of the
-// accumulator by exp(m_old - m_new) (FlashAttention-2's online softmax), then p . V.
+// Varlen attention, two kernels:
 //
-// Cost: per query, length x D multiply-adds for QK and again for PV, on the SIMT cores; this is the correct,
-// simple version the tensor-core kernel will be checked against.
+// 1. Every query of every sequence (all layers but the last), on tensor cores, FlashAttention-2's loop:
+//    a block of 4 warps takes 64 queries of one (sequence, head); each warp owns 16 query rows and keeps them
+//    in registers as mma A fragments. The block walks the sequence's keys in tiles of kBlockK (K and V staged
+//    in shared memory, rows padded by 16 bytes so ldmatrix's 8 row addresses hit distinct banks):
+//      S = Q K^T                       mma.m16n8k16, fp16/bf16 in, fp32 accumulators   [16, kBlockK] a warp
+//      m' = max(m, rowmax(S)),  P = exp2(S * scale * log2 e - m'),  l = l * exp2(m - m') + rowsum(P)
+//      O = O * exp2(m - m') + P V      P re-packed from the S accumulators as A fragments (no shared memory)
+//    and writes O / l. Keys past the sequence's end score -inf; rows past it load as zeros (never NaN: 0 * a
+//    stale NaN in shared memory would still be NaN) and are not written. No S x S matrix exists anywhere.
+//    FLOPs: 4 * len^2 * D per (sequence, head); bytes: Q, K, V, O once each per query block.
+//
+// 2. One query per sequence (the last layer, whose [CLS] row is all the classifier reads): a warp per
+//    (sequence, head); groups of D / 8 lanes each take one key at a time (a lane holds 8 of its D values),
+//    keep their own online softmax, and the groups are merged at the end. Memory-bound: K and V read once.
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 
-#include <cfloat>
+#include <cmath>
+#include <cstdint>
 
 #include "common/cuda_check.h"
 #include "common/errors.h"
@@ -17,86 +27,251 @@
 namespace trt_rerank::kernels {
 namespace {
 
-constexpr int kQueries = 128;
+constexpr int kWarps = 4;
+constexpr int kBlockQ = 16 * kWarps;  // query rows per block
+constexpr float kLog2e = 1.4426950408889634f;
+
+// ---- mma / ldmatrix wrappers (sm_80+) ----
+
+__device__ __forceinline__ uint32_t sharedAddress(const void* p) { return static_cast<uint32_t>(__cvta_generic_to_shared(p)); }
+
+__device__ __forceinline__ void ldmatrixX4(uint32_t (&r)[4], const void* p) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0, %1, %2, %3}, [%4];\n"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+               : "r"(sharedAddress(p)));
+}
+
+__device__ __forceinline__ void ldmatrixX4Trans(uint32_t (&r)[4], const void* p) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0, %1, %2, %3}, [%4];\n"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+               : "r"(sharedAddress(p)));
+}
+
+// c += a (16x16, row) . b (16x8, col), fp32 accumulators.
+__device__ __forceinline__ void mma(float (&c)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1, __half) {
+  asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, "
+               "{%0, %1, %2, %3};\n"
+               : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+               : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+__device__ __forceinline__ void mma(float (&c)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1, __nv_bfloat16) {
+  asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, "
+               "{%0, %1, %2, %3};\n"
+               : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+               : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+
+__device__ __forceinline__ uint32_t pack(float lo, float hi, __half) {
+  const __half2 v = __floats2half2_rn(lo, hi);
+  return *reinterpret_cast<const uint32_t*>(&v);
+}
+__device__ __forceinline__ uint32_t pack(float lo, float hi, __nv_bfloat16) {
+  const __nv_bfloat162 v = __floats2bfloat162_rn(lo, hi);
+  return *reinterpret_cast<const uint32_t*>(&v);
+}
 
 __device__ __forceinline__ float toFloat(__half x) { return __half2float(x); }
 __device__ __forceinline__ float toFloat(__nv_bfloat16 x) { return __bfloat162float(x); }
-__device__ __forceinline__ void fromFloat(__half& y, float x) { y = __float2half(x); }
-__device__ __forceinline__ void fromFloat(__nv_bfloat16& y, float x) { y = __float2bfloat16(x); }
 
-template <typename T, int D, int kKeys>
-__global__ void __launch_bounds__(kQueries)
-attentionKernel(const T* __restrict__ q, const T* __restrict__ k, const T* __restrict__ v, T* __restrict__ out, int64_t qStride,
-                int64_t kvStride, int64_t outStride, const int32_t* __restrict__ cuSeqLens, bool oneQuery, float scale) {
-  __shared__ float ks[kKeys][D];
-  __shared__ float vs[kKeys][D];
-  const int32_t s = blockIdx.z;
-  const int h = blockIdx.y;
+// Copies `rows` rows of D values (row r at src + r * stride) into shared memory rows of kStride; rows at or past
+// `valid` become zeros. 16-byte chunks, every thread of the block.
+template <typename T, int D, int kStride, int kRows>
+__device__ __forceinline__ void stageRows(T* dst, const T* __restrict__ src, int64_t stride, int valid) {
+  constexpr int kChunks = D / 8;
+  for (int i = threadIdx.x; i < kRows * kChunks; i += kWarps * 32) {
+    const int r = i / kChunks, c = i % kChunks;
+    uint4 value = make_uint4(0, 0, 0, 0);
+    if (r < valid) value = *reinterpret_cast<const uint4*>(src + r * stride + c * 8);
+    *reinterpret_cast<uint4*>(dst + r * kStride + c * 8) = value;
+  }
+}
+
+template <typename T, int D, int kBlockK>
+__global__ void __launch_bounds__(kWarps * 32)
+varlenAttentionKernel(const T* __restrict__ q, const T* __restrict__ k, const T* __restrict__ v, T* __restrict__ out, int64_t qStride,
+                      int64_t kvStride, int64_t outStride, const int32_t* __restrict__ cuSeqLens, float scaleLog2) {
+  constexpr int kStride = D + 8;  // padded shared row, in elements
+  __shared__ alignas(16) T qs[kBlockQ * kStride];
+  __shared__ alignas(16) T ks[kBlockK * kStride];
+  __shared__ alignas(16) T vs[kBlockK * kStride];
+
+  const int s = blockIdx.z, h = blockIdx.y;
   const int32_t begin = cuSeqLens[s];
   const int32_t length = cuSeqLens[s + 1] - begin;
-  const int32_t queries = oneQuery ? 1 : length;
-  if (static_cast<int32_t>(blockIdx.x) * kQueries >= queries) return;  // the whole block: uniform
-  const int32_t qi = blockIdx.x * kQueries + threadIdx.x;
-  const bool active = qi < queries;
-  const int64_t row = oneQuery ? s : begin + qi;
+  const int32_t q0 = blockIdx.x * kBlockQ;
+  if (q0 >= length) return;  // the whole block: uniform
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  const T tag{};
 
-  float qv[D], acc[D];
-  for (int d = 0; d < D; ++d) {
-    qv[d] = active ? toFloat(q[row * qStride + h * D + d]) * scale : 0.0f;
-    acc[d] = 0.0f;
+  stageRows<T, D, kStride, kBlockQ>(qs, q + (begin + q0) * qStride + h * D, qStride, length - q0);
+  __syncthreads();
+  uint32_t qf[D / 16][4];
+#pragma unroll
+  for (int kk = 0; kk < D / 16; ++kk) {
+    ldmatrixX4(qf[kk], qs + (warp * 16 + (lane % 8) + 8 * ((lane / 8) % 2)) * kStride + kk * 16 + 8 * (lane / 16));
   }
-  float maxScore = -FLT_MAX, sum = 0.0f;
 
-  for (int32_t tile = 0; tile < length; tile += kKeys) {
-    const int32_t keys = min(kKeys, length - tile);
+  float o[D / 8][4] = {};
+  float rowMax[2] = {-INFINITY, -INFINITY}, rowSum[2] = {0.0f, 0.0f};  // rows lane/4 and lane/4 + 8 of the warp
+
+  for (int32_t k0 = 0; k0 < length; k0 += kBlockK) {
+    const int valid = length - k0;
     __syncthreads();  // the previous tile is no longer read
-    for (int i = threadIdx.x; i < kKeys * D; i += kQueries) {
-      const int j = i / D, d = i % D;
-      const int64_t key = static_cast<int64_t>(begin + tile + j) * kvStride + h * D + d;
-      ks[j][d] = j < keys ? toFloat(k[key]) : 0.0f;
-      vs[j][d] = j < keys ? toFloat(v[key]) : 0.0f;
-    }
+    stageRows<T, D, kStride, kBlockK>(ks, k + (begin + k0) * kvStride + h * D, kvStride, valid);
+    stageRows<T, D, kStride, kBlockK>(vs, v + (begin + k0) * kvStride + h * D, kvStride, valid);
     __syncthreads();
-    if (!active) continue;
-    float scores[kKeys];
-    float tileMax = -FLT_MAX;
+
+    float sc[kBlockK / 8][4] = {};
 #pragma unroll
-    for (int j = 0; j < kKeys; ++j) {
-      float dot = 0.0f;
+    for (int kk = 0; kk < D / 16; ++kk) {
 #pragma unroll
-      for (int d = 0; d < D; ++d) dot += qv[d] * ks[j][d];
-      scores[j] = j < keys ? dot : -FLT_MAX;
-      tileMax = fmaxf(tileMax, scores[j]);
+      for (int j = 0; j < kBlockK / 16; ++j) {
+        uint32_t b[4];
+        ldmatrixX4(b, ks + (j * 16 + (lane % 8) + 8 * (lane / 16)) * kStride + kk * 16 + 8 * ((lane / 8) % 2));
+        mma(sc[2 * j], qf[kk], b[0], b[1], tag);
+        mma(sc[2 * j + 1], qf[kk], b[2], b[3], tag);
+      }
     }
-    const float newMax = fmaxf(maxScore, tileMax);
-    const float correction = __expf(maxScore - newMax);
-    sum *= correction;
+
+    float tileMax[2] = {rowMax[0], rowMax[1]};
 #pragma unroll
-    for (int d = 0; d < D; ++d) acc[d] *= correction;
+    for (int n = 0; n < kBlockK / 8; ++n) {
 #pragma unroll
-    for (int j = 0; j < kKeys; ++j) {
-      const float p = j < keys ? __expf(scores[j] - newMax) : 0.0f;
-      sum += p;
-#pragma unroll
-      for (int d = 0; d < D; ++d) acc[d] += p * vs[j][d];
+      for (int e = 0; e < 4; ++e) {
+        const int key = n * 8 + 2 * (lane % 4) + (e & 1);
+        sc[n][e] = key < valid ? sc[n][e] * scaleLog2 : -INFINITY;
+        tileMax[e / 2] = fmaxf(tileMax[e / 2], sc[n][e]);
+      }
     }
-    maxScore = newMax;
+#pragma unroll
+    for (int r = 0; r < 2; ++r) {  // the 4 lanes of a quad share rows
+      tileMax[r] = fmaxf(tileMax[r], __shfl_xor_sync(0xffffffffu, tileMax[r], 1));
+      tileMax[r] = fmaxf(tileMax[r], __shfl_xor_sync(0xffffffffu, tileMax[r], 2));
+      const float correction = exp2f(rowMax[r] - tileMax[r]);  // 0 on the first tile (rowMax -inf, tileMax finite)
+      rowMax[r] = tileMax[r];
+      rowSum[r] *= correction;
+#pragma unroll
+      for (int d = 0; d < D / 8; ++d) {
+        o[d][2 * r] *= correction;
+        o[d][2 * r + 1] *= correction;
+      }
+    }
+#pragma unroll
+    for (int n = 0; n < kBlockK / 8; ++n) {
+#pragma unroll
+      for (int e = 0; e < 4; ++e) {
+        sc[n][e] = exp2f(sc[n][e] - rowMax[e / 2]);
+        rowSum[e / 2] += sc[n][e];
+      }
+    }
+
+#pragma unroll
+    for (int t = 0; t < kBlockK / 16; ++t) {
+      const uint32_t a[4] = {pack(sc[2 * t][0], sc[2 * t][1], tag), pack(sc[2 * t][2], sc[2 * t][3], tag),
+                             pack(sc[2 * t + 1][0], sc[2 * t + 1][1], tag), pack(sc[2 * t + 1][2], sc[2 * t + 1][3], tag)};
+#pragma unroll
+      for (int dj = 0; dj < D / 16; ++dj) {
+        uint32_t b[4];
+        ldmatrixX4Trans(b, vs + (t * 16 + (lane % 8) + 8 * ((lane / 8) % 2)) * kStride + dj * 16 + 8 * (lane / 16));
+        mma(o[2 * dj], a, b[0], b[1], tag);
+        mma(o[2 * dj + 1], a, b[2], b[3], tag);
+      }
+    }
   }
-  if (!active) return;
-  const float inv = sum > 0.0f ? 1.0f / sum : 0.0f;
-  T* o = out + row * outStride + h * D;
-  for (int d = 0; d < D; ++d) fromFloat(o[d], acc[d] * inv);
+
+#pragma unroll
+  for (int r = 0; r < 2; ++r) {
+    rowSum[r] += __shfl_xor_sync(0xffffffffu, rowSum[r], 1);
+    rowSum[r] += __shfl_xor_sync(0xffffffffu, rowSum[r], 2);
+    const int32_t row = q0 + warp * 16 + lane / 4 + 8 * r;
+    if (row >= length) continue;
+    const float inv = 1.0f / rowSum[r];  // >= 1: the row's maximum contributes exp2(0)
+    T* dst = out + (begin + row) * outStride + h * D + 2 * (lane % 4);
+#pragma unroll
+    for (int d = 0; d < D / 8; ++d) {
+      *reinterpret_cast<uint32_t*>(dst + d * 8) = pack(o[d][2 * r] * inv, o[d][2 * r + 1] * inv, tag);
+    }
+  }
+}
+
+template <typename T, int D>
+__global__ void __launch_bounds__(kWarps * 32)
+firstQueryAttentionKernel(const T* __restrict__ q, const T* __restrict__ k, const T* __restrict__ v, T* __restrict__ out,
+                          int64_t qStride, int64_t kvStride, int64_t outStride, const int32_t* __restrict__ cuSeqLens, int32_t count,
+                          int heads, float scaleLog2) {
+  constexpr int kLanes = D / 8;          // lanes per key
+  constexpr int kGroups = 32 / kLanes;   // keys a warp takes at once
+  const int64_t task = static_cast<int64_t>(blockIdx.x) * kWarps + threadIdx.x / 32;
+  if (task >= static_cast<int64_t>(count) * heads) return;  // the whole warp: uniform
+  const int s = static_cast<int>(task / heads), h = static_cast<int>(task % heads);
+  const int lane = threadIdx.x % 32, group = lane / kLanes, part = lane % kLanes;
+  const int32_t begin = cuSeqLens[s];
+  const int32_t length = cuSeqLens[s + 1] - begin;
+
+  float qv[8], acc[8] = {};
+  {
+    const uint4 raw = *reinterpret_cast<const uint4*>(q + s * qStride + h * D + part * 8);
+    const T* e = reinterpret_cast<const T*>(&raw);
+#pragma unroll
+    for (int i = 0; i < 8; ++i) qv[i] = toFloat(e[i]) * scaleLog2;
+  }
+  float m = -INFINITY, l = 0.0f;
+  for (int32_t key = group; key < length; key += kGroups) {
+    const int64_t at = (begin + key) * kvStride + h * D + part * 8;
+    const uint4 kr = *reinterpret_cast<const uint4*>(k + at);
+    const uint4 vr = *reinterpret_cast<const uint4*>(v + at);
+    const T* ke = reinterpret_cast<const T*>(&kr);
+    const T* ve = reinterpret_cast<const T*>(&vr);
+    float score = 0.0f;
+#pragma unroll
+    for (int i = 0; i < 8; ++i) score += qv[i] * toFloat(ke[i]);
+#pragma unroll
+    for (int o = kLanes / 2; o > 0; o >>= 1) score += __shfl_xor_sync(0xffffffffu, score, o);  // within the group
+    const float mNew = fmaxf(m, score);
+    const float correction = exp2f(m - mNew), p = exp2f(score - mNew);
+    l = l * correction + p;
+#pragma unroll
+    for (int i = 0; i < 8; ++i) acc[i] = acc[i] * correction + p * toFloat(ve[i]);
+    m = mNew;
+  }
+  // Merge the groups' softmax states (a group that saw no key has m = -inf and weighs nothing).
+#pragma unroll
+  for (int o = kLanes; o < 32; o <<= 1) {
+    const float m2 = __shfl_xor_sync(0xffffffffu, m, o), l2 = __shfl_xor_sync(0xffffffffu, l, o);
+    const float mNew = fmaxf(m, m2);
+    const float a = m == -INFINITY ? 0.0f : exp2f(m - mNew), b = m2 == -INFINITY ? 0.0f : exp2f(m2 - mNew);
+    l = l * a + l2 * b;
+#pragma unroll
+    for (int i = 0; i < 8; ++i) acc[i] = acc[i] * a + __shfl_xor_sync(0xffffffffu, acc[i], o) * b;
+    m = mNew;
+  }
+  if (group != 0) return;
+  const float inv = 1.0f / l;  // length >= 1: l >= 1
+  const T tag{};
+  *reinterpret_cast<uint4*>(out + s * outStride + h * D + part * 8) =
+      make_uint4(pack(acc[0] * inv, acc[1] * inv, tag), pack(acc[2] * inv, acc[3] * inv, tag), pack(acc[4] * inv, acc[5] * inv, tag),
+                 pack(acc[6] * inv, acc[7] * inv, tag));
 }
 
 template <typename T, int D>
 void launch(const AttentionArgs& a, cudaStream_t stream) {
-  constexpr int kKeys = D <= 64 ? 32 : 16;  // shared memory: 2 x kKeys x D floats; registers: D x 2 + kKeys
-  const int32_t queries = a.oneQueryPerSequence ? 1 : a.maxLength;
-  const dim3 grid((queries + kQueries - 1) / kQueries, a.heads, a.count);
-  attentionKernel<T, D, kKeys><<<grid, kQueries, 0, stream>>>(
-      static_cast<const T*>(a.q), static_cast<const T*>(a.k), static_cast<const T*>(a.v), static_cast<T*>(a.out), a.qStride,
-      a.kvStride, a.outStride, a.cuSeqLens, a.oneQueryPerSequence, rsqrtf(static_cast<float>(D)));
-  TRT_RERANK_LAUNCH_CHECK("attentionKernel");
+  const float scaleLog2 = kLog2e / std::sqrt(static_cast<float>(D));
+  const T* q = static_cast<const T*>(a.q);
+  const T* k = static_cast<const T*>(a.k);
+  const T* v = static_cast<const T*>(a.v);
+  T* out = static_cast<T*>(a.out);
+  if (a.oneQueryPerSequence) {
+    const int64_t warps = static_cast<int64_t>(a.count) * a.heads;
+    firstQueryAttentionKernel<T, D><<<static_cast<unsigned>((warps + kWarps - 1) / kWarps), kWarps * 32, 0, stream>>>(
+        q, k, v, out, a.qStride, a.kvStride, a.outStride, a.cuSeqLens, a.count, a.heads, scaleLog2);
+    TRT_RERANK_LAUNCH_CHECK("firstQueryAttentionKernel");
+    return;
+  }
+  constexpr int kBlockK = D <= 64 ? 64 : 32;  // shared memory: (64 + 2 kBlockK) rows of D + 8 values, <= 48 KB
+  const dim3 grid((a.maxLength + kBlockQ - 1) / kBlockQ, a.heads, a.count);
+  varlenAttentionKernel<T, D, kBlockK><<<grid, kWarps * 32, 0, stream>>>(q, k, v, out, a.qStride, a.kvStride, a.outStride, a.cuSeqLens,
+                                                                          scaleLog2);
+  TRT_RERANK_LAUNCH_CHECK("varlenAttentionKernel");
 }
 
 template <typename T>

@@ -5,53 +5,78 @@
 #include <cuda_fp16.h>
 
 #include <algorithm>
+#include <string>
 #include <type_traits>
 
 #include "common/cuda_check.h"
+#include "common/errors.h"
 #include "kernels/encoder.cuh"
 
 namespace trt_rerank::kernels {
 namespace {
 
-constexpr int kRowThreads = 256;
-constexpr int kMaxPerThread = 16;  // hidden <= 4096
+constexpr int kRowWarps = 4;  // rows per block in the row kernels: one warp per row
 
 __device__ __forceinline__ float load(const __half* p, int64_t i) { return __half2float(p[i]); }
 __device__ __forceinline__ float load(const __nv_bfloat16* p, int64_t i) { return __bfloat162float(p[i]); }
 __device__ __forceinline__ void store(__half* p, int64_t i, float v) { p[i] = __float2half(v); }
 __device__ __forceinline__ void store(__nv_bfloat16* p, int64_t i, float v) { p[i] = __float2bfloat16(v); }
 
-// Sum over the block (kRowThreads threads); every thread gets the result.
-__device__ __forceinline__ float blockSum(float v, float* shared) {
-  for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
-  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
-  __syncthreads();  // shared may still be read by a previous call
-  if (lane == 0) shared[warp] = v;
-  __syncthreads();
-  float total = 0.0f;
-  for (int w = 0; w < kRowThreads / 32; ++w) total += shared[w];
-  return total;
+// 8 consecutive values (16 bytes; callers keep them 16-byte aligned: hidden % 8 == 0) to and from fp32.
+template <typename T>
+__device__ __forceinline__ void load8(const T* p, float (&v)[8]) {
+  const uint4 raw = *reinterpret_cast<const uint4*>(p);
+  const T* e = reinterpret_cast<const T*>(&raw);
+#pragma unroll
+  for (int i = 0; i < 8; ++i) v[i] = load(e, i);
+}
+template <typename T>
+__device__ __forceinline__ void store8(T* p, const float (&v)[8]) {
+  uint4 raw;
+  T* e = reinterpret_cast<T*>(&raw);
+#pragma unroll
+  for (int i = 0; i < 8; ++i) store(e, i, v[i]);
+  *reinterpret_cast<uint4*>(p) = raw;
 }
 
-// Normalizes the row held in `v` (this thread's elements i = threadIdx.x + j * kRowThreads) and writes it.
-template <typename T>
-__device__ __forceinline__ void normalizeRow(float (&v)[kMaxPerThread], int hidden, const T* gamma, const T* beta, float eps,
-                                             T* out, float* shared) {
+__device__ __forceinline__ float warpSum(float v) {
+  for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+  return v;
+}
+
+// One warp normalizes one row held in registers: lane l holds chunks c = 0 .. kChunks-1, elements
+// (c * 32 + l) * 8 .. + 7 (present when below hidden). Two passes over the registers (mean, then the
+// centred squares), fp32 throughout, then gamma / beta and one 16-byte store per chunk.
+template <typename T, int kChunks>
+__device__ __forceinline__ void normalizeRow(float (&v)[kChunks][8], int hidden, const T* __restrict__ gamma,
+                                             const T* __restrict__ beta, float eps, T* out) {
+  const int lane = threadIdx.x % 32;
   float sum = 0.0f;
-  for (int j = 0; j < kMaxPerThread; ++j) {
-    const int i = threadIdx.x + j * kRowThreads;
-    if (i < hidden) sum += v[j];
+#pragma unroll
+  for (int c = 0; c < kChunks; ++c) {
+    if ((c * 32 + lane) * 8 >= hidden) continue;
+#pragma unroll
+    for (int i = 0; i < 8; ++i) sum += v[c][i];
   }
-  const float mean = blockSum(sum, shared) / hidden;
+  const float mean = warpSum(sum) / hidden;
   float squares = 0.0f;
-  for (int j = 0; j < kMaxPerThread; ++j) {
-    const int i = threadIdx.x + j * kRowThreads;
-    if (i < hidden) squares += (v[j] - mean) * (v[j] - mean);
+#pragma unroll
+  for (int c = 0; c < kChunks; ++c) {
+    if ((c * 32 + lane) * 8 >= hidden) continue;
+#pragma unroll
+    for (int i = 0; i < 8; ++i) squares += (v[c][i] - mean) * (v[c][i] - mean);
   }
-  const float rstd = rsqrtf(blockSum(squares, shared) / hidden + eps);
-  for (int j = 0; j < kMaxPerThread; ++j) {
-    const int i = threadIdx.x + j * kRowThreads;
-    if (i < hidden) store(out, i, (v[j] - mean) * rstd * load(gamma, i) + load(beta, i));
+  const float rstd = rsqrtf(warpSum(squares) / hidden + eps);
+#pragma unroll
+  for (int c = 0; c < kChunks; ++c) {
+    const int at = (c * 32 + lane) * 8;
+    if (at >= hidden) continue;
+    float g[8], b[8], y[8];
+    load8(gamma + at, g);
+    load8(beta + at, b);
+#pragma unroll
+    for (int i = 0; i < 8; ++i) y[i] = (v[c][i] - mean) * rstd * g[i] + b[i];
+    store8(out + at, y);
   }
 }
 
@@ -73,36 +98,53 @@ __global__ void positionIdsKernel(const int32_t* __restrict__ ids, const int32_t
   }
 }
 
-template <typename T>
-__global__ void __launch_bounds__(kRowThreads)
+template <typename T, int kChunks>
+__global__ void __launch_bounds__(kRowWarps * 32)
 embeddingLayerNormKernel(const int32_t* __restrict__ ids, const uint8_t* __restrict__ typeIds, const int32_t* __restrict__ positions,
-                         int hidden, const T* __restrict__ word, const T* __restrict__ position, const T* __restrict__ tokenType,
-                         const T* __restrict__ gamma, const T* __restrict__ beta, float eps, T* __restrict__ out) {
-  __shared__ float shared[kRowThreads / 32];
-  const int64_t t = blockIdx.x;
+                         int64_t tokens, int hidden, const T* __restrict__ word, const T* __restrict__ position,
+                         const T* __restrict__ tokenType, const T* __restrict__ gamma, const T* __restrict__ beta, float eps,
+                         T* __restrict__ out) {
+  const int64_t t = static_cast<int64_t>(blockIdx.x) * kRowWarps + threadIdx.x / 32;
+  if (t >= tokens) return;  // the whole warp
+  const int lane = threadIdx.x % 32;
   const T* w = word + static_cast<int64_t>(ids[t]) * hidden;
   const T* p = position + static_cast<int64_t>(positions[t]) * hidden;
   const T* y = tokenType + static_cast<int64_t>(typeIds[t]) * hidden;
-  float v[kMaxPerThread];
-  for (int j = 0; j < kMaxPerThread; ++j) {
-    const int i = threadIdx.x + j * kRowThreads;
-    v[j] = i < hidden ? load(w, i) + load(p, i) + load(y, i) : 0.0f;
+  float v[kChunks][8];
+#pragma unroll
+  for (int c = 0; c < kChunks; ++c) {
+    const int at = (c * 32 + lane) * 8;
+    if (at >= hidden) continue;
+    float a[8], b[8];
+    load8(w + at, v[c]);
+    load8(p + at, a);
+    load8(y + at, b);
+#pragma unroll
+    for (int i = 0; i < 8; ++i) v[c][i] += a[i] + b[i];
   }
-  normalizeRow(v, hidden, gamma, beta, eps, out + t * hidden, shared);
+  normalizeRow<T, kChunks>(v, hidden, gamma, beta, eps, out + t * hidden);
 }
 
-template <typename T>
-__global__ void __launch_bounds__(kRowThreads)
-residualLayerNormKernel(const T* __restrict__ x, const T* residual, int hidden, const T* __restrict__ gamma,
+template <typename T, int kChunks>
+__global__ void __launch_bounds__(kRowWarps * 32)
+residualLayerNormKernel(const T* __restrict__ x, const T* residual, int64_t rows, int hidden, const T* __restrict__ gamma,
                         const T* __restrict__ beta, float eps, T* out) {
-  __shared__ float shared[kRowThreads / 32];
-  const int64_t row = static_cast<int64_t>(blockIdx.x) * hidden;
-  float v[kMaxPerThread];
-  for (int j = 0; j < kMaxPerThread; ++j) {
-    const int i = threadIdx.x + j * kRowThreads;
-    v[j] = i < hidden ? load(x, row + i) + load(residual, row + i) : 0.0f;
+  const int64_t r = static_cast<int64_t>(blockIdx.x) * kRowWarps + threadIdx.x / 32;
+  if (r >= rows) return;  // the whole warp
+  const int lane = threadIdx.x % 32;
+  const int64_t row = r * hidden;
+  float v[kChunks][8];
+#pragma unroll
+  for (int c = 0; c < kChunks; ++c) {
+    const int at = (c * 32 + lane) * 8;
+    if (at >= hidden) continue;
+    float a[8];
+    load8(x + row + at, v[c]);
+    load8(residual + row + at, a);
+#pragma unroll
+    for (int i = 0; i < 8; ++i) v[c][i] += a[i];
   }
-  normalizeRow(v, hidden, gamma, beta, eps, out + row, shared);  // every read is done: out may alias residual
+  normalizeRow<T, kChunks>(v, hidden, gamma, beta, eps, out + row);  // this warp's reads are done: out may alias residual
 }
 
 __device__ __forceinline__ float activation(Activation act, float x) {
@@ -115,10 +157,16 @@ __device__ __forceinline__ float activation(Activation act, float x) {
   }
 }
 
+// 8 values per thread step (16-byte loads; n % 8 == 0 and x 16-byte aligned, as every caller's [rows, width] is).
 template <typename T>
 __global__ void activateKernel(Activation act, T* x, int64_t n) {
-  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n; i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
-    store(x, i, activation(act, load(x, i)));
+  const int64_t chunks = n / 8;
+  for (int64_t c = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; c < chunks; c += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    float v[8];
+    load8(x + c * 8, v);
+#pragma unroll
+    for (int i = 0; i < 8; ++i) v[i] = activation(act, v[i]);
+    store8(x + c * 8, v);
   }
 }
 
@@ -171,15 +219,39 @@ void positionIds(const int32_t* ids, const int32_t* cuSeqLens, int32_t count, in
   TRT_RERANK_LAUNCH_CHECK("positionIdsKernel");
 }
 
+namespace {
+
+// Calls fn with std::integral_constant<int, kChunks>: the fewest chunks of 8 values per lane covering `hidden`.
+template <typename Fn>
+void dispatchChunks(int hidden, Fn&& fn) {
+  const int chunks = (hidden + 255) / 256;
+  if (chunks <= 1) fn(std::integral_constant<int, 1>{});
+  else if (chunks <= 2) fn(std::integral_constant<int, 2>{});
+  else if (chunks <= 4) fn(std::integral_constant<int, 4>{});
+  else if (chunks <= 8) fn(std::integral_constant<int, 8>{});
+  else fn(std::integral_constant<int, 16>{});
+}
+
+void requireVectorWidth(int64_t n, const char* what) {
+  if (n % 8 != 0) throw NativeError(kErrInvalidArgument, std::string(what) + " must be a multiple of 8 for the CUDA kernels, not " + std::to_string(n));
+}
+
+unsigned rowBlocks(int64_t rows) { return static_cast<unsigned>((rows + kRowWarps - 1) / kRowWarps); }
+
+}  // namespace
+
 void embeddingLayerNorm(StorageType type, const int32_t* ids, const uint8_t* typeIds, const int32_t* positions, int64_t tokens,
                         int hidden, const void* word, const void* position, const void* tokenType, const void* gamma,
                         const void* beta, float eps, void* out, cudaStream_t stream) {
   if (tokens <= 0) return;
+  requireVectorWidth(hidden, "hidden_size");
   dispatch(type, [&](auto* tag) {
     using T = std::remove_pointer_t<decltype(tag)>;
-    embeddingLayerNormKernel<T><<<static_cast<unsigned>(tokens), kRowThreads, 0, stream>>>(
-        ids, typeIds, positions, hidden, static_cast<const T*>(word), static_cast<const T*>(position),
-        static_cast<const T*>(tokenType), static_cast<const T*>(gamma), static_cast<const T*>(beta), eps, static_cast<T*>(out));
+    dispatchChunks(hidden, [&](auto chunks) {
+      embeddingLayerNormKernel<T, decltype(chunks)::value><<<rowBlocks(tokens), kRowWarps * 32, 0, stream>>>(
+          ids, typeIds, positions, tokens, hidden, static_cast<const T*>(word), static_cast<const T*>(position),
+          static_cast<const T*>(tokenType), static_cast<const T*>(gamma), static_cast<const T*>(beta), eps, static_cast<T*>(out));
+    });
   });
   TRT_RERANK_LAUNCH_CHECK("embeddingLayerNormKernel");
 }
@@ -187,20 +259,24 @@ void embeddingLayerNorm(StorageType type, const int32_t* ids, const uint8_t* typ
 void residualLayerNorm(StorageType type, const void* x, const void* residual, int64_t rows, int hidden, const void* gamma,
                        const void* beta, float eps, void* out, cudaStream_t stream) {
   if (rows <= 0) return;
+  requireVectorWidth(hidden, "hidden_size");
   dispatch(type, [&](auto* tag) {
     using T = std::remove_pointer_t<decltype(tag)>;
-    residualLayerNormKernel<T><<<static_cast<unsigned>(rows), kRowThreads, 0, stream>>>(
-        static_cast<const T*>(x), static_cast<const T*>(residual), hidden, static_cast<const T*>(gamma),
-        static_cast<const T*>(beta), eps, static_cast<T*>(out));
+    dispatchChunks(hidden, [&](auto chunks) {
+      residualLayerNormKernel<T, decltype(chunks)::value><<<rowBlocks(rows), kRowWarps * 32, 0, stream>>>(
+          static_cast<const T*>(x), static_cast<const T*>(residual), rows, hidden, static_cast<const T*>(gamma),
+          static_cast<const T*>(beta), eps, static_cast<T*>(out));
+    });
   });
   TRT_RERANK_LAUNCH_CHECK("residualLayerNormKernel");
 }
 
 void activate(StorageType type, Activation act, void* x, int64_t n, cudaStream_t stream) {
   if (n <= 0) return;
+  requireVectorWidth(n, "the activation's size");
   dispatch(type, [&](auto* tag) {
     using T = std::remove_pointer_t<decltype(tag)>;
-    activateKernel<T><<<gridFor(n, 256), 256, 0, stream>>>(act, static_cast<T*>(x), n);
+    activateKernel<T><<<gridFor(n / 8, 256), 256, 0, stream>>>(act, static_cast<T*>(x), n);
   });
   TRT_RERANK_LAUNCH_CHECK("activateKernel");
 }

@@ -67,6 +67,10 @@ class CudaBackend : public DeviceBackend {
                                                  std::to_string(headDim_) + " (use backend 'cpu')");
     }
     if (H > 4096) throw NativeError(kErrInvalidArgument, "the CUDA backend runs hidden sizes up to 4096, not " + std::to_string(H));
+    if (H % 8 != 0 || spec.intermediateSize % 8 != 0) {  // 16-byte vector loads in every kernel
+      throw NativeError(kErrInvalidArgument, "the CUDA backend needs hidden_size and intermediate_size to be multiples of 8; this model has " +
+                                                 std::to_string(H) + " and " + std::to_string(spec.intermediateSize) + " (use backend 'cpu')");
+    }
     TRT_RERANK_CUDA_CHECK(cudaSetDevice(options.device));
     gemm_ = std::make_unique<cublaslt::Gemm>();
     loadWeights();
