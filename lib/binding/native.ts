@@ -126,6 +126,16 @@ export interface NativeTesting {
   ): { ids: Int32Array | BigInt64Array; mask: Int32Array | BigInt64Array; typeIds: Int32Array | BigInt64Array };
   /** The TensorRT backend's output kernel: raw engine logits -> fp32. */
   engineLogitsToFloat(raw: Uint8Array, type: 'fp32' | 'fp16' | 'bf16', count: number, labels: number): Float32Array;
+  /** The CUDA backend's attention over packed sequences (q, k, v given in fp32, stored as `dtype`). q is
+   * [tokens, heads * headDim], or [sequences, ...] with firstQueryOnly (each sequence's first query). */
+  attention(
+    q: Float32Array, k: Float32Array, v: Float32Array, offsets: Int32Array, heads: number, headDim: number,
+    dtype: 'fp16' | 'bf16', firstQueryOnly: boolean,
+  ): Float32Array;
+  /** LayerNorm(x + residual) per row of `hidden` values. */
+  layerNorm(x: Float32Array, residual: Float32Array, hidden: number, gamma: Float32Array, beta: Float32Array, eps: number,
+    dtype: 'fp16' | 'bf16'): Float32Array;
+  activation(x: Float32Array, act: 'gelu' | 'gelu_tanh' | 'relu' | 'silu' | 'tanh', dtype: 'fp16' | 'bf16'): Float32Array;
 }
 
 export interface NativeAddon {

@@ -6,6 +6,9 @@
 #include "binding/promise_worker.h"
 #include "common/cuda_resources.h"
 #include "backends/device_backend.h"
+#include "common/half.h"
+#include "kernels/attention.cuh"
+#include "kernels/encoder.cuh"
 #include "kernels/engine_io.cuh"
 #include "kernels/scores.cuh"
 #include "kernels/topk.cuh"
@@ -216,13 +219,13 @@ Napi::Value packEngineInputsHook(const Napi::CallbackInfo& info) {
     const size_t width = int64 ? 8 : 4;
     const size_t n = static_cast<size_t>(rows) * seqLen;
     DeviceBuffer oIds(n * width), oMask(n * width), oTypes(n * width);
-    TRT_RERANK_CUDA_CHECK(cudaMemcpy(dIds.get(), ids.Data(), sizeof(int32_t) * ids.ElementLength(), cudaMemcpyHostToDevice));
-    TRT_RERANK_CUDA_CHECK(cudaMemcpy(dTypes.get(), typeIds.Data(), typeIds.ElementLength(), cudaMemcpyHostToDevice));
-    TRT_RERANK_CUDA_CHECK(cudaMemcpy(dOffsets.get(), offsets.Data(), sizeof(int32_t) * offsets.ElementLength(), cudaMemcpyHostToDevice));
+    TRT_RERANK_CUDA_CHECK(cudaMemcpyAsync(dIds.get(), ids.Data(), sizeof(int32_t) * ids.ElementLength(), cudaMemcpyHostToDevice, stream.get()));
+    TRT_RERANK_CUDA_CHECK(cudaMemcpyAsync(dTypes.get(), typeIds.Data(), typeIds.ElementLength(), cudaMemcpyHostToDevice, stream.get()));
+    TRT_RERANK_CUDA_CHECK(cudaMemcpyAsync(dOffsets.get(), offsets.Data(), sizeof(int32_t) * offsets.ElementLength(), cudaMemcpyHostToDevice, stream.get()));
     // Poison the outputs, so a position the kernel skips shows up.
-    TRT_RERANK_CUDA_CHECK(cudaMemset(oIds.get(), 0x7f, n * width));
-    TRT_RERANK_CUDA_CHECK(cudaMemset(oMask.get(), 0x7f, n * width));
-    TRT_RERANK_CUDA_CHECK(cudaMemset(oTypes.get(), 0x7f, n * width));
+    TRT_RERANK_CUDA_CHECK(cudaMemsetAsync(oIds.get(), 0x7f, n * width, stream.get()));
+    TRT_RERANK_CUDA_CHECK(cudaMemsetAsync(oMask.get(), 0x7f, n * width, stream.get()));
+    TRT_RERANK_CUDA_CHECK(cudaMemsetAsync(oTypes.get(), 0x7f, n * width, stream.get()));
     kernels::packEngineInputs(dIds.get<int32_t>(), dTypes.get<uint8_t>(), dOffsets.get<int32_t>(), count, rows, seqLen,
                               int64 ? kernels::EngineIntType::Int64 : kernels::EngineIntType::Int32, oIds.get(), oMask.get(),
                               withTypeIds ? oTypes.get() : nullptr, stream.get());
@@ -230,13 +233,14 @@ Napi::Value packEngineInputsHook(const Napi::CallbackInfo& info) {
     Napi::Object out = Napi::Object::New(env);
     auto copyOut = [&](const char* name, DeviceBuffer& buffer) {
       Napi::ArrayBuffer host = Napi::ArrayBuffer::New(env, n * width);
-      TRT_RERANK_CUDA_CHECK(cudaMemcpy(host.Data(), buffer.get(), n * width, cudaMemcpyDeviceToHost));
+      TRT_RERANK_CUDA_CHECK(cudaMemcpyAsync(host.Data(), buffer.get(), n * width, cudaMemcpyDeviceToHost, stream.get()));
       if (int64) out.Set(name, Napi::TypedArrayOf<int64_t>::New(env, n, host, 0, napi_bigint64_array));
       else out.Set(name, Napi::Int32Array::New(env, n, host, 0));
     };
     copyOut("ids", oIds);
     copyOut("mask", oMask);
     copyOut("typeIds", oTypes);
+    TRT_RERANK_CUDA_CHECK(cudaStreamSynchronize(stream.get()));
     return out;
   } catch (const std::exception& e) {
     throwJsError(env, kErrBackend, e.what());
@@ -258,12 +262,134 @@ Napi::Value engineLogitsToFloatHook(const Napi::CallbackInfo& info) {
     TRT_RERANK_CUDA_CHECK(cudaSetDevice(0));
     CudaStream stream;
     DeviceBuffer in(std::max<size_t>(1, raw.ElementLength())), out(sizeof(float) * std::max(1, count * labels));
-    TRT_RERANK_CUDA_CHECK(cudaMemcpy(in.get(), raw.Data(), raw.ElementLength(), cudaMemcpyHostToDevice));
+    TRT_RERANK_CUDA_CHECK(cudaMemcpyAsync(in.get(), raw.Data(), raw.ElementLength(), cudaMemcpyHostToDevice, stream.get()));
     kernels::engineLogitsToFloat(in.get(), t, count, labels, out.get<float>(), stream.get());
     TRT_RERANK_CUDA_CHECK(cudaStreamSynchronize(stream.get()));
     Napi::Float32Array result = Napi::Float32Array::New(env, static_cast<size_t>(count) * labels);
-    TRT_RERANK_CUDA_CHECK(cudaMemcpy(result.Data(), out.get(), sizeof(float) * count * labels, cudaMemcpyDeviceToHost));
+    TRT_RERANK_CUDA_CHECK(cudaMemcpyAsync(result.Data(), out.get(), sizeof(float) * count * labels, cudaMemcpyDeviceToHost, stream.get()));
+    TRT_RERANK_CUDA_CHECK(cudaStreamSynchronize(stream.get()));
     return result;
+  } catch (const std::exception& e) {
+    throwJsError(env, kErrBackend, e.what());
+  }
+}
+
+// The CUDA backend's kernels on given fp32 inputs, stored as fp16 or bf16 on the device (synchronous: small test
+// data only); results widened back to fp32.
+//   attention(q, k, v, offsets, heads, headDim, dtype, firstQueryOnly) -> Float32Array like q
+//       q [tokens or sequences, heads * headDim], k and v [tokens, heads * headDim]
+//   layerNorm(x, residual, hidden, gamma, beta, eps, dtype) -> Float32Array: LayerNorm(x + residual) per row
+//   activation(x, act, dtype) -> Float32Array, act 'gelu' | 'gelu_tanh' | 'relu' | 'silu' | 'tanh'
+kernels::StorageType storageType(Napi::Env env, const Napi::Value& v) {
+  const std::string type = v.As<Napi::String>().Utf8Value();
+  if (type != "fp16" && type != "bf16") throwJsError(env, kErrInvalidArgument, "dtype must be 'fp16' or 'bf16'");
+  return type == "fp16" ? kernels::StorageType::Half : kernels::StorageType::BFloat16;
+}
+
+DeviceBuffer upload(const Napi::Float32Array& values, kernels::StorageType type, cudaStream_t stream) {
+  const size_t n = values.ElementLength();
+  DeviceBuffer staging(sizeof(float) * std::max<size_t>(n, 1)), stored(2 * std::max<size_t>(n, 8));
+  TRT_RERANK_CUDA_CHECK(cudaMemcpyAsync(staging.get(), values.Data(), sizeof(float) * n, cudaMemcpyHostToDevice, stream));
+  kernels::convertWeights(staging.get(), 0, type, stored.get(), static_cast<int64_t>(n), stream);
+  TRT_RERANK_CUDA_CHECK(cudaStreamSynchronize(stream));
+  return stored;
+}
+
+Napi::Float32Array download(Napi::Env env, const DeviceBuffer& stored, size_t n, kernels::StorageType type, cudaStream_t stream) {
+  std::vector<uint16_t> raw(n);
+  TRT_RERANK_CUDA_CHECK(cudaMemcpyAsync(raw.data(), stored.get(), 2 * n, cudaMemcpyDeviceToHost, stream));
+  TRT_RERANK_CUDA_CHECK(cudaStreamSynchronize(stream));
+  Napi::Float32Array out = Napi::Float32Array::New(env, n);
+  for (size_t i = 0; i < n; ++i) out[i] = type == kernels::StorageType::Half ? halfToFloat(raw[i]) : bf16ToFloat(raw[i]);
+  return out;
+}
+
+Napi::Value attentionHook(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Float32Array q = info[0].As<Napi::Float32Array>(), k = info[1].As<Napi::Float32Array>(), v = info[2].As<Napi::Float32Array>();
+  Napi::Int32Array offsets = info[3].As<Napi::Int32Array>();
+  const int heads = info[4].As<Napi::Number>().Int32Value(), headDim = info[5].As<Napi::Number>().Int32Value();
+  const kernels::StorageType type = storageType(env, info[6]);
+  const bool firstOnly = info[7].ToBoolean();
+  const int32_t count = static_cast<int32_t>(offsets.ElementLength()) - 1;
+  const int64_t width = static_cast<int64_t>(heads) * headDim;
+  const int64_t tokens = count > 0 ? offsets[count] : 0;
+  if (count < 1 || k.ElementLength() != static_cast<size_t>(tokens * width) || v.ElementLength() != k.ElementLength() ||
+      q.ElementLength() != static_cast<size_t>((firstOnly ? count : tokens) * width)) {
+    throwJsError(env, kErrInvalidArgument, "attention: q [tokens or sequences, heads * headDim], k and v [tokens, heads * headDim]");
+  }
+  try {
+    TRT_RERANK_CUDA_CHECK(cudaSetDevice(0));
+    CudaStream stream;
+    DeviceBuffer dq = upload(q, type, stream.get()), dk = upload(k, type, stream.get()), dv = upload(v, type, stream.get());
+    DeviceBuffer dOffsets(sizeof(int32_t) * offsets.ElementLength()), out(2 * q.ElementLength());
+    TRT_RERANK_CUDA_CHECK(cudaMemcpyAsync(dOffsets.get(), offsets.Data(), sizeof(int32_t) * offsets.ElementLength(), cudaMemcpyHostToDevice, stream.get()));
+    TRT_RERANK_CUDA_CHECK(cudaMemsetAsync(out.get(), 0xff, out.bytes(), stream.get()));  // NaN: a row the kernel skips shows up
+    int32_t maxLength = 0;
+    for (int32_t s = 0; s < count; ++s) maxLength = std::max(maxLength, offsets[s + 1] - offsets[s]);
+    kernels::AttentionArgs a;
+    a.type = type;
+    a.q = dq.get();
+    a.k = dk.get();
+    a.v = dv.get();
+    a.out = out.get();
+    a.qStride = a.kvStride = a.outStride = width;
+    a.cuSeqLens = dOffsets.get<int32_t>();
+    a.count = count;
+    a.maxLength = maxLength;
+    a.heads = heads;
+    a.headDim = headDim;
+    a.oneQueryPerSequence = firstOnly;
+    kernels::attention(a, stream.get());
+    TRT_RERANK_CUDA_CHECK(cudaStreamSynchronize(stream.get()));
+    return download(env, out, q.ElementLength(), type, stream.get());
+  } catch (const std::exception& e) {
+    throwJsError(env, kErrBackend, e.what());
+  }
+}
+
+Napi::Value layerNormHook(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Float32Array x = info[0].As<Napi::Float32Array>(), residual = info[1].As<Napi::Float32Array>();
+  const int hidden = info[2].As<Napi::Number>().Int32Value();
+  Napi::Float32Array gamma = info[3].As<Napi::Float32Array>(), beta = info[4].As<Napi::Float32Array>();
+  const float eps = info[5].As<Napi::Number>().FloatValue();
+  const kernels::StorageType type = storageType(env, info[6]);
+  if (hidden < 1 || x.ElementLength() % hidden != 0 || residual.ElementLength() != x.ElementLength() ||
+      gamma.ElementLength() != static_cast<size_t>(hidden) || beta.ElementLength() != gamma.ElementLength()) {
+    throwJsError(env, kErrInvalidArgument, "layerNorm: x and residual [rows, hidden], gamma and beta [hidden]");
+  }
+  try {
+    TRT_RERANK_CUDA_CHECK(cudaSetDevice(0));
+    CudaStream stream;
+    DeviceBuffer dx = upload(x, type, stream.get()), dr = upload(residual, type, stream.get());
+    DeviceBuffer dg = upload(gamma, type, stream.get()), db = upload(beta, type, stream.get());
+    const int64_t rows = static_cast<int64_t>(x.ElementLength()) / hidden;
+    kernels::residualLayerNorm(type, dx.get(), dr.get(), rows, hidden, dg.get(), db.get(), eps, dr.get(), stream.get());
+    TRT_RERANK_CUDA_CHECK(cudaStreamSynchronize(stream.get()));
+    return download(env, dr, x.ElementLength(), type, stream.get());
+  } catch (const std::exception& e) {
+    throwJsError(env, kErrBackend, e.what());
+  }
+}
+
+Napi::Value activationHook(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Float32Array x = info[0].As<Napi::Float32Array>();
+  const std::string name = info[1].As<Napi::String>().Utf8Value();
+  const kernels::StorageType type = storageType(env, info[2]);
+  const kernels::Activation act = name == "gelu"        ? kernels::Activation::GeluErf
+                                  : name == "gelu_tanh" ? kernels::Activation::GeluTanh
+                                  : name == "relu"      ? kernels::Activation::Relu
+                                  : name == "silu"      ? kernels::Activation::Silu
+                                                        : kernels::Activation::Tanh;
+  try {
+    TRT_RERANK_CUDA_CHECK(cudaSetDevice(0));
+    CudaStream stream;
+    DeviceBuffer dx = upload(x, type, stream.get());
+    kernels::activate(type, act, dx.get(), static_cast<int64_t>(x.ElementLength()), stream.get());
+    TRT_RERANK_CUDA_CHECK(cudaStreamSynchronize(stream.get()));
+    return download(env, dx, x.ElementLength(), type, stream.get());
   } catch (const std::exception& e) {
     throwJsError(env, kErrBackend, e.what());
   }
@@ -278,6 +404,9 @@ Napi::Object gpuTestingExports(Napi::Env env) {
   testing.Set("benchTestBackend", Napi::Function::New(env, startBackendBench));
   testing.Set("packEngineInputs", Napi::Function::New(env, packEngineInputsHook));
   testing.Set("engineLogitsToFloat", Napi::Function::New(env, engineLogitsToFloatHook));
+  testing.Set("attention", Napi::Function::New(env, attentionHook));
+  testing.Set("layerNorm", Napi::Function::New(env, layerNormHook));
+  testing.Set("activation", Napi::Function::New(env, activationHook));
   return testing;
 }
 

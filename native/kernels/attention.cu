@@ -38,13 +38,15 @@ __device__ __forceinline__ uint32_t sharedAddress(const void* p) { return static
 __device__ __forceinline__ void ldmatrixX4(uint32_t (&r)[4], const void* p) {
   asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0, %1, %2, %3}, [%4];\n"
                : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
-               : "r"(sharedAddress(p)));
+               : "r"(sharedAddress(p))
+               : "memory");  // reads shared memory: never hoisted above the barrier that publishes it
 }
 
 __device__ __forceinline__ void ldmatrixX4Trans(uint32_t (&r)[4], const void* p) {
   asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0, %1, %2, %3}, [%4];\n"
                : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
-               : "r"(sharedAddress(p)));
+               : "r"(sharedAddress(p))
+               : "memory");
 }
 
 // c += a (16x16, row) . b (16x8, col), fp32 accumulators.
@@ -216,10 +218,16 @@ firstQueryAttentionKernel(const T* __restrict__ q, const T* __restrict__ k, cons
     for (int i = 0; i < 8; ++i) qv[i] = toFloat(e[i]) * scaleLog2;
   }
   float m = -INFINITY, l = 0.0f;
-  for (int32_t key = group; key < length; key += kGroups) {
-    const int64_t at = (begin + key) * kvStride + h * D + part * 8;
-    const uint4 kr = *reinterpret_cast<const uint4*>(k + at);
-    const uint4 vr = *reinterpret_cast<const uint4*>(v + at);
+  // Every lane runs every step (the group sums below are warp shuffles); a group past the end scores nothing.
+  for (int32_t base = 0; base < length; base += kGroups) {
+    const int32_t key = base + group;
+    const bool present = key < length;
+    uint4 kr = make_uint4(0, 0, 0, 0), vr = make_uint4(0, 0, 0, 0);
+    if (present) {
+      const int64_t at = (begin + key) * kvStride + h * D + part * 8;
+      kr = *reinterpret_cast<const uint4*>(k + at);
+      vr = *reinterpret_cast<const uint4*>(v + at);
+    }
     const T* ke = reinterpret_cast<const T*>(&kr);
     const T* ve = reinterpret_cast<const T*>(&vr);
     float score = 0.0f;
@@ -227,6 +235,7 @@ firstQueryAttentionKernel(const T* __restrict__ q, const T* __restrict__ k, cons
     for (int i = 0; i < 8; ++i) score += qv[i] * toFloat(ke[i]);
 #pragma unroll
     for (int o = kLanes / 2; o > 0; o >>= 1) score += __shfl_xor_sync(0xffffffffu, score, o);  // within the group
+    if (!present) continue;
     const float mNew = fmaxf(m, score);
     const float correction = exp2f(m - mNew), p = exp2f(score - mNew);
     l = l * correction + p;
