@@ -1,12 +1,20 @@
 #!/usr/bin/env node
 // npm run bench:encoder (GPU machine) — the CUDA backend beside PyTorch on the same random-weight files and the
-// same token ids, in the same run. Model: MiniLM-L6-H384 shapes (ms-marco-MiniLM-L-6-v2: 6 layers, hidden 384,
-// 12 heads of 32, FFN 1536). Pairs: a 16-token query + 32..240 document tokens. Tokenization excluded on both
-// sides (ids given); ours includes the upload of the ids, PyTorch's does not.
-//   ours      packed tokens, batches of 512 through the GPU pipeline, top-10 at the end (wall time per call)
-//   padded    PyTorch fp16 SDPA, pad to 256 (the seed's way)     sorted  PyTorch, length-sorted batches
-// Also the share of the FLOP floor: useful FLOPs (real tokens only) at 746 TFLOP/s (fp16 dense, H100 measured).
-// Writes $OUT/bench-encoder.json when OUT is set. BENCH_DOCS="100,1000" sets the call sizes.
+// same token ids, in the same run, for the shapes of three rerankers:
+//   minilm-l6   ms-marco-MiniLM-L-6-v2 (BERT: 6 layers, hidden 384, 12 heads of 32, FFN 1536, vocab 30522)
+//   xlmr-base   bge-reranker-base      (XLM-R: 12 layers, hidden 768, 12 heads of 64, FFN 3072, vocab 250002)
+//   xlmr-large  bge-reranker-large     (XLM-R: 24 layers, hidden 1024, 16 heads of 64, FFN 4096, vocab 250002)
+// Pairs: a 16-token query + 32..240 document tokens (uniform). Tokenization excluded on both sides (ids given);
+// ours includes the upload of the ids, PyTorch's does not.
+//   ours       packed tokens, batches of 512 through the GPU pipeline, top-10 at the end (wall time per call)
+//   pad-256    PyTorch fp16 SDPA, every pair padded to 256, batches of 512 (the seed's way)
+//   sorted     PyTorch, pairs sorted by length, each batch padded to its own longest
+// Also: the share of the FLOP floor (useful FLOPs over real tokens only, at 746 TFLOP/s: the fp16 dense rate
+// measured on the H100), and the CUDA backend's device memory at batch 512 x 256 tokens (session.memoryBytes,
+// the sum of its allocations, less the weights).
+// Environment: BENCH_MODELS="minilm-l6,xlmr-base,xlmr-large", BENCH_DOCS="100,1000,5000", BENCH_REPEATS (calls
+// per size; default 30 / 10 / 5 for 100 / 1000 / 5000 documents), BENCH_TORCH=0 (ours only, e.g. under ncu),
+// BENCH_OUT (folder for bench-encoder.json / .md / .svg; default $OUT, else none).
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,6 +23,7 @@ import { loadAddon } from '../dist/binding/loader.js';
 import { readModelConfig } from '../dist/model/config.js';
 import { planModel } from '../dist/model/plan.js';
 import { writeTinyModel } from '../dist/tiny-models/generate.js';
+import { barChartSvg } from './chart.mjs';
 
 const addon = loadAddon();
 const info = addon.systemInfo();
@@ -22,51 +31,72 @@ if (!info.backends.includes('cuda') || info.cuda.devices.length === 0 || !info.c
   console.log(`bench:encoder skipped: ${info.cuda.devices.length === 0 ? `no CUDA device (${info.cuda.error ?? 'none found'})` : info.cublasLt.error ?? 'no CUDA backend in this build'}`);
   process.exit(0);
 }
-const REPEATS = Number(process.env.BENCH_REPEATS ?? 10);
-const WITH_TORCH = process.env.BENCH_TORCH !== '0';  // BENCH_TORCH=0: ours only (profiling under ncu)
-const SIZES = (process.env.BENCH_DOCS ?? '100,1000').split(',').map(Number);
+
+const MODELS = {
+  'minilm-l6': { label: 'MiniLM-L6-H384', vocabSize: 30522,
+    spec: { family: 'bert', seed: 5, hiddenSize: 384, numHeads: 12, numLayers: 6, intermediateSize: 1536, numLabels: 1, hiddenAct: 'gelu', dtype: 'F16' } },
+  'xlmr-base': { label: 'XLM-R base', vocabSize: 250002,
+    spec: { family: 'xlm-roberta', seed: 6, hiddenSize: 768, numHeads: 12, numLayers: 12, intermediateSize: 3072, numLabels: 1, hiddenAct: 'gelu', dtype: 'F16' } },
+  'xlmr-large': { label: 'XLM-R large', vocabSize: 250002,
+    spec: { family: 'xlm-roberta', seed: 7, hiddenSize: 1024, numHeads: 16, numLayers: 24, intermediateSize: 4096, numLabels: 1, hiddenAct: 'gelu', dtype: 'F16' } },
+};
+const QUERY_TOKENS = 16;
 const FLOOR_FLOPS = 746e12;
-const SPEC = { family: 'bert', seed: 5, hiddenSize: 384, numHeads: 12, numLayers: 6, intermediateSize: 1536, numLabels: 1, hiddenAct: 'gelu', dtype: 'F32' };
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const percentile = (xs, p) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((xs.length * p) / 100))];
+const BATCH = 512;
+const MAX_LENGTH = 256;
+const names = (process.env.BENCH_MODELS ?? Object.keys(MODELS).join(',')).split(',').filter(Boolean);
+for (const n of names) if (!MODELS[n]) throw new Error(`unknown model ${n}: one of ${Object.keys(MODELS).join(', ')}`);
+const SIZES = (process.env.BENCH_DOCS ?? '100,1000,5000').split(',').map(Number);
+const repeatsFor = (count) => Number(process.env.BENCH_REPEATS ?? (count <= 100 ? 30 : count <= 1000 ? 10 : 5));
+const WITH_TORCH = process.env.BENCH_TORCH !== '0';
+const OUT = process.env.BENCH_OUT ?? process.env.OUT;
+
+const sorted = (xs) => [...xs].sort((a, b) => a - b);
+const median = (xs) => sorted(xs)[Math.floor(xs.length / 2)];
+const percentile = (xs, p) => sorted(xs)[Math.min(xs.length - 1, Math.ceil((xs.length * p) / 100) - 1)];
 
 let seed = 31;
 const random = () => ((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32);
 
-const dir = mkdtempSync(join(tmpdir(), 'trt-rerank-encoder-'));
-try {
-  const modelDir = await writeTinyModel(join(dir, 'minilm-l6-shape'), SPEC);
-  const config = await readModelConfig(modelDir);
-  const plan = await planModel(modelDir, config);
-  const vocab = plan.vocabSize;
-  const calls = SIZES.map((count) => {
-    const lengths = Int32Array.from({ length: count }, () => 16 + 32 + Math.floor(random() * 209));
-    const offsets = new Int32Array(count + 1);
-    lengths.forEach((l, i) => (offsets[i + 1] = offsets[i] + l));
-    const ids = Int32Array.from({ length: offsets[count] }, () => 5 + Math.floor(random() * (vocab - 5)));
-    const typeIds = new Uint8Array(ids.length);
-    for (let i = 0; i < count; i++) typeIds.fill(1, offsets[i] + 16, offsets[i + 1]);
-    const file = join(dir, `ids-${count}.bin`);
-    writeFileSync(file, Buffer.from(Int32Array.from([count, ...lengths, ...ids]).buffer));
-    // Useful FLOPs: 2 per multiply-add over real tokens; attention 2 x 2 x len^2 x hidden per layer.
-    const h = SPEC.hiddenSize, ffn = SPEC.intermediateSize;
-    let flops = 0;
-    for (const l of lengths) flops += SPEC.numLayers * (2 * l * (4 * h * h + 2 * h * ffn) + 4 * l * l * h);
-    return { count, lengths, offsets, ids, typeIds, file, flops };
-  });
+function makeCall(dir, count, vocab, spec) {
+  const lengths = Int32Array.from({ length: count }, () => QUERY_TOKENS + 32 + Math.floor(random() * 209));
+  const offsets = new Int32Array(count + 1);
+  lengths.forEach((l, i) => (offsets[i + 1] = offsets[i] + l));
+  const ids = Int32Array.from({ length: offsets[count] }, () => 5 + Math.floor(random() * (vocab - 5)));
+  for (let i = 0; i < count; i++) ids[offsets[i]] = spec.family === 'bert' ? 101 : 0;  // [CLS] / <s>
+  const typeIds = new Uint8Array(ids.length);
+  if (spec.family === 'bert') for (let i = 0; i < count; i++) typeIds.fill(1, offsets[i] + QUERY_TOKENS, offsets[i + 1]);
+  const file = join(dir, `ids-${count}.bin`);
+  writeFileSync(file, Buffer.from(Int32Array.from([count, ...lengths, ...ids]).buffer));
+  // Useful FLOPs: 2 per multiply-add over real tokens (all layers in full); attention 2 x 2 x len^2 x hidden.
+  const h = spec.hiddenSize, ffn = spec.intermediateSize;
+  let flops = 0;
+  for (const l of lengths) flops += spec.numLayers * (2 * l * (4 * h * h + 2 * h * ffn) + 4 * l * l * h);
+  return { count, lengths, offsets, ids, typeIds, file, flops, repeats: repeatsFor(count) };
+}
 
-  const torch = !WITH_TORCH ? calls.map(() => ({ padded: [NaN], sorted: [NaN] })) : JSON.parse(execFileSync('python3', [new URL('./encoder_torch.py', import.meta.url).pathname, modelDir, String(REPEATS), ...calls.map((c) => c.file)],
-    { encoding: 'utf8', maxBuffer: 1 << 24 }));
+async function benchModel(name, dir) {
+  const { label, vocabSize, spec } = MODELS[name];
+  const started = Date.now();
+  const modelDir = await writeTinyModel(join(dir, name), spec, { vocabSize });
+  const plan = await planModel(modelDir, await readModelConfig(modelDir));
+  console.error(`${name}: model written in ${((Date.now() - started) / 1e3).toFixed(1)} s`);
+  const calls = SIZES.map((count) => makeCall(dir, count, vocabSize, spec));
+  const torch = !WITH_TORCH ? calls.map(() => null) : JSON.parse(execFileSync('python3',
+    [new URL('./encoder_torch.py', import.meta.url).pathname, modelDir, ...calls.map((c) => `${c.file}:${c.repeats}`)],
+    { encoding: 'utf8', maxBuffer: 1 << 24, stdio: ['ignore', 'pipe', 'inherit'] }));
 
-  const session = await addon.loadSession(plan, { backend: 'cuda', dtype: 'fp16', maxLength: 256, maxBatchSize: 512, concurrency: 1 });
+  const session = await addon.loadSession(plan, { backend: 'cuda', dtype: 'fp16', maxLength: MAX_LENGTH, maxBatchSize: BATCH, concurrency: 1 });
+  const weightBytes = Object.values(plan.tensors).reduce((sum, t) => sum + 2 * t.shape.reduce((a, b) => a * b, 1), 0);
+  const memory = { sessionBytes: session.memoryBytes, weightBytes, activationBytes: session.memoryBytes - weightBytes, batch: BATCH, maxLength: MAX_LENGTH };
   const rows = [];
   try {
     for (const [i, c] of calls.entries()) {
       const once = async () => {
         const start = process.hrtime.bigint();
         const request = session.createRequest(c.count, 'sigmoid');
-        for (let first = 0; first < c.count; first += 512) {
-          const end = Math.min(c.count, first + 512);
+        for (let first = 0; first < c.count; first += BATCH) {
+          const end = Math.min(c.count, first + BATCH);
           const base = c.offsets[first];
           await request.submit(c.ids.subarray(base, c.offsets[end]), c.typeIds.subarray(base, c.offsets[end]),
             c.offsets.subarray(first, end + 1).map((o) => o - base), first);
@@ -74,30 +104,67 @@ try {
         await request.finish(10);
         return Number(process.hrtime.bigint() - start) / 1e6;
       };
-      for (let w = 0; w < Math.min(3, REPEATS); w++) await once();
+      for (let w = 0; w < 3; w++) await once();
       const ours = [];
-      for (let r = 0; r < (c.count <= 100 ? 5 * REPEATS : REPEATS); r++) ours.push(await once());
+      for (let r = 0; r < c.repeats; r++) ours.push(await once());
       const t = torch[i];
-      const floorMs = (c.flops / FLOOR_FLOPS) * 1e3;
       rows.push({
-        docs: c.count,
+        docs: c.count, tokens: c.ids.length, repeats: c.repeats,
         oursMs: median(ours), oursP99Ms: percentile(ours, 99),
-        torchPaddedMs: median(t.padded), torchSortedMs: median(t.sorted),
-        floorMs,
+        torchPaddedMs: t ? median(t.padded) : null, torchSortedMs: t ? median(t.sorted) : null,
+        floorMs: (c.flops / FLOOR_FLOPS) * 1e3,
       });
     }
   } finally {
     await session.close();
   }
-  const device = info.cuda.devices[0].name;
-  console.log(`\nbench:encoder: ${device}; MiniLM-L6-H384 shapes, random weights, fp16; query 16 + documents 32..240 tokens; median of ${REPEATS}+ calls\n`);
-  console.log('| docs | ours ms (p99) | ours docs/s | torch pad-256 ms | torch sorted ms | ours vs pad-256 | ours vs sorted | share of FLOP floor |');
-  console.log('|---|---|---|---|---|---|---|---|');
-  for (const r of rows) {
-    console.log(`| ${r.docs} | ${r.oursMs.toFixed(2)} (${r.oursP99Ms.toFixed(2)}) | ${Math.round((r.docs * 1e3) / r.oursMs)} | ${r.torchPaddedMs.toFixed(2)} | ` +
-      `${r.torchSortedMs.toFixed(2)} | ${(r.torchPaddedMs / r.oursMs).toFixed(2)}x | ${(r.torchSortedMs / r.oursMs).toFixed(2)}x | ${((100 * r.floorMs) / r.oursMs).toFixed(1)}% |`);
+  return { name, label, spec: { ...spec, vocabSize }, rows, memory };
+}
+
+const fmt = (x, digits = 2) => (x == null ? '–' : x.toFixed(digits));
+function markdown(result) {
+  const lines = [`Device: ${result.device}. Random weights, fp16; pairs of a 16-token query + 32..240 document tokens; ` +
+    'ids given (tokenization excluded). Median (and p99) wall time per call over the repeats shown; PyTorch ' +
+    `${result.torch} in the same run. Floor: useful FLOPs at 746 TFLOP/s.`, '',
+    '| model | docs | ours ms (p99) | ours docs/s | torch pad-256 ms | torch sorted ms | vs pad-256 | vs sorted | share of floor |',
+    '|---|---|---|---|---|---|---|---|---|'];
+  for (const m of result.models) {
+    for (const r of m.rows) {
+      lines.push(`| ${m.label} | ${r.docs} | ${fmt(r.oursMs)} (${fmt(r.oursP99Ms)}) | ${Math.round((r.docs * 1e3) / r.oursMs)} | ` +
+        `${fmt(r.torchPaddedMs)} | ${fmt(r.torchSortedMs)} | ${r.torchPaddedMs ? fmt(r.torchPaddedMs / r.oursMs) + 'x' : '–'} | ` +
+        `${r.torchSortedMs ? fmt(r.torchSortedMs / r.oursMs) + 'x' : '–'} | ${fmt((100 * r.floorMs) / r.oursMs, 1)}% |`);
+    }
   }
-  if (process.env.OUT) writeFileSync(join(process.env.OUT, 'bench-encoder.json'), JSON.stringify({ device, spec: SPEC, repeats: REPEATS, rows }, null, 2));
+  lines.push('', '| model | device memory at 512 x 256 tokens, one slot | weights (fp16) | activations + scratch |', '|---|---|---|---|');
+  for (const m of result.models) {
+    const gb = (b) => (b / 2 ** 30).toFixed(2) + ' GiB';
+    lines.push(`| ${m.label} | ${gb(m.memory.sessionBytes)} | ${gb(m.memory.weightBytes)} | ${gb(m.memory.activationBytes)} |`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'trt-rerank-encoder-'));
+try {
+  const models = [];
+  for (const name of names) {
+    models.push(await benchModel(name, dir));
+    rmSync(join(dir, name), { recursive: true, force: true });
+  }
+  const torchVersion = WITH_TORCH ? execFileSync('python3', ['-c', 'import torch, transformers; print(f"torch {torch.__version__}, transformers {transformers.__version__}")'], { encoding: 'utf8' }).trim() : 'not run';
+  const result = { device: info.cuda.devices[0].name, date: new Date().toISOString(), command: 'bash .gpu/run "npm run bench" (bench/encoder.mjs)', torch: torchVersion, models };
+  const md = markdown(result);
+  console.log(`\nbench:encoder\n\n${md}`);
+  if (OUT) {
+    writeFileSync(join(OUT, 'bench-encoder.json'), JSON.stringify(result, null, 2));
+    writeFileSync(join(OUT, 'bench-encoder.md'), `# CUDA backend vs PyTorch (bench/encoder.mjs)\n\nCommand: \`${result.command}\`, ${result.date}.\n\n${md}`);
+    writeFileSync(join(OUT, 'bench-encoder.svg'), barChartSvg({
+      title: `Documents per second, ${result.device}, fp16 (log scale)`,
+      groups: models.flatMap((m) => m.rows.map((r) => ({ label: `${m.label}, ${r.docs} docs`, values: [
+        (r.docs * 1e3) / r.oursMs, r.torchSortedMs ? (r.docs * 1e3) / r.torchSortedMs : null, r.torchPaddedMs ? (r.docs * 1e3) / r.torchPaddedMs : null] }))),
+      series: ['trt-rerank CUDA backend', 'PyTorch, length-sorted', 'PyTorch, pad to 256'],
+      footnote: `bench/encoder.mjs, ${result.date.slice(0, 10)}; ${result.torch}`,
+    }));
+  }
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

@@ -4,7 +4,7 @@
   sorted  pairs sorted by length, each batch of 512 padded to its own longest
 Ids already on the GPU (tokenization excluded), CUDA-synchronised wall time per call, median of REPEATS.
 
-    python3 bench/encoder_torch.py MODEL_DIR REPEATS IDS.bin [IDS.bin ...]
+    python3 bench/encoder_torch.py MODEL_DIR IDS.bin:REPEATS [IDS.bin:REPEATS ...]
 IDS.bin: int32 little-endian: count, then count lengths, then the ids of every pair back to back (each pair's
 token types: 0 for the first 16 tokens (the query), 1 after, for models with two token types). Prints JSON
 [{"padded": [ms...], "sorted": [ms...]}, ...], one entry per file.
@@ -17,8 +17,8 @@ import numpy as np
 import torch
 from transformers import AutoModelForSequenceClassification
 
-model_dir, repeats = sys.argv[1], int(sys.argv[2])
-model = AutoModelForSequenceClassification.from_pretrained(model_dir, torch_dtype=torch.float16, attn_implementation="sdpa").cuda().eval()
+model_dir = sys.argv[1]
+model = AutoModelForSequenceClassification.from_pretrained(model_dir, dtype=torch.float16, attn_implementation="sdpa").cuda().eval()
 two_types = getattr(model.config, "type_vocab_size", 1) > 1
 QUERY = 16
 BATCH = 512
@@ -52,7 +52,9 @@ def run(prepared):
 
 
 results = []
-for ids_path in sys.argv[3:]:
+for arg in sys.argv[2:]:
+    ids_path, repeats = arg.rsplit(":", 1)
+    repeats = int(repeats)
     raw = np.fromfile(ids_path, dtype=np.int32)
     count = int(raw[0])
     lengths = raw[1 : 1 + count]
@@ -66,6 +68,7 @@ for ids_path in sys.argv[3:]:
     ):
         prepared = batches(pairs, lengths, order, pad_to)
         run(prepared)  # warm-up
+        run(prepared)
         times = []
         for _ in range(repeats):
             start = time.perf_counter()

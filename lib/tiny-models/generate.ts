@@ -3,7 +3,8 @@
  * config.json, model.safetensors, tokenizer.json and tokenizer_config.json, the layout of a Hugging Face
  * model. The weights are random: scores carry no meaning.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SeededRandom } from './random.js';
 import { encodeSafetensors, type StoredDType, type TensorToWrite } from './safetensors-writer.js';
@@ -111,15 +112,36 @@ export function tinyTokenizer(family: TinyModelSpec['family']): TokenizerFiles {
   return family === 'bert' ? wordPieceTokenizer() : unigramTokenizer();
 }
 
+export interface WriteModelOptions {
+  /** Copy this folder's tokenizer files (tokenizer.json and friends) instead of writing the tiny tokenizer; the
+   * vocabulary size follows its tokenizer.json. For benchmarks on a real tokenizer (e.g. BERT uncased). */
+  tokenizerDir?: string;
+  /** The embedding table's rows, whatever the tokenizer (benchmarks of real models' shapes, e.g. XLM-R's 250002). */
+  vocabSize?: number;
+}
+
 /** Writes the model folder `dir` for `spec` (creating it) and returns dir. */
-export async function writeTinyModel(dir: string, spec: TinyModelSpec): Promise<string> {
-  const tokenizer = tinyTokenizer(spec.family);
+export async function writeTinyModel(dir: string, spec: TinyModelSpec, options: WriteModelOptions = {}): Promise<string> {
   await mkdir(dir, { recursive: true });
   const json = (value: object) => JSON.stringify(value, null, 2) + '\n';
-  await writeFile(join(dir, 'config.json'), json(configJson(spec, tokenizer.vocabSize)));
-  await writeFile(join(dir, 'tokenizer.json'), JSON.stringify(tokenizer.tokenizerJson));
-  await writeFile(join(dir, 'tokenizer_config.json'), json(tokenizer.tokenizerConfig));
-  await writeFile(join(dir, 'model.safetensors'), encodeSafetensors(weights(spec, tokenizer.vocabSize), spec.dtype));
+  let vocabSize: number;
+  if (options.tokenizerDir) {
+    const files = ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'vocab.txt'];
+    for (const f of files) {
+      const from = join(options.tokenizerDir, f);
+      if (existsSync(from)) await copyFile(from, join(dir, f));
+    }
+    const vocab = (JSON.parse(await readFile(join(options.tokenizerDir, 'tokenizer.json'), 'utf8')) as { model: { vocab: object } }).model.vocab;
+    vocabSize = Array.isArray(vocab) ? vocab.length : Object.keys(vocab).length;
+  } else {
+    const tokenizer = tinyTokenizer(spec.family);
+    await writeFile(join(dir, 'tokenizer.json'), JSON.stringify(tokenizer.tokenizerJson));
+    await writeFile(join(dir, 'tokenizer_config.json'), json(tokenizer.tokenizerConfig));
+    vocabSize = tokenizer.vocabSize;
+  }
+  vocabSize = options.vocabSize ?? vocabSize;
+  await writeFile(join(dir, 'config.json'), json(configJson(spec, vocabSize)));
+  await writeFile(join(dir, 'model.safetensors'), encodeSafetensors(weights(spec, vocabSize), spec.dtype));
   return dir;
 }
 

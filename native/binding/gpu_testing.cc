@@ -5,6 +5,7 @@
 
 #include "binding/promise_worker.h"
 #include "common/cuda_resources.h"
+#include "backends/cuda/cublaslt.h"
 #include "backends/device_backend.h"
 #include "common/half.h"
 #include "kernels/attention.cuh"
@@ -395,6 +396,35 @@ Napi::Value activationHook(const Napi::CallbackInfo& info) {
   }
 }
 
+//   gemm(x, w, bias, m, n, k, epilogue, dtype) -> Float32Array [m, n]: epilogue(x . w^T + bias) through cuBLASLt,
+//       epilogue 'bias' | 'bias_relu' | 'bias_gelu_tanh'
+Napi::Value gemmHook(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Float32Array x = info[0].As<Napi::Float32Array>(), w = info[1].As<Napi::Float32Array>(), bias = info[2].As<Napi::Float32Array>();
+  const int64_t m = info[3].As<Napi::Number>().Int64Value(), n = info[4].As<Napi::Number>().Int64Value(), k = info[5].As<Napi::Number>().Int64Value();
+  const std::string name = info[6].As<Napi::String>().Utf8Value();
+  const kernels::StorageType type = storageType(env, info[7]);
+  if (m < 1 || n < 1 || k < 1 || x.ElementLength() != static_cast<size_t>(m * k) || w.ElementLength() != static_cast<size_t>(n * k) ||
+      bias.ElementLength() != static_cast<size_t>(n)) {
+    throwJsError(env, kErrInvalidArgument, "gemm: x [m, k], w [n, k], bias [n]");
+  }
+  const cublaslt::Epilogue epilogue = name == "bias_relu" ? cublaslt::Epilogue::BiasRelu
+                                      : name == "bias_gelu_tanh" ? cublaslt::Epilogue::BiasGeluTanh
+                                                                 : cublaslt::Epilogue::Bias;
+  try {
+    TRT_RERANK_CUDA_CHECK(cudaSetDevice(0));
+    CudaStream stream;
+    cublaslt::Gemm gemm;
+    DeviceBuffer dx = upload(x, type, stream.get()), dw = upload(w, type, stream.get()), db = upload(bias, type, stream.get());
+    DeviceBuffer y(2 * m * n), workspace(32u << 20);
+    gemm.linear(type == kernels::StorageType::Half ? CUDA_R_16F : CUDA_R_16BF, dx.get(), dw.get(), db.get(), y.get(), m, n, k,
+                workspace.get(), workspace.bytes(), stream.get(), epilogue);
+    return download(env, y, static_cast<size_t>(m * n), type, stream.get());
+  } catch (const std::exception& e) {
+    throwJsError(env, kErrBackend, e.what());
+  }
+}
+
 }  // namespace
 
 Napi::Object gpuTestingExports(Napi::Env env) {
@@ -407,6 +437,7 @@ Napi::Object gpuTestingExports(Napi::Env env) {
   testing.Set("attention", Napi::Function::New(env, attentionHook));
   testing.Set("layerNorm", Napi::Function::New(env, layerNormHook));
   testing.Set("activation", Napi::Function::New(env, activationHook));
+  testing.Set("gemm", Napi::Function::New(env, gemmHook));
   return testing;
 }
 

@@ -2,8 +2,9 @@
 //
 // 1. Every query of every sequence (all layers but the last), on tensor cores, FlashAttention-2's loop:
 //    a block of 4 warps takes 64 queries of one (sequence, head); each warp owns 16 query rows and keeps them
-//    in registers as mma A fragments. The block walks the sequence's keys in tiles of kBlockK (K and V staged
-//    in shared memory, rows padded by 16 bytes so ldmatrix's 8 row addresses hit distinct banks):
+//    in registers as mma A fragments. The block walks the sequence's keys in tiles of kBlockK, K and V staged
+//    in shared memory by cp.async, double-buffered (tile i + 1 in flight while tile i is used), rows padded by
+//    16 bytes so ldmatrix's 8 row addresses hit distinct banks:
 //      S = Q K^T                       mma.m16n8k16, fp16/bf16 in, fp32 accumulators   [16, kBlockK] a warp
 //      m' = max(m, rowmax(S)),  P = exp2(S * scale * log2 e - m'),  l = l * exp2(m - m') + rowsum(P)
 //      O = O * exp2(m - m') + P V      P re-packed from the S accumulators as A fragments (no shared memory)
@@ -75,17 +76,28 @@ __device__ __forceinline__ uint32_t pack(float lo, float hi, __nv_bfloat16) {
 __device__ __forceinline__ float toFloat(__half x) { return __half2float(x); }
 __device__ __forceinline__ float toFloat(__nv_bfloat16 x) { return __bfloat162float(x); }
 
-// Copies `rows` rows of D values (row r at src + r * stride) into shared memory rows of kStride; rows at or past
-// `valid` become zeros. 16-byte chunks, every thread of the block.
+// Starts copying kRows rows of D values (row r at src + r * stride) into shared rows of kStride, 16 bytes per
+// cp.async (sm_80+: global -> shared without registers); rows at or past `valid` are zero-filled (source size 0).
+// Every thread of the block takes part; the copies land after cpAsyncWait + __syncthreads.
 template <typename T, int D, int kStride, int kRows>
-__device__ __forceinline__ void stageRows(T* dst, const T* __restrict__ src, int64_t stride, int valid) {
+__device__ __forceinline__ void stageRowsAsync(T* dst, const T* __restrict__ src, int64_t stride, int valid) {
   constexpr int kChunks = D / 8;
+#pragma unroll
   for (int i = threadIdx.x; i < kRows * kChunks; i += kWarps * 32) {
     const int r = i / kChunks, c = i % kChunks;
-    uint4 value = make_uint4(0, 0, 0, 0);
-    if (r < valid) value = *reinterpret_cast<const uint4*>(src + r * stride + c * 8);
-    *reinterpret_cast<uint4*>(dst + r * kStride + c * 8) = value;
+    const bool present = r < valid;
+    const T* from = present ? src + r * stride + c * 8 : src;  // any valid address when nothing is read
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(sharedAddress(dst + r * kStride + c * 8)), "l"(from),
+                 "r"(present ? 16 : 0)
+                 : "memory");
   }
+  asm volatile("cp.async.commit_group;\n" ::: "memory");
+}
+
+// Waits until at most `pending` of this thread's committed copy groups are still in flight.
+template <int pending>
+__device__ __forceinline__ void cpAsyncWait() {
+  asm volatile("cp.async.wait_group %0;\n" ::"n"(pending) : "memory");
 }
 
 template <typename T, int D, int kBlockK>
@@ -93,9 +105,9 @@ __global__ void __launch_bounds__(kWarps * 32)
 varlenAttentionKernel(const T* __restrict__ q, const T* __restrict__ k, const T* __restrict__ v, T* __restrict__ out, int64_t qStride,
                       int64_t kvStride, int64_t outStride, const int32_t* __restrict__ cuSeqLens, float scaleLog2) {
   constexpr int kStride = D + 8;  // padded shared row, in elements
-  __shared__ alignas(16) T qs[kBlockQ * kStride];
-  __shared__ alignas(16) T ks[kBlockK * kStride];
-  __shared__ alignas(16) T vs[kBlockK * kStride];
+  extern __shared__ __align__(16) unsigned char sharedBytes[];
+  T* qs = reinterpret_cast<T*>(sharedBytes);  // [kBlockQ][kStride], then two K/V buffers of [kBlockK][kStride] each
+  T* kvBuffers = qs + kBlockQ * kStride;
 
   const int s = blockIdx.z, h = blockIdx.y;
   const int32_t begin = cuSeqLens[s];
@@ -104,24 +116,36 @@ varlenAttentionKernel(const T* __restrict__ q, const T* __restrict__ k, const T*
   if (q0 >= length) return;  // the whole block: uniform
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const T tag{};
+  auto stageTile = [&](int32_t k0, int buffer) {
+    T* ks = kvBuffers + buffer * 2 * kBlockK * kStride;
+    stageRowsAsync<T, D, kStride, kBlockK>(ks, k + (begin + k0) * kvStride + h * D, kvStride, length - k0);
+    stageRowsAsync<T, D, kStride, kBlockK>(ks + kBlockK * kStride, v + (begin + k0) * kvStride + h * D, kvStride, length - k0);
+  };
 
-  stageRows<T, D, kStride, kBlockQ>(qs, q + (begin + q0) * qStride + h * D, qStride, length - q0);
-  __syncthreads();
+  // Q and the first K/V tile in flight together; each later tile is requested before the current one is used.
+  stageRowsAsync<T, D, kStride, kBlockQ>(qs, q + (begin + q0) * qStride + h * D, qStride, length - q0);
+  stageTile(0, 0);
   uint32_t qf[D / 16][4];
-#pragma unroll
-  for (int kk = 0; kk < D / 16; ++kk) {
-    ldmatrixX4(qf[kk], qs + (warp * 16 + (lane % 8) + 8 * ((lane / 8) % 2)) * kStride + kk * 16 + 8 * (lane / 16));
-  }
-
   float o[D / 8][4] = {};
   float rowMax[2] = {-INFINITY, -INFINITY}, rowSum[2] = {0.0f, 0.0f};  // rows lane/4 and lane/4 + 8 of the warp
 
-  for (int32_t k0 = 0; k0 < length; k0 += kBlockK) {
+  for (int32_t k0 = 0, tile = 0; k0 < length; k0 += kBlockK, ++tile) {
     const int valid = length - k0;
-    __syncthreads();  // the previous tile is no longer read
-    stageRows<T, D, kStride, kBlockK>(ks, k + (begin + k0) * kvStride + h * D, kvStride, valid);
-    stageRows<T, D, kStride, kBlockK>(vs, v + (begin + k0) * kvStride + h * D, kvStride, valid);
+    if (k0 + kBlockK < length) {
+      stageTile(k0 + kBlockK, (tile + 1) % 2);  // that buffer was last read in the previous step, before its closing barrier
+      cpAsyncWait<2>();                          // everything but the two groups just issued has landed
+    } else {
+      cpAsyncWait<0>();
+    }
     __syncthreads();
+    if (tile == 0) {
+#pragma unroll
+      for (int kk = 0; kk < D / 16; ++kk) {
+        ldmatrixX4(qf[kk], qs + (warp * 16 + (lane % 8) + 8 * ((lane / 8) % 2)) * kStride + kk * 16 + 8 * (lane / 16));
+      }
+    }
+    const T* ks = kvBuffers + (tile % 2) * 2 * kBlockK * kStride;
+    const T* vs = ks + kBlockK * kStride;
 
     float sc[kBlockK / 8][4] = {};
 #pragma unroll
@@ -179,6 +203,7 @@ varlenAttentionKernel(const T* __restrict__ q, const T* __restrict__ k, const T*
         mma(o[2 * dj + 1], a, b[2], b[3], tag);
       }
     }
+    __syncthreads();  // this buffer is refilled two steps on
   }
 
 #pragma unroll
@@ -276,10 +301,15 @@ void launch(const AttentionArgs& a, cudaStream_t stream) {
     TRT_RERANK_LAUNCH_CHECK("firstQueryAttentionKernel");
     return;
   }
-  constexpr int kBlockK = D <= 64 ? 64 : 32;  // shared memory: (64 + 2 kBlockK) rows of D + 8 values, <= 48 KB
+  constexpr int kBlockK = D <= 64 ? 64 : 32;
+  constexpr size_t kShared = sizeof(T) * (kBlockQ + 4 * kBlockK) * (D + 8);  // Q, then K and V twice: 30-52 KB
+  if constexpr (kShared > 48 * 1024) {  // head size 128: above the default limit (set per call: it is per device)
+    TRT_RERANK_CUDA_CHECK(cudaFuncSetAttribute(varlenAttentionKernel<T, D, kBlockK>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                               static_cast<int>(kShared)));
+  }
   const dim3 grid((a.maxLength + kBlockQ - 1) / kBlockQ, a.heads, a.count);
-  varlenAttentionKernel<T, D, kBlockK><<<grid, kWarps * 32, 0, stream>>>(q, k, v, out, a.qStride, a.kvStride, a.outStride, a.cuSeqLens,
-                                                                          scaleLog2);
+  varlenAttentionKernel<T, D, kBlockK><<<grid, kWarps * 32, kShared, stream>>>(q, k, v, out, a.qStride, a.kvStride, a.outStride,
+                                                                                a.cuSeqLens, scaleLog2);
   TRT_RERANK_LAUNCH_CHECK("varlenAttentionKernel");
 }
 

@@ -151,6 +151,53 @@ describe.skipIf(reason !== '')('CUDA encoder kernels', () => {
     silu: (x) => x / (1 + Math.exp(-x)),
     tanh: (x) => Math.tanh(x),
   };
+  it('cuBLASLt GEMM with the bias epilogue, fp16 and bf16', () => {
+    const [m, n, k] = [67, 40, 96];
+    for (const dtype of ['fp16', 'bf16'] as const) {
+      const x = randomArray(m * k, 1);
+      const w = randomArray(n * k, 0.2);
+      const b = randomArray(n, 1);
+      const got = addon.testing!.gemm(x, w, b, m, n, k, 'bias', dtype);
+      const expected = new Float64Array(m * n);
+      for (let i = 0; i < m; i++) {
+        for (let j = 0; j < n; j++) {
+          let sum = stored(b[j]!, dtype);
+          for (let t = 0; t < k; t++) sum += stored(x[i * k + t]!, dtype) * stored(w[j * k + t]!, dtype);
+          expected[i * n + j] = sum;
+        }
+      }
+      const { worst, at } = worstDifference(got, expected);
+      expect(worst, `${dtype} at ${at}`).toBeLessThanOrEqual(dtype === 'fp16' ? 4e-3 : 3e-2);
+    }
+  });
+
+  // The epilogues the backend fuses: pre-activations placed exactly (x one-hot, w holding the values, no bias
+  // rounding), so each output is f(value) rounded once to fp16. Negative inputs in [-4, -1] are where the erf
+  // and tanh GELUs differ most next to the output's size (up to 4e-4 on outputs of ~0.05): this decides which
+  // GELU cuBLASLt computes, and the backend fuses it only for models defined with that one.
+  for (const [epilogue, fn] of [['bias_relu', activations.relu!], ['bias_gelu_tanh', activations.gelu_tanh!]] as const) {
+    it(`cuBLASLt epilogue ${epilogue} computes exactly that activation`, () => {
+      const n = 512;
+      const k = 8;
+      const values = Float32Array.from({ length: n }, (_, j) => stored(j < 256 ? -4 + (3 * j) / 256 : -3 + (6 * (j - 256)) / 256, 'fp16'));
+      const x = Float32Array.from({ length: k }, (_, t) => (t === 0 ? 1 : 0));
+      const w = new Float32Array(n * k);
+      values.forEach((v, j) => (w[j * k] = v));
+      const got = addon.testing!.gemm(x, w, new Float32Array(n), 1, n, k, epilogue, 'fp16');
+      const expected = Float64Array.from(values, (v) => fn(v));
+      const other = Float64Array.from(values, (v) => activations.gelu!(v));
+      const ulp = (v: number) => 2 ** (Math.floor(Math.log2(Math.max(Math.abs(v), 2 ** -14))) - 10);
+      for (let j = 0; j < n; j++) {
+        expect(Math.abs(got[j]! - expected[j]!), `f(${values[j]}) = ${got[j]}, expected ${expected[j]}`).toBeLessThanOrEqual(ulp(expected[j]!));
+      }
+      if (epilogue === 'bias_gelu_tanh') {
+        // ...and it is not the erf form: some outputs sit more than an ulp away from erf GELU.
+        const far = values.filter((v, j) => Math.abs(got[j]! - other[j]!) > 2 * ulp(other[j]!)).length;
+        expect(far).toBeGreaterThan(20);
+      }
+    });
+  }
+
   for (const [name, fn] of Object.entries(activations)) {
     it(`activation ${name}, fp16`, () => {
       const x = randomArray(4096 + 8, 6);

@@ -96,7 +96,7 @@ Gemm::~Gemm() {
 }
 
 void Gemm::linear(cudaDataType_t type, const void* x, const void* w, const void* bias, void* y, int64_t m, int64_t n,
-                  int64_t k, void* workspace, size_t workspaceBytes, cudaStream_t stream) const {
+                  int64_t k, void* workspace, size_t workspaceBytes, cudaStream_t stream, Epilogue epilogue) const {
   if (m == 0) return;
   const Api& a = api();
   Desc desc;
@@ -105,8 +105,8 @@ void Gemm::linear(cudaDataType_t type, const void* x, const void* w, const void*
   check(a.matmulDescSetAttribute(desc.d, kDescTransA, &transA, sizeof(transA)), "set TRANSA");
   check(a.matmulDescSetAttribute(desc.d, kDescTransB, &transB, sizeof(transB)), "set TRANSB");
   if (bias) {
-    const uint32_t epilogue = kEpilogueBias;
-    check(a.matmulDescSetAttribute(desc.d, kDescEpilogue, &epilogue, sizeof(epilogue)), "set EPILOGUE");
+    const uint32_t value = epilogue == Epilogue::BiasRelu ? kEpilogueReluBias : epilogue == Epilogue::BiasGeluTanh ? kEpilogueGeluBias : kEpilogueBias;
+    check(a.matmulDescSetAttribute(desc.d, kDescEpilogue, &value, sizeof(value)), "set EPILOGUE");
     check(a.matmulDescSetAttribute(desc.d, kDescBiasPointer, &bias, sizeof(bias)), "set BIAS_POINTER");
   }
   // Column-major views: A = W as k x n (ld k), transposed; B = X as k x m (ld k); D = Y as n x m (ld n).

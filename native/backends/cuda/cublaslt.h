@@ -47,6 +47,8 @@ enum : int {
   kDescBiasPointer = 8,          // CUBLASLT_MATMUL_DESC_BIAS_POINTER
   kEpilogueDefault = 1,          // CUBLASLT_EPILOGUE_DEFAULT
   kEpilogueBias = 4,             // CUBLASLT_EPILOGUE_BIAS
+  kEpilogueReluBias = 6,         // CUBLASLT_EPILOGUE_RELU_BIAS
+  kEpilogueGeluBias = 36,        // CUBLASLT_EPILOGUE_GELU_BIAS (the tanh form of GELU: test/gpu/encoder-kernels.test.ts)
   kPrefMaxWorkspaceBytes = 1,    // CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES
 };
 
@@ -78,6 +80,10 @@ const Api& api();
 std::string unavailableReason();
 
 // ---- the GEMM the backend uses ----
+// What the epilogue applies after the product: + bias, then optionally ReLU or GELU (cuBLASLt's GELU is the tanh
+// approximation, so models defined with the exact erf GELU keep their own activation kernel).
+enum class Epilogue { Bias, BiasRelu, BiasGeluTanh };
+
 class Gemm {
  public:
   Gemm();
@@ -90,7 +96,7 @@ class Gemm {
   // per shape; `workspace` (>= 32 MiB advised on Hopper) is the caller's, used on `stream` only. Thread-safe:
   // execution slots call it concurrently on their own streams.
   void linear(cudaDataType_t type, const void* x, const void* w, const void* bias, void* y, int64_t m, int64_t n,
-              int64_t k, void* workspace, size_t workspaceBytes, cudaStream_t stream) const;
+              int64_t k, void* workspace, size_t workspaceBytes, cudaStream_t stream, Epilogue epilogue = Epilogue::Bias) const;
 
  private:
   Handle handle_ = nullptr;

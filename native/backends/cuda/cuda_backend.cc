@@ -6,6 +6,7 @@
 //     ctx = attention(qkv) per sequence                                           [N, H]
 //     hidden = LayerNorm(ctx . Wo^T + bo + hidden)
 //     ffn = act(hidden . Wi^T + bi);  hidden = LayerNorm(ffn . Wo2^T + bo2 + hidden)
+//       (act in the GEMM's epilogue for ReLU and tanh-GELU models; its own pass for erf GELU, which cuBLASLt lacks)
 //   the last layer, only what the classifier reads ([CLS] of each sequence):
 //     kv = hidden . Wkv^T + bkv for all tokens (rows H..3H of Wqkv)               [N, 2H]
 //     cls = hidden[first token of each sequence]; q = cls . Wq^T + bq             [S, H]
@@ -73,6 +74,9 @@ class CudaBackend : public DeviceBackend {
     }
     TRT_RERANK_CUDA_CHECK(cudaSetDevice(options.device));
     gemm_ = std::make_unique<cublaslt::Gemm>();
+    ffnEpilogue_ = spec.hiddenAct == HiddenActivation::Relu       ? cublaslt::Epilogue::BiasRelu
+                   : spec.hiddenAct == HiddenActivation::GeluTanh ? cublaslt::Epilogue::BiasGeluTanh
+                                                                  : cublaslt::Epilogue::Bias;
     loadWeights();
   }
 
@@ -119,8 +123,15 @@ class CudaBackend : public DeviceBackend {
     const int H = spec_.hiddenSize, I = spec_.intermediateSize;
     const float eps = spec_.layerNormEps;
     const auto act = activationOf(spec_.hiddenAct);
-    auto linear = [&](const void* x, const void* w, const void* b, void* y, int64_t m, int64_t n, int64_t k) {
-      gemm_->linear(dataType(), x, w, b, y, m, n, k, s.workspace.get(), s.workspace.bytes(), stream);
+    auto linear = [&](const void* x, const void* w, const void* b, void* y, int64_t m, int64_t n, int64_t k,
+                      cublaslt::Epilogue epilogue = cublaslt::Epilogue::Bias) {
+      gemm_->linear(dataType(), x, w, b, y, m, n, k, s.workspace.get(), s.workspace.bytes(), stream, epilogue);
+    };
+    // The FFN's first GEMM: its activation in the epilogue where cuBLASLt computes the model's own (ReLU, tanh
+    // GELU); otherwise bias only, then our kernel (erf GELU, SiLU).
+    auto ffnIn = [&](const void* x, void* y, int64_t m, const LayerWeights& w) {
+      linear(x, w.iW, w.iB, y, m, I, H, ffnEpilogue_);
+      if (ffnEpilogue_ == cublaslt::Epilogue::Bias) kernels::activate(type_, act, y, m * I, stream);
     };
     char* work = s.work.get<char>();
     void* qkv = work;
@@ -137,8 +148,7 @@ class CudaBackend : public DeviceBackend {
         attention(qkv, 3 * H, static_cast<const char*>(qkv) + elementBytes() * H, 3 * H, ctx, H, batch, false, stream);
         linear(ctx, w.oW, w.oB, s.residual.get(), N, H, H);
         kernels::residualLayerNorm(type_, s.residual.get(), s.hidden.get(), N, H, w.ln1G, w.ln1B, eps, s.hidden.get(), stream);
-        linear(s.hidden.get(), w.iW, w.iB, work, N, I, H);
-        kernels::activate(type_, act, work, N * I, stream);
+        ffnIn(s.hidden.get(), work, N, w);
         linear(work, w.o2W, w.o2B, s.residual.get(), N, H, I);
         kernels::residualLayerNorm(type_, s.residual.get(), s.hidden.get(), N, H, w.ln2G, w.ln2B, eps, s.hidden.get(), stream);
         continue;
@@ -152,8 +162,7 @@ class CudaBackend : public DeviceBackend {
       attention(s.clsQ.get(), H, qkv, 2 * H, s.clsCtx.get(), H, batch, true, stream, static_cast<const char*>(qkv) + elementBytes() * H);
       linear(s.clsCtx.get(), w.oW, w.oB, s.clsTmp.get(), S, H, H);
       kernels::residualLayerNorm(type_, s.clsTmp.get(), s.cls.get(), S, H, w.ln1G, w.ln1B, eps, s.cls.get(), stream);
-      linear(s.cls.get(), w.iW, w.iB, s.clsFfn.get(), S, I, H);
-      kernels::activate(type_, act, s.clsFfn.get(), static_cast<int64_t>(S) * I, stream);
+      ffnIn(s.cls.get(), s.clsFfn.get(), S, w);
       linear(s.clsFfn.get(), w.o2W, w.o2B, s.clsTmp.get(), S, H, I);
       kernels::residualLayerNorm(type_, s.clsTmp.get(), s.cls.get(), S, H, w.ln2G, w.ln2B, eps, s.cls.get(), stream);
     }
@@ -284,6 +293,7 @@ class CudaBackend : public DeviceBackend {
   kernels::StorageType type_;
   int headDim_ = 0;
   std::unique_ptr<cublaslt::Gemm> gemm_;
+  cublaslt::Epilogue ffnEpilogue_ = cublaslt::Epilogue::Bias;
   DeviceBuffer weights_;
   const void *word_ = nullptr, *position_ = nullptr, *tokenType_ = nullptr, *embGamma_ = nullptr, *embBeta_ = nullptr;
   std::vector<LayerWeights> layers_;
