@@ -19,7 +19,7 @@ static_assert(static_cast<int>(lt::kDescTransA) == static_cast<int>(CUBLASLT_MAT
 static_assert(static_cast<int>(lt::kDescEpilogue) == static_cast<int>(CUBLASLT_MATMUL_DESC_EPILOGUE));
 static_assert(static_cast<int>(lt::kDescBiasPointer) == static_cast<int>(CUBLASLT_MATMUL_DESC_BIAS_POINTER));
 static_assert(static_cast<int>(lt::kEpilogueDefault) == static_cast<int>(CUBLASLT_EPILOGUE_DEFAULT) && static_cast<int>(lt::kEpilogueBias) == static_cast<int>(CUBLASLT_EPILOGUE_BIAS));
-static_assert(static_cast<int>(lt::kEpilogueReluBias) == static_cast<int>(CUBLASLT_EPILOGUE_RELU_BIAS) && static_cast<int>(lt::kEpilogueGeluBias) == static_cast<int>(CUBLASLT_EPILOGUE_GELU_BIAS));
+static_assert(static_cast<int>(lt::kEpilogueReluBias) == static_cast<int>(CUBLASLT_EPILOGUE_RELU_BIAS));
 static_assert(static_cast<int>(lt::kPrefMaxWorkspaceBytes) == static_cast<int>(CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES));
 static_assert(sizeof(lt::Status) == sizeof(cublasStatus_t) && CUBLAS_STATUS_SUCCESS == 0);
 static_assert(sizeof(int32_t) == sizeof(cublasOperation_t) && sizeof(uint32_t) == sizeof(cublasLtEpilogue_t));

@@ -9,8 +9,9 @@ set -euo pipefail
 OUT=${OUT:-/tmp/trt-rerank-out}
 mkdir -p "$OUT"
 export TRT_RERANK_CUDA_ARCHS=${TRT_RERANK_CUDA_ARCHS:-90}
-# GPU_CHECK_PREBUILT=1: build/ and dist/ were built on the developer machine and carried (the addon's default
-# architectures include sm_90); saves the device the ~100 s native build.
+# GPU_CHECK_PREBUILT=1: build/ (or just build/Release/trt_rerank.node), dist/ and any build-tensorrt-*/Release/
+# trt_rerank.node were built on the developer machine and carried (their architectures include sm_90); saves the
+# device the native builds (~100 s each).
 if [ "${GPU_CHECK_PREBUILT:-0}" = "1" ]; then
   echo "gpu-check: using the carried build/ and dist/"
 else
@@ -40,7 +41,11 @@ if [ "${GPU_CHECK_TENSORRT:-1}" = "1" ]; then
   for d in .third_party/tensorrt-*; do
     [ -f "$d/include/NvInfer.h" ] || continue
     tag=$(basename "$d")
-    TRT_RERANK_CUDA_ARCHS=90 bash tools/check-tensorrt-build.sh "$d" 2>&1 | tail -2
+    if [ "${GPU_CHECK_PREBUILT:-0}" = "1" ] && [ -f "build-$tag/Release/trt_rerank.node" ]; then
+      echo "gpu-check: using the carried build-$tag/Release/trt_rerank.node"
+    else
+      TRT_RERANK_CUDA_ARCHS=90 bash tools/check-tensorrt-build.sh "$d" 2>&1 | tail -2
+    fi
     bash test/fake-tensorrt/build.sh "$d/include" "build-fake-$tag" | tail -1
     LD_LIBRARY_PATH="$PWD/build-fake-$tag${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" TRT_RERANK_FAKE_TENSORRT=1 \
       TRT_RERANK_ADDON="$PWD/build-$tag/Release/trt_rerank.node" \

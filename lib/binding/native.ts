@@ -138,7 +138,7 @@ export interface NativeTesting {
   activation(x: Float32Array, act: 'gelu' | 'gelu_tanh' | 'relu' | 'silu' | 'tanh', dtype: 'fp16' | 'bf16'): Float32Array;
   /** epilogue(x . w^T + bias) through cuBLASLt: x [m, k], w [n, k], bias [n] -> [m, n]. */
   gemm(x: Float32Array, w: Float32Array, bias: Float32Array, m: number, n: number, k: number,
-    epilogue: 'bias' | 'bias_relu' | 'bias_gelu_tanh', dtype: 'fp16' | 'bf16'): Float32Array;
+    epilogue: 'bias' | 'bias_relu', dtype: 'fp16' | 'bf16'): Float32Array;
 }
 
 export interface NativeAddon {

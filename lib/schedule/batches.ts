@@ -46,6 +46,8 @@ export interface BatchStats {
   sorted: boolean;
   /** Most batches held at once (tokenizing, or tokenized and not yet taken by the backend). */
   maxHeld: number;
+  /** Tasks sent to the worker pool (each batch's misses are split over the workers). */
+  workerTasks: number;
 }
 
 interface PendingBatch {
@@ -55,11 +57,15 @@ interface PendingBatch {
   /** The distinct missing texts sent to the worker, and where each goes. */
   missTexts: string[];
   missSlots: number[][];
-  task: Promise<DocumentRuns> | undefined;
+  /** The misses, in chunks spread over the workers (in missTexts order). */
+  task: Promise<DocumentRuns[]> | undefined;
 }
 
+/** Fewest documents a worker is sent at once: below this, the message round trip outweighs the split. */
+const MIN_CHUNK_DOCS = 8;
+
 export class BatchStream {
-  readonly stats: BatchStats = { batches: 0, streamed: false, parallel: false, sorted: false, maxHeld: 0 };
+  readonly stats: BatchStats = { batches: 0, streamed: false, parallel: false, sorted: false, maxHeld: 0, workerTasks: 0 };
   readonly #tokenizer: PairTokenizer;
   readonly #pool: TokenizerPool | undefined;
   readonly #docs: readonly string[];
@@ -138,23 +144,31 @@ export class BatchStream {
       if (cached) runs[i - first] = cached;
       else slotsByText.set(text, [i - first]);
     }
-    // Every distinct missing text goes to the worker once; its repeats within the batch share the run.
+    // Every distinct missing text is tokenized once; its repeats within the batch share the run. The misses are
+    // split over the workers, so even a call of one batch uses the whole pool.
     const missTexts = [...slotsByText.keys()];
     const missSlots = [...slotsByText.values()];
-    const task = missTexts.length > 0 ? this.#pool!.tokenize(missTexts) : undefined;
+    const pool = this.#pool!;
+    const chunk = Math.max(MIN_CHUNK_DOCS, Math.ceil(missTexts.length / pool.size));
+    const parts: Promise<DocumentRuns>[] = [];
+    for (let at = 0; at < missTexts.length; at += chunk) parts.push(pool.tokenize(missTexts.slice(at, at + chunk)));
+    this.stats.workerTasks += parts.length;
+    const task = parts.length > 0 ? Promise.all(parts) : undefined;
     return { first, runs, missTexts, missSlots, task };
   }
 
   async #finish(batch: PendingBatch): Promise<EncodedPairs> {
     const { runs } = batch;
     if (batch.task) {
-      const { tokens, offsets } = await batch.task;
-      batch.missTexts.forEach((text, m) => {
-        // A copy, so the cache holds only this document's tokens, not the whole transferred buffer.
-        const run = tokens.slice(offsets[m]!, offsets[m + 1]!);
-        this.#tokenizer.storeRun(text, run);
-        for (const slot of batch.missSlots[m]!) runs[slot] = run;
-      });
+      let m = 0;
+      for (const { tokens, offsets } of await batch.task) {
+        for (let j = 0; j + 1 < offsets.length; j++, m++) {
+          // A copy, so the cache holds only this document's tokens, not the whole transferred buffer.
+          const run = tokens.slice(offsets[j]!, offsets[j + 1]!);
+          this.#tokenizer.storeRun(batch.missTexts[m]!, run);
+          for (const slot of batch.missSlots[m]!) runs[slot] = run;
+        }
+      }
     }
     return this.#tokenizer.assemble(this.#query, runs as Int32Array[]);
   }

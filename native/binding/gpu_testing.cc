@@ -397,7 +397,7 @@ Napi::Value activationHook(const Napi::CallbackInfo& info) {
 }
 
 //   gemm(x, w, bias, m, n, k, epilogue, dtype) -> Float32Array [m, n]: epilogue(x . w^T + bias) through cuBLASLt,
-//       epilogue 'bias' | 'bias_relu' | 'bias_gelu_tanh'
+//       epilogue 'bias' | 'bias_relu'
 Napi::Value gemmHook(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Float32Array x = info[0].As<Napi::Float32Array>(), w = info[1].As<Napi::Float32Array>(), bias = info[2].As<Napi::Float32Array>();
@@ -408,9 +408,7 @@ Napi::Value gemmHook(const Napi::CallbackInfo& info) {
       bias.ElementLength() != static_cast<size_t>(n)) {
     throwJsError(env, kErrInvalidArgument, "gemm: x [m, k], w [n, k], bias [n]");
   }
-  const cublaslt::Epilogue epilogue = name == "bias_relu" ? cublaslt::Epilogue::BiasRelu
-                                      : name == "bias_gelu_tanh" ? cublaslt::Epilogue::BiasGeluTanh
-                                                                 : cublaslt::Epilogue::Bias;
+  const cublaslt::Epilogue epilogue = name == "bias_relu" ? cublaslt::Epilogue::BiasRelu : cublaslt::Epilogue::Bias;
   try {
     TRT_RERANK_CUDA_CHECK(cudaSetDevice(0));
     CudaStream stream;

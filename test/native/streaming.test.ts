@@ -47,7 +47,14 @@ describe('batch scheduling', () => {
     const expected = await serial.score('river people', docs);
     expect(await parallel.score('river people', docs)).toEqual(expected);
     const batches = Math.ceil(3000 / BATCH);
-    expect(parallel.lastBatchStats).toEqual({ parallel: true, streamed: false, sorted: false, batches, maxHeld: batches });
+    // Each batch's misses are split over the 3 workers.
+    expect(parallel.lastBatchStats).toEqual({ parallel: true, streamed: false, sorted: false, batches, maxHeld: batches, workerTasks: 3 * batches });
+  });
+
+  it('a call of one batch is split over every worker', async () => {
+    const docs = Array.from({ length: 100 }, (_, i) => `single batch ${i} ${'river '.repeat(i % 9)}`);
+    expect(await parallel.score('river', docs)).toEqual(await serial.score('river', docs));
+    expect(parallel.lastBatchStats).toMatchObject({ parallel: true, batches: 1, workerTasks: THREADS });
   });
 
   it('more than streamThreshold documents stream in order with at most 2 x threads batches held', async () => {

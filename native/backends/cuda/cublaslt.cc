@@ -105,7 +105,7 @@ void Gemm::linear(cudaDataType_t type, const void* x, const void* w, const void*
   check(a.matmulDescSetAttribute(desc.d, kDescTransA, &transA, sizeof(transA)), "set TRANSA");
   check(a.matmulDescSetAttribute(desc.d, kDescTransB, &transB, sizeof(transB)), "set TRANSB");
   if (bias) {
-    const uint32_t value = epilogue == Epilogue::BiasRelu ? kEpilogueReluBias : epilogue == Epilogue::BiasGeluTanh ? kEpilogueGeluBias : kEpilogueBias;
+    const uint32_t value = epilogue == Epilogue::BiasRelu ? kEpilogueReluBias : kEpilogueBias;
     check(a.matmulDescSetAttribute(desc.d, kDescEpilogue, &value, sizeof(value)), "set EPILOGUE");
     check(a.matmulDescSetAttribute(desc.d, kDescBiasPointer, &bias, sizeof(bias)), "set BIAS_POINTER");
   }

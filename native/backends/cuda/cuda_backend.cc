@@ -6,7 +6,7 @@
 //     ctx = attention(qkv) per sequence                                           [N, H]
 //     hidden = LayerNorm(ctx . Wo^T + bo + hidden)
 //     ffn = act(hidden . Wi^T + bi);  hidden = LayerNorm(ffn . Wo2^T + bo2 + hidden)
-//       (act in the GEMM's epilogue for ReLU and tanh-GELU models; its own pass for erf GELU, which cuBLASLt lacks)
+//       (ReLU in the GEMM's epilogue; the GELUs and SiLU in their own pass: cuBLASLt's GELU form is undocumented)
 //   the last layer, only what the classifier reads ([CLS] of each sequence):
 //     kv = hidden . Wkv^T + bkv for all tokens (rows H..3H of Wqkv)               [N, 2H]
 //     cls = hidden[first token of each sequence]; q = cls . Wq^T + bq             [S, H]
@@ -74,9 +74,7 @@ class CudaBackend : public DeviceBackend {
     }
     TRT_RERANK_CUDA_CHECK(cudaSetDevice(options.device));
     gemm_ = std::make_unique<cublaslt::Gemm>();
-    ffnEpilogue_ = spec.hiddenAct == HiddenActivation::Relu       ? cublaslt::Epilogue::BiasRelu
-                   : spec.hiddenAct == HiddenActivation::GeluTanh ? cublaslt::Epilogue::BiasGeluTanh
-                                                                  : cublaslt::Epilogue::Bias;
+    ffnEpilogue_ = spec.hiddenAct == HiddenActivation::Relu ? cublaslt::Epilogue::BiasRelu : cublaslt::Epilogue::Bias;
     loadWeights();
   }
 
@@ -127,8 +125,7 @@ class CudaBackend : public DeviceBackend {
                       cublaslt::Epilogue epilogue = cublaslt::Epilogue::Bias) {
       gemm_->linear(dataType(), x, w, b, y, m, n, k, s.workspace.get(), s.workspace.bytes(), stream, epilogue);
     };
-    // The FFN's first GEMM: its activation in the epilogue where cuBLASLt computes the model's own (ReLU, tanh
-    // GELU); otherwise bias only, then our kernel (erf GELU, SiLU).
+    // The FFN's first GEMM: ReLU in cuBLASLt's epilogue; the GELUs and SiLU in our own pass after it.
     auto ffnIn = [&](const void* x, void* y, int64_t m, const LayerWeights& w) {
       linear(x, w.iW, w.iB, y, m, I, H, ffnEpilogue_);
       if (ffnEpilogue_ == cublaslt::Epilogue::Bias) kernels::activate(type_, act, y, m * I, stream);
