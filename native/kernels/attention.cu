@@ -6,11 +6,10 @@
 //    in shared memory by cp.async, double-buffered (tile i + 1 in flight while tile i is used), rows padded by
 //    16 bytes so ldmatrix's 8 row addresses hit distinct banks:
 //      S = Q K^T                       mma.m16n8k16, fp16/bf16 in, fp32 accumulators   [16, kBlockK] a warp
-//      m' = max(m, rowmax(S)),  P = exp2(S * scale * log2 e - m') (in fp16),  l = l * exp2(m - m') + rowsum(P)
+//      m' = max(m, rowmax(S)),  P = exp2(S * scale * log2 e - m'),  l = l * exp2(m - m') + rowsum(P)
 //      O = O * exp2(m - m') + P V      P re-packed from the S accumulators as A fragments (no shared memory)
 //    and writes O / l. Keys past the sequence's end score -inf; rows past it load as zeros (never NaN: 0 * a
-//    stale NaN in shared memory would still be NaN) and are not written; key columns wholly past the end skip
-//    their mma and exp. No S x S matrix exists anywhere.
+//    stale NaN in shared memory would still be NaN) and are not written. No S x S matrix exists anywhere.
 //    FLOPs: 4 * len^2 * D per (sequence, head); bytes: Q, K, V, O once each per query block.
 //
 // 2. One query per sequence (the last layer, whose [CLS] row is all the classifier reads): a warp per
@@ -72,26 +71,6 @@ __device__ __forceinline__ uint32_t pack(float lo, float hi, __half) {
 __device__ __forceinline__ uint32_t pack(float lo, float hi, __nv_bfloat16) {
   const __nv_bfloat162 v = __floats2bfloat162_rn(lo, hi);
   return *reinterpret_cast<const uint32_t*>(&v);
-}
-
-// exp2(a), exp2(b) as fp16 by one ex2.approx.f16x2 (h2exp2 widens to two fp32 ex2 instead), added to `sum` in
-// fp32 and returned packed in the storage type.
-__device__ __forceinline__ __half2 exp2Half2(float a, float b) {
-  const __half2 x = __floats2half2_rn(a, b);
-  uint32_t y;
-  asm("ex2.approx.f16x2 %0, %1;\n" : "=r"(y) : "r"(*reinterpret_cast<const uint32_t*>(&x)));
-  return *reinterpret_cast<const __half2*>(&y);
-}
-__device__ __forceinline__ uint32_t exp2Pair(float a, float b, float& sum, __half) {
-  const __half2 p = exp2Half2(a, b);
-  const float2 f = __half22float2(p);
-  sum += f.x + f.y;
-  return *reinterpret_cast<const uint32_t*>(&p);
-}
-__device__ __forceinline__ uint32_t exp2Pair(float a, float b, float& sum, __nv_bfloat16 tag) {
-  const float2 f = __half22float2(exp2Half2(a, b));
-  sum += f.x + f.y;
-  return pack(f.x, f.y, tag);
 }
 
 __device__ __forceinline__ float toFloat(__half x) { return __half2float(x); }
@@ -173,7 +152,6 @@ varlenAttentionKernel(const T* __restrict__ q, const T* __restrict__ k, const T*
     for (int kk = 0; kk < D / 16; ++kk) {
 #pragma unroll
       for (int j = 0; j < kBlockK / 16; ++j) {
-        if (j * 16 >= valid) break;  // keys past the end: masked below anyway (valid is uniform over the block)
         uint32_t b[4];
         ldmatrixX4(b, ks + (j * 16 + (lane % 8) + 8 * (lane / 16)) * kStride + kk * 16 + 8 * ((lane / 8) % 2));
         mma(sc[2 * j], qf[kk], b[0], b[1], tag);
@@ -204,23 +182,19 @@ varlenAttentionKernel(const T* __restrict__ q, const T* __restrict__ k, const T*
         o[d][2 * r + 1] *= correction;
       }
     }
-    // P = exp2(S - m) two at a time in fp16 (twice the SFU rate of fp32; P is rounded to 16 bits for P V anyway),
-    // straight into A-fragment registers: pk[n][0] row lane/4, pk[n][1] row lane/4 + 8, keys of n-tile n.
-    uint32_t pk[kBlockK / 8][2];
 #pragma unroll
     for (int n = 0; n < kBlockK / 8; ++n) {
-      if (n * 8 >= valid) {
-        pk[n][0] = pk[n][1] = 0;
-        continue;
+#pragma unroll
+      for (int e = 0; e < 4; ++e) {
+        sc[n][e] = exp2f(sc[n][e] - rowMax[e / 2]);
+        rowSum[e / 2] += sc[n][e];
       }
-      pk[n][0] = exp2Pair(sc[n][0] - rowMax[0], sc[n][1] - rowMax[0], rowSum[0], tag);
-      pk[n][1] = exp2Pair(sc[n][2] - rowMax[1], sc[n][3] - rowMax[1], rowSum[1], tag);
     }
 
 #pragma unroll
     for (int t = 0; t < kBlockK / 16; ++t) {
-      if (t * 16 >= valid) break;
-      const uint32_t a[4] = {pk[2 * t][0], pk[2 * t][1], pk[2 * t + 1][0], pk[2 * t + 1][1]};
+      const uint32_t a[4] = {pack(sc[2 * t][0], sc[2 * t][1], tag), pack(sc[2 * t][2], sc[2 * t][3], tag),
+                             pack(sc[2 * t + 1][0], sc[2 * t + 1][1], tag), pack(sc[2 * t + 1][2], sc[2 * t + 1][3], tag)};
 #pragma unroll
       for (int dj = 0; dj < D / 16; ++dj) {
         uint32_t b[4];
