@@ -73,6 +73,13 @@ __device__ __forceinline__ uint32_t pack(float lo, float hi, __nv_bfloat16) {
   return *reinterpret_cast<const uint32_t*>(&v);
 }
 
+// 2^x by one MUFU.EX2 (flushes results below 2^-126 to 0: softmax weights that small do not count).
+__device__ __forceinline__ float exp2Approx(float x) {
+  float y;
+  asm("ex2.approx.ftz.f32 %0, %1;\n" : "=f"(y) : "f"(x));
+  return y;
+}
+
 __device__ __forceinline__ float toFloat(__half x) { return __half2float(x); }
 __device__ __forceinline__ float toFloat(__nv_bfloat16 x) { return __bfloat162float(x); }
 
@@ -159,22 +166,30 @@ varlenAttentionKernel(const T* __restrict__ q, const T* __restrict__ k, const T*
       }
     }
 
-    float tileMax[2] = {rowMax[0], rowMax[1]};
+    // The scores stay unscaled until the exponent (one FFMA each); only a tile the sequence ends in is masked
+    // (valid is uniform over the block, so whole tiles take the branch-free path).
+    if (valid < kBlockK) {
+#pragma unroll
+      for (int n = 0; n < kBlockK / 8; ++n) {
+#pragma unroll
+        for (int e = 0; e < 4; ++e) {
+          if (n * 8 + 2 * (lane % 4) + (e & 1) >= valid) sc[n][e] = -INFINITY;
+        }
+      }
+    }
+    float tileMax[2] = {-INFINITY, -INFINITY};
 #pragma unroll
     for (int n = 0; n < kBlockK / 8; ++n) {
-#pragma unroll
-      for (int e = 0; e < 4; ++e) {
-        const int key = n * 8 + 2 * (lane % 4) + (e & 1);
-        sc[n][e] = key < valid ? sc[n][e] * scaleLog2 : -INFINITY;
-        tileMax[e / 2] = fmaxf(tileMax[e / 2], sc[n][e]);
-      }
+      tileMax[0] = fmaxf(tileMax[0], fmaxf(sc[n][0], sc[n][1]));
+      tileMax[1] = fmaxf(tileMax[1], fmaxf(sc[n][2], sc[n][3]));
     }
 #pragma unroll
     for (int r = 0; r < 2; ++r) {  // the 4 lanes of a quad share rows
       tileMax[r] = fmaxf(tileMax[r], __shfl_xor_sync(0xffffffffu, tileMax[r], 1));
       tileMax[r] = fmaxf(tileMax[r], __shfl_xor_sync(0xffffffffu, tileMax[r], 2));
-      const float correction = exp2f(rowMax[r] - tileMax[r]);  // 0 on the first tile (rowMax -inf, tileMax finite)
-      rowMax[r] = tileMax[r];
+      const float newMax = fmaxf(rowMax[r], tileMax[r] * scaleLog2);  // in log2 units; finite (key 0 is real)
+      const float correction = exp2Approx(rowMax[r] - newMax);       // 0 on the first tile (rowMax -inf)
+      rowMax[r] = newMax;
       rowSum[r] *= correction;
 #pragma unroll
       for (int d = 0; d < D / 8; ++d) {
@@ -186,7 +201,7 @@ varlenAttentionKernel(const T* __restrict__ q, const T* __restrict__ k, const T*
     for (int n = 0; n < kBlockK / 8; ++n) {
 #pragma unroll
       for (int e = 0; e < 4; ++e) {
-        sc[n][e] = exp2f(sc[n][e] - rowMax[e / 2]);
+        sc[n][e] = exp2Approx(fmaf(sc[n][e], scaleLog2, -rowMax[e / 2]));
         rowSum[e / 2] += sc[n][e];
       }
     }
