@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseModelConfig, readModelConfig } from '../../lib/model/config.js';
 import { canonicalTensorName, planModel } from '../../lib/model/plan.js';
+import { writeTinyModel } from '../../lib/tiny-models/generate.js';
 import { encodeSafetensors } from '../../lib/tiny-models/safetensors-writer.js';
 import { tempDir, writeModels } from '../helpers/models.js';
 
@@ -65,6 +66,20 @@ describe('weight plan', () => {
     expect(xlmr.storedDType).toBe('BF16');
     expect(xlmr.tensors['classifier.out_proj.weight']!.shape).toEqual([1, 128]);
     expect(xlmr.tensors['embeddings.position_embeddings.weight']!.shape).toEqual([514, 128]);
+  });
+
+  it('generated models can take another tokenizer folder, or a vocabulary size of their own (benchmark shapes)', async () => {
+    const spec = { family: 'bert', seed: 3, hiddenSize: 16, numHeads: 2, numLayers: 1, intermediateSize: 32, numLabels: 1, hiddenAct: 'gelu', dtype: 'F16' } as const;
+    const sized = await writeTinyModel(join(root, 'sized'), spec, { vocabSize: 777 });
+    const plan = await planModel(sized, await readModelConfig(sized));
+    expect(plan.vocabSize).toBe(777);
+    expect(plan.tensors['embeddings.word_embeddings.weight']!.shape).toEqual([777, 16]);
+    // A tokenizer folder's files are copied and its vocabulary sizes the embedding table.
+    const borrowed = await writeTinyModel(join(root, 'borrowed'), spec, { tokenizerDir: models['tiny-xlmr-bf16'] });
+    const tokenizer = JSON.parse(await readFile(join(borrowed, 'tokenizer.json'), 'utf8')) as { model: { vocab: unknown[] } };
+    expect(await readFile(join(borrowed, 'tokenizer.json'), 'utf8')).toBe(await readFile(join(models['tiny-xlmr-bf16'], 'tokenizer.json'), 'utf8'));
+    const borrowedPlan = await planModel(borrowed, await readModelConfig(borrowed));
+    expect(borrowedPlan.vocabSize).toBe(tokenizer.model.vocab.length);
   });
 
   it('renames old LayerNorm gamma/beta and strips the base-model prefix', () => {
