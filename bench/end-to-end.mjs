@@ -74,7 +74,8 @@ try {
   }
   const result = { device: info.cuda.devices[0].name, cpuThreads: availableParallelism(), date: new Date().toISOString(), command: 'bash .gpu/run "npm run bench" (bench/end-to-end.mjs)', rows };
   const lines = [`Device: ${result.device}, ${result.cpuThreads} CPU threads. MiniLM-L6-H384 shapes, random weights, fp16, BERT uncased ` +
-    'tokenizer, maxLength 256, top-10; passages of 120-320 words. Median (p99) wall time per call; the seed approach in the same run.', '',
+    'tokenizer, maxLength 256, top-10; passages of 120-320 words. Median (upper middle) and p99 (with under 100 calls: ' +
+    'their maximum) wall time per call; the seed approach in the same run.', '',
     '| docs | seed ms (tokenizing) | ours, cold cache ms (p99) | ours, warm cache ms (p99) | cold vs seed | warm vs seed |', '|---|---|---|---|---|---|'];
   for (const r of rows) {
     lines.push(`| ${r.docs} | ${r.seedMs.toFixed(1)} (${r.seedTokenizeMs.toFixed(1)}) | ${r.coldMs.toFixed(2)} (${r.coldP99Ms.toFixed(2)}) | ` +

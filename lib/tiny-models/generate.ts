@@ -116,7 +116,8 @@ export interface WriteModelOptions {
   /** Copy this folder's tokenizer files (tokenizer.json and friends) instead of writing the tiny tokenizer; the
    * vocabulary size follows its tokenizer.json. For benchmarks on a real tokenizer (e.g. BERT uncased). */
   tokenizerDir?: string;
-  /** The embedding table's rows, whatever the tokenizer (benchmarks of real models' shapes, e.g. XLM-R's 250002). */
+  /** The embedding table's rows (benchmarks of real models' shapes, e.g. XLM-R's 250002); with tokenizerDir, at
+   * least the ids that tokenizer can emit. */
   vocabSize?: number;
 }
 
@@ -131,13 +132,21 @@ export async function writeTinyModel(dir: string, spec: TinyModelSpec, options: 
       const from = join(options.tokenizerDir, f);
       if (existsSync(from)) await copyFile(from, join(dir, f));
     }
-    const vocab = (JSON.parse(await readFile(join(options.tokenizerDir, 'tokenizer.json'), 'utf8')) as { model: { vocab: object } }).model.vocab;
-    vocabSize = Array.isArray(vocab) ? vocab.length : Object.keys(vocab).length;
+    // Every id the tokenizer can emit must have an embedding row: its vocabulary and any added tokens past it.
+    const json = JSON.parse(await readFile(join(options.tokenizerDir, 'tokenizer.json'), 'utf8')) as {
+      model: { vocab: object };
+      added_tokens?: Array<{ id: number }>;
+    };
+    const vocab = json.model.vocab;
+    vocabSize = Math.max(Array.isArray(vocab) ? vocab.length : Object.keys(vocab).length, ...(json.added_tokens ?? []).map((t) => t.id + 1));
   } else {
     const tokenizer = tinyTokenizer(spec.family);
     await writeFile(join(dir, 'tokenizer.json'), JSON.stringify(tokenizer.tokenizerJson));
     await writeFile(join(dir, 'tokenizer_config.json'), json(tokenizer.tokenizerConfig));
     vocabSize = tokenizer.vocabSize;
+  }
+  if (options.vocabSize !== undefined && options.tokenizerDir && options.vocabSize < vocabSize) {
+    throw new Error(`vocabSize ${options.vocabSize} is below the ${vocabSize} ids the tokenizer in ${options.tokenizerDir} can emit`);
   }
   vocabSize = options.vocabSize ?? vocabSize;
   await writeFile(join(dir, 'config.json'), json(configJson(spec, vocabSize)));

@@ -315,9 +315,15 @@ Napi::Value attentionHook(const Napi::CallbackInfo& info) {
   const int32_t count = static_cast<int32_t>(offsets.ElementLength()) - 1;
   const int64_t width = static_cast<int64_t>(heads) * headDim;
   const int64_t tokens = count > 0 ? offsets[count] : 0;
-  if (count < 1 || k.ElementLength() != static_cast<size_t>(tokens * width) || v.ElementLength() != k.ElementLength() ||
-      q.ElementLength() != static_cast<size_t>((firstOnly ? count : tokens) * width)) {
+  if (count < 1 || heads < 1 || headDim < 1 || k.ElementLength() != static_cast<size_t>(tokens * width) ||
+      v.ElementLength() != k.ElementLength() || q.ElementLength() != static_cast<size_t>((firstOnly ? count : tokens) * width)) {
     throwJsError(env, kErrInvalidArgument, "attention: q [tokens or sequences, heads * headDim], k and v [tokens, heads * headDim]");
+  }
+  // A bad offset would read outside k and v: a sticky CUDA error for the whole process, so it is refused here.
+  for (int32_t s = 0; s < count; ++s) {
+    if (offsets[0] != 0 || offsets[s + 1] <= offsets[s]) {
+      throwJsError(env, kErrInvalidArgument, "attention: offsets must start at 0 and increase (every sequence at least one token)");
+    }
   }
   try {
     TRT_RERANK_CUDA_CHECK(cudaSetDevice(0));
@@ -379,6 +385,9 @@ Napi::Value activationHook(const Napi::CallbackInfo& info) {
   Napi::Float32Array x = info[0].As<Napi::Float32Array>();
   const std::string name = info[1].As<Napi::String>().Utf8Value();
   const kernels::StorageType type = storageType(env, info[2]);
+  if (name != "gelu" && name != "gelu_tanh" && name != "relu" && name != "silu" && name != "tanh") {
+    throwJsError(env, kErrInvalidArgument, "activation: 'gelu', 'gelu_tanh', 'relu', 'silu' or 'tanh', not '" + name + "'");
+  }
   const kernels::Activation act = name == "gelu"        ? kernels::Activation::GeluErf
                                   : name == "gelu_tanh" ? kernels::Activation::GeluTanh
                                   : name == "relu"      ? kernels::Activation::Relu
@@ -404,10 +413,11 @@ Napi::Value gemmHook(const Napi::CallbackInfo& info) {
   const int64_t m = info[3].As<Napi::Number>().Int64Value(), n = info[4].As<Napi::Number>().Int64Value(), k = info[5].As<Napi::Number>().Int64Value();
   const std::string name = info[6].As<Napi::String>().Utf8Value();
   const kernels::StorageType type = storageType(env, info[7]);
-  if (m < 1 || n < 1 || k < 1 || x.ElementLength() != static_cast<size_t>(m * k) || w.ElementLength() != static_cast<size_t>(n * k) ||
+  if (m < 1 || n < 1 || k < 1 || m > (1 << 24) || n > (1 << 24) || k > (1 << 24) || x.ElementLength() != static_cast<size_t>(m * k) || w.ElementLength() != static_cast<size_t>(n * k) ||
       bias.ElementLength() != static_cast<size_t>(n)) {
     throwJsError(env, kErrInvalidArgument, "gemm: x [m, k], w [n, k], bias [n]");
   }
+  if (name != "bias" && name != "bias_relu") throwJsError(env, kErrInvalidArgument, "gemm: epilogue 'bias' or 'bias_relu', not '" + name + "'");
   const cublaslt::Epilogue epilogue = name == "bias_relu" ? cublaslt::Epilogue::BiasRelu : cublaslt::Epilogue::Bias;
   try {
     TRT_RERANK_CUDA_CHECK(cudaSetDevice(0));

@@ -236,6 +236,12 @@ void requireVectorWidth(int64_t n, const char* what) {
   if (n % 8 != 0) throw NativeError(kErrInvalidArgument, std::string(what) + " must be a multiple of 8 for the CUDA kernels, not " + std::to_string(n));
 }
 
+// The row kernels hold a row in registers: at most 16 chunks of 8 values a lane.
+void requireRowWidth(int hidden) {
+  requireVectorWidth(hidden, "hidden_size");
+  if (hidden > 16 * 256) throw NativeError(kErrInvalidArgument, "the CUDA kernels normalize rows of up to 4096 values, not " + std::to_string(hidden));
+}
+
 unsigned rowBlocks(int64_t rows) { return static_cast<unsigned>((rows + kRowWarps - 1) / kRowWarps); }
 
 }  // namespace
@@ -244,7 +250,7 @@ void embeddingLayerNorm(StorageType type, const int32_t* ids, const uint8_t* typ
                         int hidden, const void* word, const void* position, const void* tokenType, const void* gamma,
                         const void* beta, float eps, void* out, cudaStream_t stream) {
   if (tokens <= 0) return;
-  requireVectorWidth(hidden, "hidden_size");
+  requireRowWidth(hidden);
   dispatch(type, [&](auto* tag) {
     using T = std::remove_pointer_t<decltype(tag)>;
     dispatchChunks(hidden, [&](auto chunks) {
@@ -259,7 +265,7 @@ void embeddingLayerNorm(StorageType type, const int32_t* ids, const uint8_t* typ
 void residualLayerNorm(StorageType type, const void* x, const void* residual, int64_t rows, int hidden, const void* gamma,
                        const void* beta, float eps, void* out, cudaStream_t stream) {
   if (rows <= 0) return;
-  requireVectorWidth(hidden, "hidden_size");
+  requireRowWidth(hidden);
   dispatch(type, [&](auto* tag) {
     using T = std::remove_pointer_t<decltype(tag)>;
     dispatchChunks(hidden, [&](auto chunks) {

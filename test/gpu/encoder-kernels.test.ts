@@ -108,6 +108,11 @@ describe.skipIf(reason !== '')('CUDA encoder kernels', () => {
     }
   }
 
+  it('the attention hook refuses offsets that would read outside k and v', () => {
+    const q = new Float32Array(10 * 64);
+    expect(() => addon.testing!.attention(q, q, q, Int32Array.from([0, 7, 3, 10]), 2, 32, 'fp16', false)).toThrow(/offsets must start at 0 and increase/);
+  });
+
   it('attention rejects a head size it has no kernel for', () => {
     const q = new Float32Array(2 * 48);
     expect(() => addon.testing!.attention(q, q, q, Int32Array.from([0, 2]), 1, 48, 'fp16', false)).toThrow(/head sizes 32, 64 and 128/);

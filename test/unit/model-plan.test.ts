@@ -80,6 +80,7 @@ describe('weight plan', () => {
     expect(await readFile(join(borrowed, 'tokenizer.json'), 'utf8')).toBe(await readFile(join(models['tiny-xlmr-bf16'], 'tokenizer.json'), 'utf8'));
     const borrowedPlan = await planModel(borrowed, await readModelConfig(borrowed));
     expect(borrowedPlan.vocabSize).toBe(tokenizer.model.vocab.length);
+    await expect(writeTinyModel(join(root, 'too-small'), spec, { tokenizerDir: models['tiny-xlmr-bf16'], vocabSize: 3 })).rejects.toThrow(/below the \d+ ids/);
   });
 
   it('renames old LayerNorm gamma/beta and strips the base-model prefix', () => {

@@ -98,6 +98,7 @@ Gemm::~Gemm() {
 void Gemm::linear(cudaDataType_t type, const void* x, const void* w, const void* bias, void* y, int64_t m, int64_t n,
                   int64_t k, void* workspace, size_t workspaceBytes, cudaStream_t stream, Epilogue epilogue) const {
   if (m == 0) return;
+  if (epilogue != Epilogue::Bias && !bias) throw NativeError(kErrInvalidArgument, "cuBLASLt: a ReLU epilogue is used with a bias only");
   const Api& a = api();
   Desc desc;
   check(a.matmulDescCreate(&desc.d, kComputeType32F, CUDA_R_32F), "matmulDescCreate");
