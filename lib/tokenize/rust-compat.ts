@@ -425,6 +425,9 @@ export class SplitLog {
  * `fuse_unk` joins unknown pieces inside a word only (tokenizers.js fused them across the words of a section),
  * and Unigram's byte_fallback (models/unigram/model.rs `tokenize`), which tokenizers.js ignores, is applied.
  */
+/** Words whose pieces each tokenizer (main thread and every worker) remembers: ~2-4 MB at most. */
+const WORD_MEMO_ENTRIES = 20_000;
+
 function patchModel(tokenizer: JsTokenizer, modelJson: Json, log: SplitLog): void {
   const model = tokenizer.model;
   if (model === null) return;
@@ -461,11 +464,24 @@ function patchModel(tokenizer: JsTokenizer, modelJson: Json, log: SplitLog): voi
     }
     return out;
   };
+  // A word's pieces depend on the word alone: remembered, since real text repeats its words (Zipf) and the
+  // model's per-word search (WordPiece's greedy longest match builds a string per attempt) is the largest cost
+  // of an encode. Bounded: emptied when full.
+  const memo = new Map<string, string[]>();
+  const piecesOf = (word: string): string[] => {
+    let pieces = memo.get(word);
+    if (pieces === undefined) {
+      pieces = encodeWord(word);
+      if (memo.size >= WORD_MEMO_ENTRIES) memo.clear();
+      memo.set(word, pieces);
+    }
+    return pieces;
+  };
   model._call = (words: string[]): string[] => {
     const out: string[] = [];
     for (const word of words) {
       if (word.length === 0) continue; // Rust drops empty splits
-      const pieces = encodeWord(word);
+      const pieces = piecesOf(word);
       log.push(pieces.length);
       for (const p of pieces) out.push(p);
     }

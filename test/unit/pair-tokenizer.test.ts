@@ -314,4 +314,17 @@ describe.skipIf(!hasSharedBertTokenizer)('the real BERT uncased tokenizer', () =
     // [CLS] hello world [SEP] berlin [SEP]
     expect(pairs(tok, 'Hello World', ['Berlin'])).toEqual([{ ids: [101, 7592, 2088, 102, 4068, 102], typeIds: [0, 0, 0, 0, 1, 1] }]);
   });
+
+  it('remembers the pieces of words it has seen, and encodes the same after the memory fills and empties', async () => {
+    const tok = await PairTokenizer.fromDir(SHARED_BERT_TOKENIZER, { tokenCache: false });
+    const text = 'Tokenization of unbelievably hyphenated-words, repeated: unbelievably, unbelievably!';
+    const first = tok.tokenizeDocuments([text]);
+    // More distinct words than the memory holds (20 000), as short documents (a long one would be cut before
+    // its end): the memory empties on the way.
+    tok.tokenizeDocuments(Array.from({ length: 26_000 }, (_, i) => `w${i}q`));
+    const again = tok.tokenizeDocuments([text]);
+    expect(Array.from(again.tokens)).toEqual(Array.from(first.tokens));
+    // unbelievably -> un ##bel ##ie ##va ##bly each of the three times (4895 is "un").
+    expect(Array.from(first.tokens).filter((id) => id === 4895)).toHaveLength(3);
+  });
 });
