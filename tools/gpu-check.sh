@@ -26,12 +26,13 @@ node dist/cli.js info | tee "$OUT/info.json"
 # GPU_CHECK_TESTS: vitest arguments (default: every lane); e.g. "--project gpu --exclude test/gpu/topk.test.ts".
 npx vitest run ${GPU_CHECK_TESTS:---project unit --project native --project gpu} 2>&1 | tee "$OUT/test.log" | grep -E "✓|×|Test Files|Tests|skipped|FAIL" | tail -40
 # GPU_CHECK_BENCH: which benchmarks to run (default all); e.g. "topk".
-for bench in ${GPU_CHECK_BENCH-tokenize topk pipeline encoder}; do
+for bench in ${GPU_CHECK_BENCH-tokenize topk pipeline encoder e2e}; do
   case "$bench" in
     tokenize) node bench/tokenize.mjs --docs "${BENCH_DOCS:-10000}" --repeats 3 2>&1 | tee "$OUT/bench-tokenize.log" ;;
     topk) node bench/topk.mjs 2>&1 | tee "$OUT/bench-topk.log" ;;
     pipeline) node bench/pipeline.mjs 2>&1 | tee "$OUT/bench-pipeline.log" ;;
     encoder) node bench/encoder.mjs 2>&1 | tee "$OUT/bench-encoder.log" ;;
+    e2e) node bench/end-to-end.mjs 2>&1 | tee "$OUT/bench-e2e.log" ;;
   esac
 done
 
