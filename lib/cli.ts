@@ -37,7 +37,7 @@ class UsageError extends Error {}
 function fromNativeError(error: unknown): RerankError {
   const e = error as { code?: string; message?: string };
   const message = e?.message ?? String(error);
-  if (/no TensorRT backend|not found/.test(message)) return new BackendUnavailableError(message);
+  if (e?.code === 'ERR_BACKEND_UNAVAILABLE') return new BackendUnavailableError(message);
   if (e?.code === 'ERR_INVALID_ARGUMENT') return new InvalidArgumentError(message);
   return new BackendError(message, { cause: error });
 }

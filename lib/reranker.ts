@@ -135,6 +135,8 @@ function fromNative(error: unknown, signal: AbortSignal | undefined, closed: boo
       return closed ? new ClosedError('the Reranker was closed while the call ran') : new AbortError(signal?.reason);
     case 'ERR_INVALID_ARGUMENT':
       return new InvalidArgumentError(message);
+    case 'ERR_BACKEND_UNAVAILABLE':
+      return new BackendUnavailableError(message);
     default:
       return new BackendError(message, { cause: error });
   }

@@ -67,7 +67,7 @@ Napi::Value buildEngine(const Napi::CallbackInfo& info) {
                                        "this build of trt-rerank has no TensorRT backend: rebuild with TENSORRT_INCLUDE_DIR set to "
                                        "TensorRT 10 or 11 headers (npm rebuild trt-rerank), or build the engine with trtexec "
                                        "(docs/tensorrt.md)");
-  error.Set("code", kErrBackend);
+  error.Set("code", kErrBackendUnavailable);
   deferred.Reject(error.Value());
   return deferred.Promise();
 #endif

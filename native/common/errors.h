@@ -13,11 +13,14 @@ class NativeError : public std::runtime_error {
   const char* code() const noexcept { return code_; }
 
  private:
-  const char* code_;  // a string literal: ERR_INVALID_ARGUMENT, ERR_BACKEND, ERR_CANCELLED, ERR_CLOSED
+  const char* code_;  // a string literal: one of the kErr* codes below
 };
 
 inline constexpr const char* kErrInvalidArgument = "ERR_INVALID_ARGUMENT";
 inline constexpr const char* kErrBackend = "ERR_BACKEND";
+// A library or build part the operation needs is missing here (TensorRT, its ONNX parser, cuBLASLt, or this build
+// lacks the backend): the fix is an install or a rebuild, named in the message. JS: BackendUnavailableError.
+inline constexpr const char* kErrBackendUnavailable = "ERR_BACKEND_UNAVAILABLE";
 inline constexpr const char* kErrCancelled = "ERR_CANCELLED";
 inline constexpr const char* kErrClosed = "ERR_CLOSED";
 

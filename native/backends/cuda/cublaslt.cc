@@ -19,12 +19,14 @@ const Loaded& load() {
   static std::once_flag once;
   static Loaded* loaded = nullptr;
   static std::string failure;
+  static const char* failureCode = kErrBackend;
   std::call_once(once, [] {
     auto l = std::make_unique<Loaded>();
     l->library = DynamicLibrary::openFirst("libcublasLt.so.13", "libcublasLt.so.12");
     if (!l->library.loaded()) {
       failure = "cuBLASLt not found (" + l->library.error() +
                 "): the CUDA backend needs libcublasLt from the CUDA toolkit or the nvidia-cublas pip wheel on the library path";
+      failureCode = kErrBackendUnavailable;
       return;
     }
     Api& a = l->api;
@@ -50,7 +52,7 @@ const Loaded& load() {
     a.library = l->library.name();
     loaded = l.release();
   });
-  if (!loaded) throw NativeError(kErrBackend, failure);
+  if (!loaded) throw NativeError(failureCode, failure);
   return *loaded;
 }
 

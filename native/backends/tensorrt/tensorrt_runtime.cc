@@ -69,14 +69,16 @@ const Library& library() {
   static std::mutex mutex;
   static Library* loaded = nullptr;
   static std::string failure;
+  static const char* failureCode = kErrBackend;
   std::lock_guard<std::mutex> lock(mutex);
   if (loaded) return *loaded;
-  if (!failure.empty()) throw NativeError(kErrBackend, failure);
+  if (!failure.empty()) throw NativeError(failureCode, failure);
   auto lib = std::make_unique<Library>();
   lib->nvinfer = DynamicLibrary::openFirst(soname("libnvinfer", NV_TENSORRT_MAJOR).c_str());
   if (!lib->nvinfer.loaded()) {
     failure = missingLibraryMessage(lib->nvinfer.error());
-    throw NativeError(kErrBackend, failure);
+    failureCode = kErrBackendUnavailable;
+    throw NativeError(failureCode, failure);
   }
   lib->createInferRuntime = lib->nvinfer.symbol<void* (*)(void*, int32_t)>("createInferRuntime_INTERNAL");
   lib->createInferBuilder = lib->nvinfer.symbol<void* (*)(void*, int32_t)>("createInferBuilder_INTERNAL");
@@ -90,7 +92,8 @@ const Library& library() {
   if (v / 10000 != NV_TENSORRT_MAJOR) {
     failure = lib->nvinfer.name() + " reports TensorRT " + lib->version + ", but this build was compiled against TensorRT " +
               compiledVersion() + " headers: rebuild with TENSORRT_INCLUDE_DIR pointing at TensorRT " + std::to_string(v / 10000) + " headers";
-    throw NativeError(kErrBackend, failure);
+    failureCode = kErrBackendUnavailable;
+    throw NativeError(failureCode, failure);
   }
   loaded = lib.release();  // kept for the life of the process
   return *loaded;
@@ -104,7 +107,7 @@ const OnnxParserLibrary& onnxParserLibrary() {
   auto lib = std::make_unique<OnnxParserLibrary>();
   lib->handle = DynamicLibrary::openFirst(soname("libnvonnxparser", NV_TENSORRT_MAJOR).c_str());
   if (!lib->handle.loaded()) {
-    throw NativeError(kErrBackend, "TensorRT's ONNX parser not found (" + lib->handle.error() + "): engine builds need " +
+    throw NativeError(kErrBackendUnavailable, "TensorRT's ONNX parser not found (" + lib->handle.error() + "): engine builds need " +
                                        soname("libnvonnxparser", NV_TENSORRT_MAJOR) + " from TensorRT " +
                                        std::to_string(NV_TENSORRT_MAJOR) + " on LD_LIBRARY_PATH");
   }
