@@ -24,6 +24,7 @@ import { readModelConfig } from '../dist/model/config.js';
 import { planModel } from '../dist/model/plan.js';
 import { writeTinyModel } from '../dist/tiny-models/generate.js';
 import { barChartSvg } from './chart.mjs';
+import { median, percentile, seededRandom } from './measure.mjs';
 
 const addon = loadAddon();
 const info = addon.systemInfo();
@@ -51,12 +52,8 @@ const repeatsFor = (count) => Number(process.env.BENCH_REPEATS ?? (count <= 100 
 const WITH_TORCH = process.env.BENCH_TORCH !== '0';
 const OUT = process.env.BENCH_OUT ?? process.env.OUT;
 
-const sorted = (xs) => [...xs].sort((a, b) => a - b);
-const median = (xs) => sorted(xs)[Math.floor(xs.length / 2)];
-const percentile = (xs, p) => sorted(xs)[Math.min(xs.length - 1, Math.ceil((xs.length * p) / 100) - 1)];
 
-let seed = 31;
-const random = () => ((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+const random = seededRandom(31);
 
 function makeCall(dir, count, vocab, spec) {
   const lengths = Int32Array.from({ length: count }, () => QUERY_TOKENS + 32 + Math.floor(random() * 209));

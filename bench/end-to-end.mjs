@@ -10,7 +10,7 @@
 // from the installed packages' docs (bench/corpus.mjs); the same query and documents on both sides.
 // BENCH_DOCS="100,1000" sets the call sizes; BENCH_OUT (default $OUT) receives bench-e2e.json and .md.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,11 +18,11 @@ import { Reranker } from '../dist/index.js';
 import { loadAddon } from '../dist/binding/loader.js';
 import { writeTinyModel } from '../dist/tiny-models/generate.js';
 import { loadCorpus } from './corpus.mjs';
+import { median, percentile, sharedBertTokenizerDir } from './measure.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const info = loadAddon().systemInfo();
-const tokenizerDir = [join(root, '..', 'shared', 'models', 'bert-base-uncased-tokenizer'), join(root, '.cache', 'shared-models', 'bert-base-uncased-tokenizer')]
-  .find((d) => existsSync(join(d, 'tokenizer.json')));
+const tokenizerDir = sharedBertTokenizerDir(root);
 if (!info.backends.includes('cuda') || info.cuda.devices.length === 0 || !info.cublasLt.found || !tokenizerDir) {
   console.log(`bench:e2e skipped: ${!tokenizerDir ? 'the BERT tokenizer is not at ../shared/models/bert-base-uncased-tokenizer' : 'no CUDA backend or device here'}`);
   process.exit(0);
@@ -32,9 +32,6 @@ const REPEATS = Number(process.env.BENCH_REPEATS ?? 10);
 const OUT = process.env.BENCH_OUT ?? process.env.OUT;
 const SPEC = { family: 'bert', seed: 5, hiddenSize: 384, numHeads: 12, numLayers: 6, intermediateSize: 1536, numLabels: 1, hiddenAct: 'gelu', dtype: 'F16' };
 const QUERY = 'how do I configure the test runner to run only the files that changed since the last commit?';
-const sorted = (xs) => [...xs].sort((a, b) => a - b);
-const median = (xs) => sorted(xs)[Math.floor(xs.length / 2)];
-const percentile = (xs, p) => sorted(xs)[Math.min(xs.length - 1, Math.ceil((xs.length * p) / 100) - 1)];
 const time = async (fn) => {
   const start = process.hrtime.bigint();
   await fn();

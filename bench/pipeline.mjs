@@ -12,6 +12,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadAddon } from '../dist/binding/loader.js';
+import { median, seededRandom } from './measure.mjs';
 
 const addon = loadAddon();
 const info = addon.systemInfo();
@@ -28,10 +29,8 @@ async function repeat(fn) {
   for (let r = 0; r < REPEATS; r++) xs.push(await fn());
   return xs;
 }
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-let seed = 99;
-const random = () => ((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+const random = seededRandom(99);
 function makeBatch() {
   const offsets = new Int32Array(BATCH + 1);
   for (let i = 0; i < BATCH; i++) offsets[i + 1] = offsets[i] + 16 + 32 + Math.floor(random() * 209);

@@ -5,12 +5,13 @@
 // slows another's. Needs `npm run build:ts`. Writes $OUT/bench-tokenize.json when OUT is set.
 //   node bench/tokenize.mjs [--docs N] [--repeats R]
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { loadCorpus } from './corpus.mjs';
+import { sharedBertTokenizerDir } from './measure.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const { values } = parseArgs({ options: { docs: { type: 'string', default: '3000' }, repeats: { type: 'string', default: '5' }, variant: { type: 'string' }, threads: { type: 'string' } } });
@@ -18,7 +19,7 @@ const N = Number(values.docs);
 const REPEATS = Number(values.repeats);
 const QUERY = 'how do I configure the build of a native addon for several node versions';
 const MAX_LENGTH = 512;
-const tokenizerDir = [join(root, '..', 'shared', 'models', 'bert-base-uncased-tokenizer'), join(root, '.cache', 'shared-models', 'bert-base-uncased-tokenizer')].find((d) => existsSync(join(d, 'tokenizer.json')));
+const tokenizerDir = sharedBertTokenizerDir(root);
 
 /** Median seconds over REPEATS runs after one warm-up run, and the tokens one run produced. */
 async function time(fn) {

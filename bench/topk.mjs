@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadAddon } from '../dist/binding/loader.js';
+import { median, seededRandom } from './measure.mjs';
 
 const addon = loadAddon();
 const info = addon.systemInfo();
@@ -17,10 +18,8 @@ if (!addon.testing || info.cuda.devices.length === 0) {
 const ITERATIONS = 50;
 const SIZES = [1_000, 100_000, 1_000_000, 10_000_000];
 const KS = [10, 100, 1000];
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-let seed = 7;
-const random = () => ((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+const random = seededRandom(7);
 const dir = mkdtempSync(join(tmpdir(), 'trt-rerank-topk-'));
 const rows = [];
 try {
