@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadAddon } from './binding/loader.js';
-import { BackendError, BackendUnavailableError, InvalidArgumentError, RerankError } from './errors.js';
+import { fromNativeCode, InvalidArgumentError, RerankError } from './errors.js';
 import { Reranker } from './reranker.js';
 import { systemInfo } from './system-info.js';
 import { TINY_MODELS, writeTinyModel } from './tiny-models/generate.js';
@@ -32,15 +32,6 @@ const USAGE = `Usage:
   trt-rerank info     Prints GPUs, driver/CUDA and TensorRT availability, and the backends in this build.`;
 
 class UsageError extends Error {}
-
-/** The addon's build-engine errors as the public error classes. */
-function fromNativeError(error: unknown): RerankError {
-  const e = error as { code?: string; message?: string };
-  const message = e?.message ?? String(error);
-  if (e?.code === 'ERR_BACKEND_UNAVAILABLE') return new BackendUnavailableError(message);
-  if (e?.code === 'ERR_INVALID_ARGUMENT') return new InvalidArgumentError(message);
-  return new BackendError(message, { cause: error });
-}
 
 function parseDocs(text: string, source: string): string[] {
   const docs: string[] = [];
@@ -154,7 +145,7 @@ async function buildEngineCommand(args: string[]): Promise<void> {
     const { bytes } = await loadAddon().buildEngine(options);
     console.error(`trt-rerank: wrote ${options.out} (${(bytes / 1048576).toFixed(1)} MiB) in ${((performance.now() - started) / 1000).toFixed(0)} s`);
   } catch (error) {
-    throw fromNativeError(error);
+    throw fromNativeCode(error);
   }
 }
 

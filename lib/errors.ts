@@ -86,3 +86,22 @@ export class AbortError extends RerankError {
     super('ERR_ABORTED', 'the operation was aborted', { cause: reason });
   }
 }
+
+/**
+ * An error from the addon's operations that are not tied to a call (loading, building engines, and the part of
+ * a call's failures that is not about cancellation) as a public error class, by its native code.
+ * @internal
+ */
+export function fromNativeCode(error: unknown): RerankError {
+  if (error instanceof RerankError) return error;
+  const e = error as { code?: string; message?: string };
+  const message = e?.message ?? String(error);
+  switch (e?.code) {
+    case 'ERR_INVALID_ARGUMENT':
+      return new InvalidArgumentError(message);
+    case 'ERR_BACKEND_UNAVAILABLE':
+      return new BackendUnavailableError(message);
+    default:
+      return new BackendError(message, { cause: error });
+  }
+}

@@ -7,6 +7,7 @@ import {
   BackendError,
   BackendUnavailableError,
   ClosedError,
+  fromNativeCode,
   InvalidArgumentError,
   RerankError,
 } from './errors.js';
@@ -126,19 +127,13 @@ function fromNative(error: unknown, signal: AbortSignal | undefined, closed: boo
   // Whatever failed once close() began (a cancelled batch, a terminated tokenizer worker) failed because of it.
   if (closed && !(error instanceof ClosedError)) return new ClosedError('the Reranker was closed while the call ran');
   if (error instanceof RerankError) return error;
-  const e = error as { code?: string; message?: string };
-  const message = e?.message ?? String(error);
-  switch (e?.code) {
+  switch ((error as { code?: string } | undefined)?.code) {
     case 'ERR_CLOSED':
       return new ClosedError('the Reranker was closed while the call ran');
     case 'ERR_CANCELLED':
       return closed ? new ClosedError('the Reranker was closed while the call ran') : new AbortError(signal?.reason);
-    case 'ERR_INVALID_ARGUMENT':
-      return new InvalidArgumentError(message);
-    case 'ERR_BACKEND_UNAVAILABLE':
-      return new BackendUnavailableError(message);
     default:
-      return new BackendError(message, { cause: error });
+      return fromNativeCode(error);
   }
 }
 

@@ -133,12 +133,12 @@ export async function writeTinyModel(dir: string, spec: TinyModelSpec, options: 
       if (existsSync(from)) await copyFile(from, join(dir, f));
     }
     // Every id the tokenizer can emit must have an embedding row: its vocabulary and any added tokens past it.
-    const json = JSON.parse(await readFile(join(options.tokenizerDir, 'tokenizer.json'), 'utf8')) as {
+    const borrowed = JSON.parse(await readFile(join(options.tokenizerDir, 'tokenizer.json'), 'utf8')) as {
       model: { vocab: object };
       added_tokens?: Array<{ id: number }>;
     };
-    const vocab = json.model.vocab;
-    vocabSize = Math.max(Array.isArray(vocab) ? vocab.length : Object.keys(vocab).length, ...(json.added_tokens ?? []).map((t) => t.id + 1));
+    const vocab = borrowed.model.vocab;
+    vocabSize = Math.max(Array.isArray(vocab) ? vocab.length : Object.keys(vocab).length, ...(borrowed.added_tokens ?? []).map((t) => t.id + 1));
   } else {
     const tokenizer = tinyTokenizer(spec.family);
     await writeFile(join(dir, 'tokenizer.json'), JSON.stringify(tokenizer.tokenizerJson));

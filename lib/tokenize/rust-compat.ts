@@ -420,14 +420,14 @@ export class SplitLog {
   }
 }
 
+/** Words whose pieces each tokenizer (main thread and every worker) remembers: ~2-4 MB at most. */
+const WORD_MEMO_ENTRIES = 20_000;
+
 /**
  * Runs the model one pre-token at a time, as Rust does (models get one split each), logging each count. So
  * `fuse_unk` joins unknown pieces inside a word only (tokenizers.js fused them across the words of a section),
  * and Unigram's byte_fallback (models/unigram/model.rs `tokenize`), which tokenizers.js ignores, is applied.
  */
-/** Words whose pieces each tokenizer (main thread and every worker) remembers: ~2-4 MB at most. */
-const WORD_MEMO_ENTRIES = 20_000;
-
 function patchModel(tokenizer: JsTokenizer, modelJson: Json, log: SplitLog): void {
   const model = tokenizer.model;
   if (model === null) return;
