@@ -12,7 +12,8 @@
 // Also: the share of the FLOP floor (useful FLOPs over real tokens only, at 746 TFLOP/s: the fp16 dense rate
 // measured on the H100), and the CUDA backend's device memory at batch 512 x 256 tokens (session.memoryBytes,
 // the sum of its allocations, less the weights).
-// Environment: BENCH_MODELS="minilm-l6,xlmr-base,xlmr-large", BENCH_DOCS="100,1000,5000", BENCH_REPEATS (calls
+// Calls of up to 128 documents (one batch) also run on a second session with CUDA graphs off, in the same run.
+// Environment: BENCH_MODELS="minilm-l6,xlmr-base,xlmr-large", BENCH_DOCS="10,100,1000,5000", BENCH_REPEATS (calls
 // per size; default 30 / 10 / 5 for 100 / 1000 / 5000 documents), BENCH_TORCH=0 (ours only, e.g. under ncu),
 // BENCH_OUT (folder for bench-encoder.json / .md / .svg; default $OUT, else none).
 import { execFileSync } from 'node:child_process';
@@ -45,9 +46,10 @@ const QUERY_TOKENS = 16;
 const FLOOR_FLOPS = 746e12;
 const BATCH = 512;
 const MAX_LENGTH = 256;
+const GRAPH_MAX_DOCS = 128;  // the CUDA backend's graph limit (kGraphMaxSequences)
 const names = (process.env.BENCH_MODELS ?? Object.keys(MODELS).join(',')).split(',').filter(Boolean);
 for (const n of names) if (!MODELS[n]) throw new Error(`unknown model ${n}: one of ${Object.keys(MODELS).join(', ')}`);
-const SIZES = (process.env.BENCH_DOCS ?? '100,1000,5000').split(',').map(Number);
+const SIZES = (process.env.BENCH_DOCS ?? '10,100,1000,5000').split(',').map(Number);
 const repeatsFor = (count) => Number(process.env.BENCH_REPEATS ?? (count <= 100 ? 30 : count <= 1000 ? 10 : 5));
 const WITH_TORCH = process.env.BENCH_TORCH !== '0';
 const OUT = process.env.BENCH_OUT ?? process.env.OUT;
@@ -83,13 +85,16 @@ async function benchModel(name, dir) {
     [new URL('./encoder_torch.py', import.meta.url).pathname, modelDir, ...calls.map((c) => `${c.file}:${c.repeats}`)],
     { encoding: 'utf8', maxBuffer: 1 << 24, stdio: ['ignore', 'pipe', 'inherit'] }));
 
-  const session = await addon.loadSession(plan, { backend: 'cuda', dtype: 'fp16', maxLength: MAX_LENGTH, maxBatchSize: BATCH, concurrency: 1 });
+  const load = (cudaGraphs) => addon.loadSession(plan, { backend: 'cuda', dtype: 'fp16', maxLength: MAX_LENGTH, maxBatchSize: BATCH, concurrency: 1, cudaGraphs });
+  const session = await load(true);
+  // Calls of up to GRAPH_MAX_DOCS pairs replay CUDA graphs; the same calls without them, for the comparison.
+  const direct = calls.some((c) => c.count <= GRAPH_MAX_DOCS) ? await load(false) : null;
   const weightBytes = Object.values(plan.tensors).reduce((sum, t) => sum + 2 * t.shape.reduce((a, b) => a * b, 1), 0);
   const memory = { sessionBytes: session.memoryBytes, weightBytes, activationBytes: session.memoryBytes - weightBytes, batch: BATCH, maxLength: MAX_LENGTH };
   const rows = [];
   try {
     for (const [i, c] of calls.entries()) {
-      const once = async () => {
+      const once = async (session) => {
         const start = process.hrtime.bigint();
         const request = session.createRequest(c.count, 'sigmoid');
         for (let first = 0; first < c.count; first += BATCH) {
@@ -101,19 +106,25 @@ async function benchModel(name, dir) {
         await request.finish(10);
         return Number(process.hrtime.bigint() - start) / 1e6;
       };
-      for (let w = 0; w < 3; w++) await once();
-      const ours = [];
-      for (let r = 0; r < c.repeats; r++) ours.push(await once());
+      const measure = async (session) => {
+        for (let w = 0; w < 3; w++) await once(session);
+        const times = [];
+        for (let r = 0; r < c.repeats; r++) times.push(await once(session));
+        return times;
+      };
+      const ours = await measure(session);
+      const ungraphed = c.count <= GRAPH_MAX_DOCS && direct ? await measure(direct) : null;
       const t = torch[i];
       rows.push({
         docs: c.count, tokens: c.ids.length, repeats: c.repeats,
-        oursMs: median(ours), oursP99Ms: percentile(ours, 99),
+        oursMs: median(ours), oursP99Ms: percentile(ours, 99), oursNoGraphsMs: ungraphed ? median(ungraphed) : null,
         torchPaddedMs: t ? median(t.padded) : null, torchSortedMs: t ? median(t.sorted) : null,
         floorMs: (c.flops / FLOOR_FLOPS) * 1e3,
       });
     }
   } finally {
     await session.close();
+    await direct?.close();
   }
   return { name, label, spec: { ...spec, vocabSize }, rows, memory };
 }
@@ -125,11 +136,11 @@ function markdown(result) {
     `their maximum) wall time per call; PyTorch ${result.torch} in the same run. Floor: the full encoder's FLOPs ` +
     'over real tokens at 746 TFLOP/s; the backend skips the last layer\'s rows the classifier does not read, which ' +
     'counts in its favour (about 14% of the FLOPs for MiniLM-L6, 7% for XLM-R base, 3.5% for large).', '',
-    '| model | docs | ours ms (p99) | ours docs/s | torch pad-256 ms | torch sorted ms | vs pad-256 | vs sorted | share of floor |',
-    '|---|---|---|---|---|---|---|---|---|'];
+    '| model | docs | ours ms (p99) | ours without CUDA graphs ms | ours docs/s | torch pad-256 ms | torch sorted ms | vs pad-256 | vs sorted | share of floor |',
+    '|---|---|---|---|---|---|---|---|---|---|'];
   for (const m of result.models) {
     for (const r of m.rows) {
-      lines.push(`| ${m.label} | ${r.docs} | ${fmt(r.oursMs)} (${fmt(r.oursP99Ms)}) | ${Math.round((r.docs * 1e3) / r.oursMs)} | ` +
+      lines.push(`| ${m.label} | ${r.docs} | ${fmt(r.oursMs)} (${fmt(r.oursP99Ms)}) | ${fmt(r.oursNoGraphsMs)} | ${Math.round((r.docs * 1e3) / r.oursMs)} | ` +
         `${fmt(r.torchPaddedMs)} | ${fmt(r.torchSortedMs)} | ${r.torchPaddedMs ? fmt(r.torchPaddedMs / r.oursMs) + 'x' : '–'} | ` +
         `${r.torchSortedMs ? fmt(r.torchSortedMs / r.oursMs) + 'x' : '–'} | ${fmt((100 * r.floorMs) / r.oursMs, 1)}% |`);
     }

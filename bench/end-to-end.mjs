@@ -58,6 +58,7 @@ try {
       await cold.rerank(QUERY, slices[i][0], { topK: 10 });  // warm-up (kernels, workers), then fresh documents each call
       const coldMs = [];
       for (let r = 1; r <= REPEATS; r++) coldMs.push(await time(() => cold.rerank(QUERY, slices[i][r], { topK: 10 })));
+      console.error(`${count} docs, cold calls in order (ms): ${coldMs.map((t) => t.toFixed(1)).join(' ')}`);  // the worker pool's warm-up
       await warm.rerank(QUERY, slices[i][0], { topK: 10 });
       const warmMs = [];
       for (let r = 0; r < REPEATS; r++) warmMs.push(await time(() => warm.rerank(QUERY, slices[i][0], { topK: 10 })));

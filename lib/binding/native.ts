@@ -90,8 +90,9 @@ export interface NativeLoadOptions {
   maxLength?: number;
   /** maxLength is the model's default: lower it to the backend's limit rather than fail. */
   clampMaxLength?: boolean;
-  /** tensorrt backend: the serialized engine, and whether to capture a CUDA graph per shape (default true). */
+  /** tensorrt backend: the serialized engine. */
   engine?: string;
+  /** tensorrt and cuda backends: replay CUDA graphs for small batches (default true). */
   cudaGraphs?: boolean;
   /** gpu-test backend: input layout, labels, and extra work per token. */
   layout?: 'packed' | 'padded';
@@ -139,6 +140,9 @@ export interface NativeTesting {
   /** epilogue(x . w^T + bias) through cuBLASLt: x [m, k], w [n, k], bias [n] -> [m, n]. */
   gemm(x: Float32Array, w: Float32Array, bias: Float32Array, m: number, n: number, k: number,
     epilogue: 'bias' | 'bias_relu', dtype: 'fp16' | 'bf16'): Float32Array;
+  /** Position ids of packed sequences as transformers computes them: BERT t within the sequence; XLM-R (xlmr
+   * true) padId + the count of non-pad tokens up to t, padId for a pad token. */
+  positionIds(ids: Int32Array, offsets: Int32Array, padId: number, xlmr: boolean): Int32Array;
 }
 
 export interface NativeAddon {

@@ -197,6 +197,19 @@ Napi::Value startBackendBench(const Napi::CallbackInfo& info) {
   return worker->promise();
 }
 
+// Runs a hook's device work on device 0 with a fresh stream (destroyed after fn returns); a CUDA or cuBLASLt
+// failure becomes a JS error with code ERR_BACKEND.
+template <typename Fn>
+Napi::Value onDevice(Napi::Env env, Fn&& fn) {
+  try {
+    TRT_RERANK_CUDA_CHECK(cudaSetDevice(0));
+    CudaStream stream;
+    return fn(stream.get());
+  } catch (const std::exception& e) {
+    throwJsError(env, kErrBackend, e.what());
+  }
+}
+
 // The TensorRT backend's I/O kernels on given inputs (synchronous: small test data only).
 //   packEngineInputs(ids, typeIds, offsets, rows, seqLen, int64, withTypeIds) -> {ids, mask, typeIds}
 //       Int32Array or BigInt64Array [rows * seqLen]
@@ -212,40 +225,36 @@ Napi::Value packEngineInputsHook(const Napi::CallbackInfo& info) {
   const bool withTypeIds = info[6].ToBoolean();
   const int32_t count = static_cast<int32_t>(offsets.ElementLength()) - 1;
   if (count < 0 || rows < count || seqLen < 1) throwJsError(env, kErrInvalidArgument, "packEngineInputs: rows >= pairs, seqLen >= 1");
-  try {
-    TRT_RERANK_CUDA_CHECK(cudaSetDevice(0));
-    CudaStream stream;
+  return onDevice(env, [&](cudaStream_t stream) -> Napi::Value {
     const size_t tokens = std::max<size_t>(1, ids.ElementLength());
     DeviceBuffer dIds(sizeof(int32_t) * tokens), dTypes(tokens), dOffsets(sizeof(int32_t) * offsets.ElementLength());
     const size_t width = int64 ? 8 : 4;
     const size_t n = static_cast<size_t>(rows) * seqLen;
     DeviceBuffer oIds(n * width), oMask(n * width), oTypes(n * width);
-    TRT_RERANK_CUDA_CHECK(cudaMemcpyAsync(dIds.get(), ids.Data(), sizeof(int32_t) * ids.ElementLength(), cudaMemcpyHostToDevice, stream.get()));
-    TRT_RERANK_CUDA_CHECK(cudaMemcpyAsync(dTypes.get(), typeIds.Data(), typeIds.ElementLength(), cudaMemcpyHostToDevice, stream.get()));
-    TRT_RERANK_CUDA_CHECK(cudaMemcpyAsync(dOffsets.get(), offsets.Data(), sizeof(int32_t) * offsets.ElementLength(), cudaMemcpyHostToDevice, stream.get()));
+    TRT_RERANK_CUDA_CHECK(cudaMemcpyAsync(dIds.get(), ids.Data(), sizeof(int32_t) * ids.ElementLength(), cudaMemcpyHostToDevice, stream));
+    TRT_RERANK_CUDA_CHECK(cudaMemcpyAsync(dTypes.get(), typeIds.Data(), typeIds.ElementLength(), cudaMemcpyHostToDevice, stream));
+    TRT_RERANK_CUDA_CHECK(cudaMemcpyAsync(dOffsets.get(), offsets.Data(), sizeof(int32_t) * offsets.ElementLength(), cudaMemcpyHostToDevice, stream));
     // Poison the outputs, so a position the kernel skips shows up.
-    TRT_RERANK_CUDA_CHECK(cudaMemsetAsync(oIds.get(), 0x7f, n * width, stream.get()));
-    TRT_RERANK_CUDA_CHECK(cudaMemsetAsync(oMask.get(), 0x7f, n * width, stream.get()));
-    TRT_RERANK_CUDA_CHECK(cudaMemsetAsync(oTypes.get(), 0x7f, n * width, stream.get()));
+    TRT_RERANK_CUDA_CHECK(cudaMemsetAsync(oIds.get(), 0x7f, n * width, stream));
+    TRT_RERANK_CUDA_CHECK(cudaMemsetAsync(oMask.get(), 0x7f, n * width, stream));
+    TRT_RERANK_CUDA_CHECK(cudaMemsetAsync(oTypes.get(), 0x7f, n * width, stream));
     kernels::packEngineInputs(dIds.get<int32_t>(), dTypes.get<uint8_t>(), dOffsets.get<int32_t>(), count, rows, seqLen,
                               int64 ? kernels::EngineIntType::Int64 : kernels::EngineIntType::Int32, oIds.get(), oMask.get(),
-                              withTypeIds ? oTypes.get() : nullptr, stream.get());
-    TRT_RERANK_CUDA_CHECK(cudaStreamSynchronize(stream.get()));
+                              withTypeIds ? oTypes.get() : nullptr, stream);
+    TRT_RERANK_CUDA_CHECK(cudaStreamSynchronize(stream));
     Napi::Object out = Napi::Object::New(env);
     auto copyOut = [&](const char* name, DeviceBuffer& buffer) {
       Napi::ArrayBuffer host = Napi::ArrayBuffer::New(env, n * width);
-      TRT_RERANK_CUDA_CHECK(cudaMemcpyAsync(host.Data(), buffer.get(), n * width, cudaMemcpyDeviceToHost, stream.get()));
+      TRT_RERANK_CUDA_CHECK(cudaMemcpyAsync(host.Data(), buffer.get(), n * width, cudaMemcpyDeviceToHost, stream));
       if (int64) out.Set(name, Napi::TypedArrayOf<int64_t>::New(env, n, host, 0, napi_bigint64_array));
       else out.Set(name, Napi::Int32Array::New(env, n, host, 0));
     };
     copyOut("ids", oIds);
     copyOut("mask", oMask);
     copyOut("typeIds", oTypes);
-    TRT_RERANK_CUDA_CHECK(cudaStreamSynchronize(stream.get()));
+    TRT_RERANK_CUDA_CHECK(cudaStreamSynchronize(stream));
     return out;
-  } catch (const std::exception& e) {
-    throwJsError(env, kErrBackend, e.what());
-  }
+  });
 }
 
 Napi::Value engineLogitsToFloatHook(const Napi::CallbackInfo& info) {
@@ -259,20 +268,16 @@ Napi::Value engineLogitsToFloatHook(const Napi::CallbackInfo& info) {
                                                       : kernels::EngineFloatType::Float;
   const size_t width = type == "fp32" ? 4 : 2;
   if (raw.ElementLength() < static_cast<size_t>(count) * labels * width) throwJsError(env, kErrInvalidArgument, "engineLogitsToFloat: too few bytes");
-  try {
-    TRT_RERANK_CUDA_CHECK(cudaSetDevice(0));
-    CudaStream stream;
+  return onDevice(env, [&](cudaStream_t stream) -> Napi::Value {
     DeviceBuffer in(std::max<size_t>(1, raw.ElementLength())), out(sizeof(float) * std::max(1, count * labels));
-    TRT_RERANK_CUDA_CHECK(cudaMemcpyAsync(in.get(), raw.Data(), raw.ElementLength(), cudaMemcpyHostToDevice, stream.get()));
-    kernels::engineLogitsToFloat(in.get(), t, count, labels, out.get<float>(), stream.get());
-    TRT_RERANK_CUDA_CHECK(cudaStreamSynchronize(stream.get()));
+    TRT_RERANK_CUDA_CHECK(cudaMemcpyAsync(in.get(), raw.Data(), raw.ElementLength(), cudaMemcpyHostToDevice, stream));
+    kernels::engineLogitsToFloat(in.get(), t, count, labels, out.get<float>(), stream);
+    TRT_RERANK_CUDA_CHECK(cudaStreamSynchronize(stream));
     Napi::Float32Array result = Napi::Float32Array::New(env, static_cast<size_t>(count) * labels);
-    TRT_RERANK_CUDA_CHECK(cudaMemcpyAsync(result.Data(), out.get(), sizeof(float) * count * labels, cudaMemcpyDeviceToHost, stream.get()));
-    TRT_RERANK_CUDA_CHECK(cudaStreamSynchronize(stream.get()));
+    TRT_RERANK_CUDA_CHECK(cudaMemcpyAsync(result.Data(), out.get(), sizeof(float) * count * labels, cudaMemcpyDeviceToHost, stream));
+    TRT_RERANK_CUDA_CHECK(cudaStreamSynchronize(stream));
     return result;
-  } catch (const std::exception& e) {
-    throwJsError(env, kErrBackend, e.what());
-  }
+  });
 }
 
 // The CUDA backend's kernels on given fp32 inputs, stored as fp16 or bf16 on the device (synchronous: small test
@@ -325,13 +330,11 @@ Napi::Value attentionHook(const Napi::CallbackInfo& info) {
       throwJsError(env, kErrInvalidArgument, "attention: offsets must start at 0 and increase (every sequence at least one token)");
     }
   }
-  try {
-    TRT_RERANK_CUDA_CHECK(cudaSetDevice(0));
-    CudaStream stream;
-    DeviceBuffer dq = upload(q, type, stream.get()), dk = upload(k, type, stream.get()), dv = upload(v, type, stream.get());
+  return onDevice(env, [&](cudaStream_t stream) -> Napi::Value {
+    DeviceBuffer dq = upload(q, type, stream), dk = upload(k, type, stream), dv = upload(v, type, stream);
     DeviceBuffer dOffsets(sizeof(int32_t) * offsets.ElementLength()), out(2 * q.ElementLength());
-    TRT_RERANK_CUDA_CHECK(cudaMemcpyAsync(dOffsets.get(), offsets.Data(), sizeof(int32_t) * offsets.ElementLength(), cudaMemcpyHostToDevice, stream.get()));
-    TRT_RERANK_CUDA_CHECK(cudaMemsetAsync(out.get(), 0xff, out.bytes(), stream.get()));  // NaN: a row the kernel skips shows up
+    TRT_RERANK_CUDA_CHECK(cudaMemcpyAsync(dOffsets.get(), offsets.Data(), sizeof(int32_t) * offsets.ElementLength(), cudaMemcpyHostToDevice, stream));
+    TRT_RERANK_CUDA_CHECK(cudaMemsetAsync(out.get(), 0xff, out.bytes(), stream));  // NaN: a row the kernel skips shows up
     int32_t maxLength = 0;
     for (int32_t s = 0; s < count; ++s) maxLength = std::max(maxLength, offsets[s + 1] - offsets[s]);
     kernels::AttentionArgs a;
@@ -347,12 +350,10 @@ Napi::Value attentionHook(const Napi::CallbackInfo& info) {
     a.heads = heads;
     a.headDim = headDim;
     a.oneQueryPerSequence = firstOnly;
-    kernels::attention(a, stream.get());
-    TRT_RERANK_CUDA_CHECK(cudaStreamSynchronize(stream.get()));
-    return download(env, out, q.ElementLength(), type, stream.get());
-  } catch (const std::exception& e) {
-    throwJsError(env, kErrBackend, e.what());
-  }
+    kernels::attention(a, stream);
+    TRT_RERANK_CUDA_CHECK(cudaStreamSynchronize(stream));
+    return download(env, out, q.ElementLength(), type, stream);
+  });
 }
 
 Napi::Value layerNormHook(const Napi::CallbackInfo& info) {
@@ -366,18 +367,14 @@ Napi::Value layerNormHook(const Napi::CallbackInfo& info) {
       gamma.ElementLength() != static_cast<size_t>(hidden) || beta.ElementLength() != gamma.ElementLength()) {
     throwJsError(env, kErrInvalidArgument, "layerNorm: x and residual [rows, hidden], gamma and beta [hidden]");
   }
-  try {
-    TRT_RERANK_CUDA_CHECK(cudaSetDevice(0));
-    CudaStream stream;
-    DeviceBuffer dx = upload(x, type, stream.get()), dr = upload(residual, type, stream.get());
-    DeviceBuffer dg = upload(gamma, type, stream.get()), db = upload(beta, type, stream.get());
+  return onDevice(env, [&](cudaStream_t stream) -> Napi::Value {
+    DeviceBuffer dx = upload(x, type, stream), dr = upload(residual, type, stream);
+    DeviceBuffer dg = upload(gamma, type, stream), db = upload(beta, type, stream);
     const int64_t rows = static_cast<int64_t>(x.ElementLength()) / hidden;
-    kernels::residualLayerNorm(type, dx.get(), dr.get(), rows, hidden, dg.get(), db.get(), eps, dr.get(), stream.get());
-    TRT_RERANK_CUDA_CHECK(cudaStreamSynchronize(stream.get()));
-    return download(env, dr, x.ElementLength(), type, stream.get());
-  } catch (const std::exception& e) {
-    throwJsError(env, kErrBackend, e.what());
-  }
+    kernels::residualLayerNorm(type, dx.get(), dr.get(), rows, hidden, dg.get(), db.get(), eps, dr.get(), stream);
+    TRT_RERANK_CUDA_CHECK(cudaStreamSynchronize(stream));
+    return download(env, dr, x.ElementLength(), type, stream);
+  });
 }
 
 Napi::Value activationHook(const Napi::CallbackInfo& info) {
@@ -393,16 +390,36 @@ Napi::Value activationHook(const Napi::CallbackInfo& info) {
                                   : name == "relu"      ? kernels::Activation::Relu
                                   : name == "silu"      ? kernels::Activation::Silu
                                                         : kernels::Activation::Tanh;
-  try {
-    TRT_RERANK_CUDA_CHECK(cudaSetDevice(0));
-    CudaStream stream;
-    DeviceBuffer dx = upload(x, type, stream.get());
-    kernels::activate(type, act, dx.get(), static_cast<int64_t>(x.ElementLength()), stream.get());
-    TRT_RERANK_CUDA_CHECK(cudaStreamSynchronize(stream.get()));
-    return download(env, dx, x.ElementLength(), type, stream.get());
-  } catch (const std::exception& e) {
-    throwJsError(env, kErrBackend, e.what());
-  }
+  return onDevice(env, [&](cudaStream_t stream) -> Napi::Value {
+    DeviceBuffer dx = upload(x, type, stream);
+    kernels::activate(type, act, dx.get(), static_cast<int64_t>(x.ElementLength()), stream);
+    TRT_RERANK_CUDA_CHECK(cudaStreamSynchronize(stream));
+    return download(env, dx, x.ElementLength(), type, stream);
+  });
+}
+
+//   positionIds(ids, offsets, padId, xlmr) -> Int32Array [tokens]: the position ids the embedding reads
+Napi::Value positionIdsHook(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Int32Array ids = info[0].As<Napi::Int32Array>(), offsets = info[1].As<Napi::Int32Array>();
+  const int32_t padId = info[2].As<Napi::Number>().Int32Value();
+  const bool xlmr = info[3].ToBoolean();
+  const int32_t count = static_cast<int32_t>(offsets.ElementLength()) - 1;
+  bool valid = count >= 1 && offsets[0] == 0 && static_cast<size_t>(offsets[count]) == ids.ElementLength();
+  for (int32_t s = 0; valid && s < count; ++s) valid = offsets[s + 1] >= offsets[s];
+  if (!valid) throwJsError(env, kErrInvalidArgument, "positionIds: offsets must start at 0, not decrease, and end at ids.length");
+  const size_t tokens = std::max<size_t>(1, ids.ElementLength());
+  return onDevice(env, [&](cudaStream_t stream) -> Napi::Value {
+    DeviceBuffer dIds(sizeof(int32_t) * tokens), dOffsets(sizeof(int32_t) * offsets.ElementLength()), out(sizeof(int32_t) * tokens);
+    TRT_RERANK_CUDA_CHECK(cudaMemcpyAsync(dIds.get(), ids.Data(), sizeof(int32_t) * ids.ElementLength(), cudaMemcpyHostToDevice, stream));
+    TRT_RERANK_CUDA_CHECK(cudaMemcpyAsync(dOffsets.get(), offsets.Data(), sizeof(int32_t) * offsets.ElementLength(), cudaMemcpyHostToDevice, stream));
+    TRT_RERANK_CUDA_CHECK(cudaMemsetAsync(out.get(), 0x7f, out.bytes(), stream));  // a token the kernel skips shows up
+    kernels::positionIds(dIds.get<int32_t>(), dOffsets.get<int32_t>(), count, padId, xlmr, out.get<int32_t>(), stream);
+    Napi::Int32Array result = Napi::Int32Array::New(env, ids.ElementLength());
+    TRT_RERANK_CUDA_CHECK(cudaMemcpyAsync(result.Data(), out.get(), sizeof(int32_t) * ids.ElementLength(), cudaMemcpyDeviceToHost, stream));
+    TRT_RERANK_CUDA_CHECK(cudaStreamSynchronize(stream));
+    return result;
+  });
 }
 
 //   gemm(x, w, bias, m, n, k, epilogue, dtype) -> Float32Array [m, n]: epilogue(x . w^T + bias) through cuBLASLt,
@@ -419,18 +436,14 @@ Napi::Value gemmHook(const Napi::CallbackInfo& info) {
   }
   if (name != "bias" && name != "bias_relu") throwJsError(env, kErrInvalidArgument, "gemm: epilogue 'bias' or 'bias_relu', not '" + name + "'");
   const cublaslt::Epilogue epilogue = name == "bias_relu" ? cublaslt::Epilogue::BiasRelu : cublaslt::Epilogue::Bias;
-  try {
-    TRT_RERANK_CUDA_CHECK(cudaSetDevice(0));
-    CudaStream stream;
+  return onDevice(env, [&](cudaStream_t stream) -> Napi::Value {
     cublaslt::Gemm gemm;
-    DeviceBuffer dx = upload(x, type, stream.get()), dw = upload(w, type, stream.get()), db = upload(bias, type, stream.get());
+    DeviceBuffer dx = upload(x, type, stream), dw = upload(w, type, stream), db = upload(bias, type, stream);
     DeviceBuffer y(2 * m * n), workspace(32u << 20);
     gemm.linear(type == kernels::StorageType::Half ? CUDA_R_16F : CUDA_R_16BF, dx.get(), dw.get(), db.get(), y.get(), m, n, k,
-                workspace.get(), workspace.bytes(), stream.get(), epilogue);
-    return download(env, y, static_cast<size_t>(m * n), type, stream.get());
-  } catch (const std::exception& e) {
-    throwJsError(env, kErrBackend, e.what());
-  }
+                workspace.get(), workspace.bytes(), stream, epilogue);
+    return download(env, y, static_cast<size_t>(m * n), type, stream);
+  });
 }
 
 }  // namespace
@@ -446,6 +459,7 @@ Napi::Object gpuTestingExports(Napi::Env env) {
   testing.Set("layerNorm", Napi::Function::New(env, layerNormHook));
   testing.Set("activation", Napi::Function::New(env, activationHook));
   testing.Set("gemm", Napi::Function::New(env, gemmHook));
+  testing.Set("positionIds", Napi::Function::New(env, positionIdsHook));
   return testing;
 }
 

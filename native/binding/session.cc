@@ -66,9 +66,9 @@ struct LoadOptions {
   int faultAtBatch = 1;
   bool clampMaxLength = false;
   bool bf16 = false;  // cuda backend: storage type
+  bool cudaGraphs = true;  // tensorrt and cuda backends
   // tensorrt backend only
   std::string engine;
-  bool cudaGraphs = true;
 };
 
 class LoadWorker : public PromiseWorker {
@@ -90,6 +90,7 @@ class LoadWorker : public PromiseWorker {
       CudaBackendOptions cuda;
       cuda.device = options_.device;
       cuda.bf16 = options_.bf16;
+      cuda.cudaGraphs = options_.cudaGraphs;
       core_->engine = makeGpuEngine(makeCudaBackend(*spec_, cuda), gpuOptions());
       return;
     }

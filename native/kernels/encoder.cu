@@ -11,33 +11,12 @@
 #include "common/cuda_check.h"
 #include "common/errors.h"
 #include "kernels/encoder.cuh"
+#include "kernels/storage.cuh"
 
 namespace trt_rerank::kernels {
 namespace {
 
 constexpr int kRowWarps = 4;  // rows per block in the row kernels: one warp per row
-
-__device__ __forceinline__ float load(const __half* p, int64_t i) { return __half2float(p[i]); }
-__device__ __forceinline__ float load(const __nv_bfloat16* p, int64_t i) { return __bfloat162float(p[i]); }
-__device__ __forceinline__ void store(__half* p, int64_t i, float v) { p[i] = __float2half(v); }
-__device__ __forceinline__ void store(__nv_bfloat16* p, int64_t i, float v) { p[i] = __float2bfloat16(v); }
-
-// 8 consecutive values (16 bytes; callers keep them 16-byte aligned: hidden % 8 == 0) to and from fp32.
-template <typename T>
-__device__ __forceinline__ void load8(const T* p, float (&v)[8]) {
-  const uint4 raw = *reinterpret_cast<const uint4*>(p);
-  const T* e = reinterpret_cast<const T*>(&raw);
-#pragma unroll
-  for (int i = 0; i < 8; ++i) v[i] = load(e, i);
-}
-template <typename T>
-__device__ __forceinline__ void store8(T* p, const float (&v)[8]) {
-  uint4 raw;
-  T* e = reinterpret_cast<T*>(&raw);
-#pragma unroll
-  for (int i = 0; i < 8; ++i) store(e, i, v[i]);
-  *reinterpret_cast<uint4*>(p) = raw;
-}
 
 __device__ __forceinline__ float warpSum(float v) {
   for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
@@ -80,21 +59,38 @@ __device__ __forceinline__ void normalizeRow(float (&v)[kChunks][8], int hidden,
   }
 }
 
+// One warp per sequence, 32 tokens a step; XLM-R's running count of non-pad tokens by ballot and popc (a
+// thread per sequence counting alone took ~18 us per batch, as long as a LayerNorm of the whole batch).
 __global__ void positionIdsKernel(const int32_t* __restrict__ ids, const int32_t* __restrict__ cuSeqLens, int32_t count,
                                   int32_t padId, bool xlmr, int32_t* __restrict__ positions) {
-  const int32_t s = blockIdx.x * blockDim.x + threadIdx.x;
-  if (s >= count) return;
-  // One thread per sequence: a sequential count is cheap next to the encoder (<= a few thousand tokens).
+  const int64_t s = (static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x) / 32;
+  if (s >= count) return;  // the whole warp
+  const int lane = threadIdx.x % 32;
   const int32_t begin = cuSeqLens[s], end = cuSeqLens[s + 1];
-  int32_t real = 0;
-  for (int32_t t = begin; t < end; ++t) {
-    if (!xlmr) {
-      positions[t] = t - begin;
-    } else if (ids[t] != padId) {
-      positions[t] = padId + ++real;
-    } else {
-      positions[t] = padId;
+  int32_t real = 0;  // non-pad tokens before this step
+  for (int32_t base = begin; base < end; base += 32) {  // uniform over the warp
+    const int32_t t = base + lane;
+    const bool inside = t < end;
+    const bool counted = inside && xlmr && ids[t] != padId;
+    const unsigned ballot = __ballot_sync(0xffffffffu, counted);
+    if (inside) {
+      positions[t] = !xlmr ? t - begin : counted ? padId + real + __popc(ballot & ((1u << lane) - 1u)) + 1 : padId;
     }
+    real += __popc(ballot);
+  }
+}
+
+// The real tokens' count is read on the device (cuSeqLens[count]): the host never waits for it.
+__global__ void padGraphBatchKernel(const int32_t* __restrict__ ids, const uint8_t* __restrict__ typeIds, const int32_t* __restrict__ cuSeqLens,
+                                    int32_t count, int32_t paddedCount, int32_t paddedTokens, int32_t* __restrict__ outIds,
+                                    uint8_t* __restrict__ outTypeIds, int32_t* __restrict__ outCuSeqLens, int32_t* __restrict__ positions) {
+  const int32_t tokens = cuSeqLens[count];
+  for (int32_t i = blockIdx.x * blockDim.x + threadIdx.x; i < paddedTokens; i += gridDim.x * blockDim.x) {
+    const bool real = i < tokens;
+    outIds[i] = real ? ids[i] : 0;
+    outTypeIds[i] = real ? typeIds[i] : 0;
+    if (!real) positions[i] = 0;
+    if (i <= paddedCount) outCuSeqLens[i] = i <= count ? cuSeqLens[i] : tokens;
   }
 }
 
@@ -215,8 +211,19 @@ void dispatch(StorageType type, Fn&& fn) {
 void positionIds(const int32_t* ids, const int32_t* cuSeqLens, int32_t count, int32_t padId, bool xlmr, int32_t* positions,
                  cudaStream_t stream) {
   if (count <= 0) return;
-  positionIdsKernel<<<(count + 127) / 128, 128, 0, stream>>>(ids, cuSeqLens, count, padId, xlmr, positions);
+  positionIdsKernel<<<(count + 3) / 4, 128, 0, stream>>>(ids, cuSeqLens, count, padId, xlmr, positions);
   TRT_RERANK_LAUNCH_CHECK("positionIdsKernel");
+}
+
+void padGraphBatch(const int32_t* ids, const uint8_t* typeIds, const int32_t* cuSeqLens, int32_t count, int32_t paddedCount,
+                   int32_t paddedTokens, int32_t* outIds, uint8_t* outTypeIds, int32_t* outCuSeqLens, int32_t* positions,
+                   cudaStream_t stream) {
+  if (count < 0 || paddedCount < count || paddedTokens <= paddedCount) {
+    throw NativeError(kErrInvalidArgument, "padGraphBatch: needs count <= paddedCount < paddedTokens");
+  }
+  padGraphBatchKernel<<<gridFor(paddedTokens, 256), 256, 0, stream>>>(ids, typeIds, cuSeqLens, count, paddedCount, paddedTokens, outIds,
+                                                                       outTypeIds, outCuSeqLens, positions);
+  TRT_RERANK_LAUNCH_CHECK("padGraphBatchKernel");
 }
 
 namespace {

@@ -37,6 +37,15 @@ void gatherFirstTokens(StorageType type, const void* x, const int32_t* cuSeqLens
 void classifierOutput(StorageType type, const void* x, const void* w, const void* b, int32_t count, int hidden, int labels,
                       float* logits, cudaStream_t stream);
 
+// A small batch copied into a CUDA graph's fixed inputs, padded to the graph's shape: tokens [count's tokens,
+// paddedTokens) get id 0, type 0 and position 0 (valid rows of every table) and belong to no sequence; sequences
+// [count, paddedCount) are empty (they start and end at the real tokens' end). positions is the forward's own
+// buffer: the forward writes the real tokens' positions and leaves the padding's. Padding rows are computed
+// and ignored (every kernel is row-wise except attention, which stays within each sequence).
+void padGraphBatch(const int32_t* ids, const uint8_t* typeIds, const int32_t* cuSeqLens, int32_t count, int32_t paddedCount,
+                   int32_t paddedTokens, int32_t* outIds, uint8_t* outTypeIds, int32_t* outCuSeqLens, int32_t* positions,
+                   cudaStream_t stream);
+
 // Weights as stored (fp32, fp16 or bf16: srcType 0, 1, 2) -> the storage type, n values.
 void convertWeights(const void* src, int srcType, StorageType type, void* dst, int64_t n, cudaStream_t stream);
 

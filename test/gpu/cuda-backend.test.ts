@@ -82,6 +82,32 @@ describe.skipIf(reason !== '')('CUDA backend numerics against the CPU backend', 
     }
   }
 
+  it('small batches replay CUDA graphs: the same scores as their direct first run, with new inputs, and as the CPU', async () => {
+    const cpu = await Reranker.load(dirs['tiny-xlmr']!, { backend: 'cpu' });
+    const gpu = await Reranker.load(dirs['tiny-xlmr']!, { backend: 'cuda', concurrency: 1 });
+    try {
+      const sizes = [1, 10, 100, 128];  // each one batch of a graph bucket; 129 pairs run without a graph
+      for (const n of [...sizes, 129]) {
+        const subset = docs.slice(600 - n + 6);  // ends with the degenerate documents (empty, long, emoji)
+        const reversed = [...subset].reverse();  // the same bucket (pairs, tokens, longest), other contents per row
+        const expected = await cpu.score(query, subset, { activation: 'none' });
+        const first = await gpu.score(query, subset, { activation: 'none' });      // direct, padded to the bucket
+        const captured = await gpu.score(query, subset, { activation: 'none' });   // captured, then replayed
+        const replayed = (await gpu.score(query, reversed, { activation: 'none' })).reverse();
+        for (let i = 0; i < n; i++) {
+          expect(Math.abs(first[i]! - expected[i]!), `${n} pairs, document ${i}`).toBeLessThanOrEqual(1e-2);
+          expect(Math.abs(captured[i]! - first[i]!), `${n} pairs, document ${i}, captured run`).toBeLessThanOrEqual(1e-6);
+          expect(Math.abs(replayed[i]! - first[i]!), `${n} pairs, document ${i}, replay on other inputs`).toBeLessThanOrEqual(1e-6);
+        }
+      }
+      // One capture per small size (its second call), replayed on its second and third calls.
+      expect(gpu.backendCounters).toMatchObject({ graphsCaptured: sizes.length, graphLaunches: 2 * sizes.length, graphCaptureFailures: 0 });
+    } finally {
+      await cpu.close();
+      await gpu.close();
+    }
+  });
+
   it("'auto' picks the CUDA backend on a GPU, and says so", async () => {
     const r = await Reranker.load(dirs['tiny-bert']!);
     try {

@@ -189,6 +189,27 @@ describe.skipIf(reason !== '')('CUDA encoder kernels', () => {
     for (let j = 0; j < n; j++) expect(got[j], `relu(${values[j]})`).toBe(Math.max(0, values[j]!));
   });
 
+  it('position ids: BERT counts from 0 per sequence, XLM-R counts non-pad tokens from pad + 1 (pads inside and at ends)', () => {
+    // Lengths across the kernel's 32-token steps (0 .. 100), pads scattered through the XLM-R ids.
+    const lengths = [1, 0, 31, 32, 33, 64, 100, 7];
+    const offsets = new Int32Array(lengths.length + 1);
+    lengths.forEach((l, i) => (offsets[i + 1] = offsets[i]! + l));
+    const padId = 1;
+    const ids = Int32Array.from({ length: offsets[lengths.length]! }, () => (random() < 0.2 ? padId : 5 + Math.floor(random() * 1000)));
+    const bert = new Int32Array(ids.length);
+    const xlmr = new Int32Array(ids.length);
+    for (let s = 0; s < lengths.length; s++) {
+      let real = 0;
+      for (let t = offsets[s]!; t < offsets[s + 1]!; t++) {
+        bert[t] = t - offsets[s]!;
+        xlmr[t] = ids[t] === padId ? padId : padId + ++real;
+      }
+    }
+    expect(Array.from(addon.testing!.positionIds(ids, offsets, padId, false))).toEqual(Array.from(bert));
+    expect(Array.from(addon.testing!.positionIds(ids, offsets, padId, true))).toEqual(Array.from(xlmr));
+    expect(() => addon.testing!.positionIds(ids, Int32Array.from([0, 5, 3]), padId, true)).toThrow(/offsets must start at 0/);
+  });
+
   for (const [name, fn] of Object.entries(activations)) {
     it(`activation ${name}, fp16`, () => {
       const x = randomArray(4096 + 8, 6);

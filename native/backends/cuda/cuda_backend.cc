@@ -6,7 +6,8 @@
 //     ctx = attention(qkv) per sequence                                           [N, H]
 //     hidden = LayerNorm(ctx . Wo^T + bo + hidden)
 //     ffn = act(hidden . Wi^T + bi);  hidden = LayerNorm(ffn . Wo2^T + bo2 + hidden)
-//       (ReLU in the GEMM's epilogue; the GELUs and SiLU in their own pass: cuBLASLt's GELU form is undocumented)
+//       (ReLU in the GEMM's epilogue; the GELUs and SiLU in their own pass: cuBLASLt's GELU is neither the exact
+//        erf form nor the tanh form, see docs/NOTES.md)
 //   the last layer, only what the classifier reads ([CLS] of each sequence):
 //     kv = hidden . Wkv^T + bkv for all tokens (rows H..3H of Wqkv)               [N, 2H]
 //     cls = hidden[first token of each sequence]; q = cls . Wq^T + bq             [S, H]
@@ -15,17 +16,28 @@
 //
 // Scratch per execution slot, allocated at load for the largest batch: hidden and a residual buffer [N, H],
 // and one region [N, max(4H, I)] holding qkv then ctx (3H + H), later the FFN's intermediate (I).
+//
+// CUDA graphs for small batches (up to kGraphMaxSequences pairs: a 10-document call is ~60 launches of a few
+// microseconds each, so the host, not the GPU, sets its pace). A graph replays fixed shapes and pointers, so
+// such a batch is copied into the slot's graph inputs padded to a bucket (kernels::padGraphBatch): pairs up to
+// a multiple of 16, tokens up to 1/16 of their power of two, the longest pair up to a multiple of 64 (the
+// attention grid). A bucket's first batch runs that padded forward directly (lazy module loading and cuBLASLt's
+// heuristics stay out of the capture); its second is captured, and every later one replays the graph. At most
+// kMaxGraphsPerSlot buckets per slot; past that, or if a capture fails, batches run directly.
 #include "backends/cuda/cuda_backend.h"
 
 #include <cuda_runtime_api.h>
 #include <library_types.h>
 
 #include <algorithm>
+#include <atomic>
 #include <map>
+#include <tuple>
 #include <vector>
 
 #include "backends/cuda/cublaslt.h"
 #include "common/cuda_check.h"
+#include "common/cuda_graph.h"
 #include "common/cuda_resources.h"
 #include "common/errors.h"
 #include "common/mapped_file.h"
@@ -37,15 +49,32 @@ namespace {
 
 constexpr size_t kGemmWorkspaceBytes = 32u << 20;
 constexpr int kMaxBatch = 4096;  // sequences per batch (attention's grid.z)
+constexpr int kGraphMaxSequences = 128;
+constexpr size_t kMaxGraphsPerSlot = 64;
 
 struct LayerWeights {
   const void *qkvW, *qkvB, *oW, *oB, *ln1G, *ln1B, *iW, *iB, *o2W, *o2B, *ln2G, *ln2B;
 };
 
+// A graph bucket: (pairs, tokens, longest pair) after padding.
+using GraphShape = std::tuple<int32_t, int32_t, int32_t>;
+
+struct GraphBucket {
+  std::unique_ptr<CudaGraph> graph;
+  bool warm = false;    // its first batch ran directly
+  bool failed = false;  // capture failed: this bucket runs directly
+};
+
 struct SlotScratch {
   DeviceBuffer positions, hidden, residual, work, workspace;
   DeviceBuffer cls, clsQ, clsCtx, clsTmp, clsFfn;
+  // The fixed inputs and logits of this slot's graphs, and the graphs by shape.
+  DeviceBuffer graphIds, graphTypeIds, graphCuSeqLens, graphLogits;
+  std::map<GraphShape, GraphBucket> graphs;
 };
+
+// Smallest multiple of `step` >= x.
+int32_t roundUp(int32_t x, int32_t step) { return (x + step - 1) / step * step; }
 
 kernels::Activation activationOf(HiddenActivation a) {
   switch (a) {
@@ -86,13 +115,17 @@ class CudaBackend : public DeviceBackend {
     uint64_t bytes = weights_.bytes();
     for (const auto& s : slots_) {
       for (const DeviceBuffer* b : {&s->positions, &s->hidden, &s->residual, &s->work, &s->workspace, &s->cls, &s->clsQ,
-                                    &s->clsCtx, &s->clsTmp, &s->clsFfn}) {
+                                    &s->clsCtx, &s->clsTmp, &s->clsFfn, &s->graphIds, &s->graphTypeIds, &s->graphCuSeqLens,
+                                    &s->graphLogits}) {
         bytes += b->bytes();
       }
     }
     return bytes;
   }
-  uint64_t activationBytesPerToken() const override { return (2 * spec_.hiddenSize + workWidth()) * elementBytes() + 4; }
+  // hidden, residual and work rows, a position id, and with graphs a padded id and type id.
+  uint64_t activationBytesPerToken() const override {
+    return (2 * spec_.hiddenSize + workWidth()) * elementBytes() + sizeof(int32_t) + (options_.cudaGraphs ? sizeof(int32_t) + 1 : 0);
+  }
 
   void prepareSlots(int slots, int maxBatchSize, int64_t maxTokens) override {
     const size_t e = elementBytes();
@@ -109,13 +142,72 @@ class CudaBackend : public DeviceBackend {
       s->clsCtx = DeviceBuffer(e * maxBatchSize * H);
       s->clsTmp = DeviceBuffer(e * maxBatchSize * H);
       s->clsFfn = DeviceBuffer(e * maxBatchSize * std::max(I, H));
+      if (options_.cudaGraphs) {
+        const int64_t graphTokens = std::min<int64_t>(maxTokens, static_cast<int64_t>(kGraphMaxSequences) * maxSequenceLength(maxBatchSize, maxTokens));
+        s->graphIds = DeviceBuffer(sizeof(int32_t) * graphTokens);
+        s->graphTypeIds = DeviceBuffer(graphTokens);
+        s->graphCuSeqLens = DeviceBuffer(sizeof(int32_t) * (kGraphMaxSequences + 1));
+        s->graphLogits = DeviceBuffer(sizeof(float) * kGraphMaxSequences * spec_.numLabels);
+      }
       slots_.push_back(std::move(s));
     }
+    maxBatchSize_ = maxBatchSize;
+    maxTokens_ = maxTokens;
+  }
+
+  std::vector<std::pair<std::string, double>> counters() const override {
+    return {{"graphsCaptured", static_cast<double>(graphsCaptured_.load())},
+            {"graphLaunches", static_cast<double>(graphLaunches_.load())},
+            {"graphCaptureFailures", static_cast<double>(graphFailures_.load())}};
   }
 
   void enqueue(const DeviceBatch& batch, float* logits, cudaStream_t stream, int slot) override {
     if (batch.count == 0) return;
     SlotScratch& s = *slots_.at(slot);
+    GraphShape shape;
+    if (!graphShape(batch, s, shape)) return forward(batch, logits, stream, s);
+    const auto [count, tokens, longest] = shape;
+    kernels::padGraphBatch(batch.ids, batch.typeIds, batch.cuSeqLens, batch.count, count, tokens, s.graphIds.get<int32_t>(),
+                           s.graphTypeIds.get<uint8_t>(), s.graphCuSeqLens.get<int32_t>(), s.positions.get<int32_t>(), stream);
+    DeviceBatch padded;
+    padded.count = count;
+    padded.totalTokens = tokens;
+    padded.maxLength = longest;
+    padded.ids = s.graphIds.get<int32_t>();
+    padded.typeIds = s.graphTypeIds.get<uint8_t>();
+    padded.cuSeqLens = s.graphCuSeqLens.get<int32_t>();
+    float* paddedLogits = s.graphLogits.get<float>();
+    auto found = s.graphs.find(shape);
+    if (found == s.graphs.end() && s.graphs.size() >= kMaxGraphsPerSlot) {
+      forward(padded, paddedLogits, stream, s);
+    } else {
+      GraphBucket& bucket = found != s.graphs.end() ? found->second : s.graphs[shape];
+      if (!bucket.graph && !bucket.failed && bucket.warm) {
+        auto graph = std::make_unique<CudaGraph>();
+        if (graph->capture(stream, [&] {
+              forward(padded, paddedLogits, stream, s);
+              return true;
+            })) {
+          bucket.graph = std::move(graph);
+          ++graphsCaptured_;
+        } else {
+          bucket.failed = true;
+          ++graphFailures_;
+        }
+      }
+      if (bucket.graph) {
+        bucket.graph->launch(stream);
+        ++graphLaunches_;
+      } else {
+        forward(padded, paddedLogits, stream, s);
+        bucket.warm = true;
+      }
+    }
+    TRT_RERANK_CUDA_CHECK(cudaMemcpyAsync(logits, paddedLogits, sizeof(float) * batch.count * spec_.numLabels, cudaMemcpyDeviceToDevice, stream));
+  }
+
+  // The whole encoder for `batch` on `stream`, logits into `logits`.
+  void forward(const DeviceBatch& batch, float* logits, cudaStream_t stream, SlotScratch& s) {
     const int64_t N = batch.totalTokens;
     const int32_t S = batch.count;
     const int H = spec_.hiddenSize, I = spec_.intermediateSize;
@@ -173,6 +265,23 @@ class CudaBackend : public DeviceBackend {
   size_t elementBytes() const { return 2; }
   cudaDataType_t dataType() const { return options_.bf16 ? CUDA_R_16BF : CUDA_R_16F; }
   size_t workWidth() const { return std::max<size_t>(4 * spec_.hiddenSize, spec_.intermediateSize); }
+
+  // The longest pair the slots were sized for (maxTokens = maxBatchSize x maxLength).
+  static int64_t maxSequenceLength(int maxBatchSize, int64_t maxTokens) { return maxTokens / std::max(1, maxBatchSize); }
+
+  // The padded shape a small batch replays as a graph; false when graphs are off or the batch is not small.
+  bool graphShape(const DeviceBatch& batch, const SlotScratch& s, GraphShape& shape) const {
+    if (!options_.cudaGraphs || batch.count > kGraphMaxSequences) return false;
+    const int32_t count = std::min(roundUp(batch.count, 16), std::min(maxBatchSize_, kGraphMaxSequences));
+    int32_t power = 1;
+    while (power * 2 <= batch.totalTokens) power *= 2;
+    // At least one padding token past the real ones (an empty sequence's first row is read by the last layer's
+    // gather), and more tokens than sequences (padGraphBatch fills cuSeqLens in the same pass).
+    const int32_t tokens = roundUp(std::max(batch.totalTokens, count) + 1, std::max(64, power / 16));
+    if (static_cast<size_t>(tokens) * sizeof(int32_t) > s.graphIds.bytes() || tokens > maxTokens_) return false;
+    shape = {count, tokens, roundUp(batch.maxLength, 64)};
+    return true;
+  }
 
   // q: its rows and stride; k (v = k + H columns unless given): the packed key/value rows.
   void attention(const void* q, int64_t qStride, const void* k, int64_t kvStride, void* out, int64_t outStride, const DeviceBatch& batch,
@@ -296,6 +405,9 @@ class CudaBackend : public DeviceBackend {
   std::vector<LayerWeights> layers_;
   const void *headDenseW_ = nullptr, *headDenseB_ = nullptr, *headOutW_ = nullptr, *headOutB_ = nullptr;
   std::vector<std::unique_ptr<SlotScratch>> slots_;
+  int32_t maxBatchSize_ = 0;
+  int64_t maxTokens_ = 0;
+  std::atomic<uint64_t> graphsCaptured_{0}, graphLaunches_{0}, graphFailures_{0};
 };
 
 }  // namespace

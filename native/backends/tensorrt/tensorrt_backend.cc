@@ -23,6 +23,7 @@
 #include "backends/tensorrt/tensorrt_backend.h"
 #include "backends/tensorrt/tensorrt_runtime.h"
 #include "common/cuda_check.h"
+#include "common/cuda_graph.h"
 #include "common/cuda_resources.h"
 #include "common/errors.h"
 #include "common/mapped_file.h"
@@ -65,48 +66,6 @@ size_t elementBytes(TensorType t) {
     default: return 4;
   }
 }
-
-class CudaGraph {
- public:
-  CudaGraph() = default;
-  ~CudaGraph() {
-    if (exec_) cudaGraphExecDestroy(exec_);
-    if (graph_) cudaGraphDestroy(graph_);
-  }
-  CudaGraph(CudaGraph&& o) noexcept : graph_(std::exchange(o.graph_, nullptr)), exec_(std::exchange(o.exec_, nullptr)) {}
-  CudaGraph& operator=(CudaGraph&&) = delete;
-  CudaGraph(const CudaGraph&) = delete;
-
-  // Captures what `enqueue` puts on `stream`. False (and the stream usable again) when capture fails:
-  // the caller then runs without a graph.
-  template <typename Enqueue>
-  bool capture(cudaStream_t stream, Enqueue&& enqueue) {
-    if (cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal) != cudaSuccess) {
-      cudaGetLastError();
-      return false;
-    }
-    const bool enqueued = enqueue();
-    cudaGraph_t graph = nullptr;
-    const cudaError_t ended = cudaStreamEndCapture(stream, &graph);
-    if (!enqueued || ended != cudaSuccess || !graph) {
-      if (graph) cudaGraphDestroy(graph);
-      cudaGetLastError();
-      return false;
-    }
-    graph_ = graph;
-    if (cudaGraphInstantiate(&exec_, graph_, 0) != cudaSuccess) {
-      exec_ = nullptr;
-      cudaGetLastError();
-      return false;
-    }
-    return true;
-  }
-  void launch(cudaStream_t stream) const { TRT_RERANK_CUDA_CHECK(cudaGraphLaunch(exec_, stream)); }
-
- private:
-  cudaGraph_t graph_ = nullptr;
-  cudaGraphExec_t exec_ = nullptr;
-};
 
 // A context fixed to one shape, with the graph of its enqueue (absent when capture failed).
 struct ShapeContext {
