@@ -10,9 +10,6 @@
 //      O = O * exp2(m - m') + P V      P re-packed from the S accumulators as A fragments (no shared memory)
 //    and writes O / l. Keys past the sequence's end score -inf; rows past it load as zeros (never NaN: 0 * a
 //    stale NaN in shared memory would still be NaN) and are not written. No S x S matrix exists anywhere.
-//    Tiles are cut at the sequence's end in steps of 16: a warp whose 16 query rows all lie past the end only
-//    helps stage K/V, and 16-key chunks past the end take no mma and no exp (a sequence of 152 tokens then costs
-//    ~160^2 rather than 192^2 of score work).
 //    FLOPs: 4 * len^2 * D per (sequence, head); bytes: Q, K, V, O once each per query block.
 //
 // 2. One query per sequence (the last layer, whose [CLS] row is all the classifier reads): a warp per
@@ -114,8 +111,6 @@ varlenAttentionKernel(const T* __restrict__ q, const T* __restrict__ k, const T*
   const int32_t q0 = blockIdx.x * kBlockQ;
   if (q0 >= length) return;  // the whole block: uniform
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
-  // A warp whose 16 rows all lie past the sequence's end only helps stage tiles (warp-uniform).
-  const bool rowsInside = q0 + warp * 16 < length;
   const T tag{};
   auto stageTile = [&](int32_t k0, int buffer) {
     T* ks = kvBuffers + buffer * 2 * kBlockK * kStride;
@@ -139,82 +134,77 @@ varlenAttentionKernel(const T* __restrict__ q, const T* __restrict__ k, const T*
       cpAsyncWait<0>();
     }
     __syncthreads();
-    if (rowsInside) {
-      if (tile == 0) {
-#pragma unroll
-        for (int kk = 0; kk < D / 16; ++kk) {
-          ldmatrixX4(qf[kk], qs + (warp * 16 + (lane % 8) + 8 * ((lane / 8) % 2)) * kStride + kk * 16 + 8 * (lane / 16));
-        }
-      }
-      const T* ks = kvBuffers + (tile % 2) * 2 * kBlockK * kStride;
-      const T* vs = ks + kBlockK * kStride;
-
-      float sc[kBlockK / 8][4] = {};
+    if (tile == 0) {
 #pragma unroll
       for (int kk = 0; kk < D / 16; ++kk) {
-#pragma unroll
-        for (int j = 0; j < kBlockK / 16; ++j) {
-          if (j * 16 >= valid) break;  // keys past the end: masked below (block-uniform)
-          uint32_t b[4];
-          ldmatrixX4(b, ks + (j * 16 + (lane % 8) + 8 * (lane / 16)) * kStride + kk * 16 + 8 * ((lane / 8) % 2));
-          mma(sc[2 * j], qf[kk], b[0], b[1], tag);
-          mma(sc[2 * j + 1], qf[kk], b[2], b[3], tag);
-        }
+        ldmatrixX4(qf[kk], qs + (warp * 16 + (lane % 8) + 8 * ((lane / 8) % 2)) * kStride + kk * 16 + 8 * (lane / 16));
       }
+    }
+    const T* ks = kvBuffers + (tile % 2) * 2 * kBlockK * kStride;
+    const T* vs = ks + kBlockK * kStride;
 
-      // The scores stay unscaled until the exponent (one FFMA each); only a tile the sequence ends in is masked
-      // (valid is uniform over the block, so whole tiles take the branch-free path).
-      if (valid < kBlockK) {
+    float sc[kBlockK / 8][4] = {};
 #pragma unroll
-        for (int n = 0; n < kBlockK / 8; ++n) {
+    for (int kk = 0; kk < D / 16; ++kk) {
 #pragma unroll
-          for (int e = 0; e < 4; ++e) {
-            if (n * 8 + 2 * (lane % 4) + (e & 1) >= valid) sc[n][e] = -INFINITY;
-          }
-        }
+      for (int j = 0; j < kBlockK / 16; ++j) {
+        uint32_t b[4];
+        ldmatrixX4(b, ks + (j * 16 + (lane % 8) + 8 * (lane / 16)) * kStride + kk * 16 + 8 * ((lane / 8) % 2));
+        mma(sc[2 * j], qf[kk], b[0], b[1], tag);
+        mma(sc[2 * j + 1], qf[kk], b[2], b[3], tag);
       }
-      float tileMax[2] = {-INFINITY, -INFINITY};
+    }
+
+    // The scores stay unscaled until the exponent (one FFMA each); only a tile the sequence ends in is masked
+    // (valid is uniform over the block, so whole tiles take the branch-free path).
+    if (valid < kBlockK) {
 #pragma unroll
       for (int n = 0; n < kBlockK / 8; ++n) {
-        tileMax[0] = fmaxf(tileMax[0], fmaxf(sc[n][0], sc[n][1]));
-        tileMax[1] = fmaxf(tileMax[1], fmaxf(sc[n][2], sc[n][3]));
-      }
-#pragma unroll
-      for (int r = 0; r < 2; ++r) {  // the 4 lanes of a quad share rows
-        tileMax[r] = fmaxf(tileMax[r], __shfl_xor_sync(0xffffffffu, tileMax[r], 1));
-        tileMax[r] = fmaxf(tileMax[r], __shfl_xor_sync(0xffffffffu, tileMax[r], 2));
-        const float newMax = fmaxf(rowMax[r], tileMax[r] * scaleLog2);  // in log2 units; finite (key 0 is real)
-        const float correction = exp2Approx(rowMax[r] - newMax);       // 0 on the first tile (rowMax -inf)
-        rowMax[r] = newMax;
-        rowSum[r] *= correction;
-#pragma unroll
-        for (int d = 0; d < D / 8; ++d) {
-          o[d][2 * r] *= correction;
-          o[d][2 * r + 1] *= correction;
-        }
-      }
-#pragma unroll
-      for (int n = 0; n < kBlockK / 8; ++n) {
-        if (n / 2 * 16 >= valid) break;  // 16-key chunks past the end: P V skips them too
 #pragma unroll
         for (int e = 0; e < 4; ++e) {
-          sc[n][e] = exp2Approx(fmaf(sc[n][e], scaleLog2, -rowMax[e / 2]));
-          rowSum[e / 2] += sc[n][e];
+          if (n * 8 + 2 * (lane % 4) + (e & 1) >= valid) sc[n][e] = -INFINITY;
         }
       }
+    }
+    float tileMax[2] = {-INFINITY, -INFINITY};
+#pragma unroll
+    for (int n = 0; n < kBlockK / 8; ++n) {
+      tileMax[0] = fmaxf(tileMax[0], fmaxf(sc[n][0], sc[n][1]));
+      tileMax[1] = fmaxf(tileMax[1], fmaxf(sc[n][2], sc[n][3]));
+    }
+#pragma unroll
+    for (int r = 0; r < 2; ++r) {  // the 4 lanes of a quad share rows
+      tileMax[r] = fmaxf(tileMax[r], __shfl_xor_sync(0xffffffffu, tileMax[r], 1));
+      tileMax[r] = fmaxf(tileMax[r], __shfl_xor_sync(0xffffffffu, tileMax[r], 2));
+      const float newMax = fmaxf(rowMax[r], tileMax[r] * scaleLog2);  // in log2 units; finite (key 0 is real)
+      const float correction = exp2Approx(rowMax[r] - newMax);       // 0 on the first tile (rowMax -inf)
+      rowMax[r] = newMax;
+      rowSum[r] *= correction;
+#pragma unroll
+      for (int d = 0; d < D / 8; ++d) {
+        o[d][2 * r] *= correction;
+        o[d][2 * r + 1] *= correction;
+      }
+    }
+#pragma unroll
+    for (int n = 0; n < kBlockK / 8; ++n) {
+#pragma unroll
+      for (int e = 0; e < 4; ++e) {
+        sc[n][e] = exp2Approx(fmaf(sc[n][e], scaleLog2, -rowMax[e / 2]));
+        rowSum[e / 2] += sc[n][e];
+      }
+    }
 
 #pragma unroll
-      for (int t = 0; t < kBlockK / 16; ++t) {
-        if (t * 16 >= valid) break;  // their P is 0
-        const uint32_t a[4] = {pack(sc[2 * t][0], sc[2 * t][1], tag), pack(sc[2 * t][2], sc[2 * t][3], tag),
-                               pack(sc[2 * t + 1][0], sc[2 * t + 1][1], tag), pack(sc[2 * t + 1][2], sc[2 * t + 1][3], tag)};
+    for (int t = 0; t < kBlockK / 16; ++t) {
+      const uint32_t a[4] = {pack(sc[2 * t][0], sc[2 * t][1], tag), pack(sc[2 * t][2], sc[2 * t][3], tag),
+                             pack(sc[2 * t + 1][0], sc[2 * t + 1][1], tag), pack(sc[2 * t + 1][2], sc[2 * t + 1][3], tag)};
 #pragma unroll
-        for (int dj = 0; dj < D / 16; ++dj) {
-          uint32_t b[4];
-          ldmatrixX4Trans(b, vs + (t * 16 + (lane % 8) + 8 * ((lane / 8) % 2)) * kStride + dj * 16 + 8 * (lane / 16));
-          mma(o[2 * dj], a, b[0], b[1], tag);
-          mma(o[2 * dj + 1], a, b[2], b[3], tag);
-        }
+      for (int dj = 0; dj < D / 16; ++dj) {
+        uint32_t b[4];
+        ldmatrixX4Trans(b, vs + (t * 16 + (lane % 8) + 8 * ((lane / 8) % 2)) * kStride + dj * 16 + 8 * (lane / 16));
+        mma(o[2 * dj], a, b[0], b[1], tag);
+        mma(o[2 * dj + 1], a, b[2], b[3], tag);
       }
     }
     __syncthreads();  // this buffer is refilled two steps on

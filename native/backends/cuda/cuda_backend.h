@@ -13,7 +13,7 @@ namespace trt_rerank {
 struct CudaBackendOptions {
   int device = 0;
   bool bf16 = false;        // storage type of weights and activations (fp16 by default); arithmetic is fp32
-  bool cudaGraphs = true;   // replay a CUDA graph per padded shape for batches of up to 128 pairs
+  bool cudaGraphs = true;   // replay a CUDA graph per padded shape for small batches (cuda_backend.cc)
 };
 
 // Reads the weights from spec.weightsPath onto the device, converted to the storage type. Throws NativeError
