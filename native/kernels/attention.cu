@@ -284,7 +284,7 @@ firstQueryAttentionKernel(const T* __restrict__ q, const T* __restrict__ k, cons
     m = mNew;
   }
   if (group != 0) return;
-  const float inv = 1.0f / l;  // length >= 1: l >= 1
+  const float inv = l > 0.0f ? 1.0f / l : 0.0f;  // l >= 1 for a real sequence; an empty one (graph padding) gives 0s
   const T tag{};
   *reinterpret_cast<uint4*>(out + s * outStride + h * D + part * 8) =
       make_uint4(pack(acc[0] * inv, acc[1] * inv, tag), pack(acc[2] * inv, acc[3] * inv, tag), pack(acc[4] * inv, acc[5] * inv, tag),

@@ -207,7 +207,8 @@ describe.skipIf(reason !== '')('CUDA encoder kernels', () => {
     }
     expect(Array.from(addon.testing!.positionIds(ids, offsets, padId, false))).toEqual(Array.from(bert));
     expect(Array.from(addon.testing!.positionIds(ids, offsets, padId, true))).toEqual(Array.from(xlmr));
-    expect(() => addon.testing!.positionIds(ids, Int32Array.from([0, 5, 3]), padId, true)).toThrow(/offsets must start at 0/);
+    const decreasing = Int32Array.from([0, 5, 3, ids.length]);  // ends at ids.length: only the decrease is wrong
+    expect(() => addon.testing!.positionIds(ids, decreasing, padId, true)).toThrow(/offsets must start at 0, not decrease/);
   });
 
   for (const [name, fn] of Object.entries(activations)) {

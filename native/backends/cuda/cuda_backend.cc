@@ -20,10 +20,11 @@
 // CUDA graphs for small batches (up to kGraphMaxSequences pairs and kGraphMaxFlops of GEMM work: a 10-document
 // MiniLM call is ~60 launches of a few microseconds each, so the host, not the GPU, sets its pace). A graph replays fixed shapes and pointers, so
 // such a batch is copied into the slot's graph inputs padded to a bucket (kernels::padGraphBatch): pairs up to
-// a multiple of 16, tokens up to 1/16 of their power of two, the longest pair up to a multiple of 64 (the
-// attention grid). A bucket's first batch runs that padded forward directly (lazy module loading and cuBLASLt's
+// a multiple of 16, tokens up to 1/16 of their power of two, the longest pair (the attention grid) up to a
+// power of two. A bucket's first batch runs that padded forward directly (lazy module loading and cuBLASLt's
 // heuristics stay out of the capture); its second is captured, and every later one replays the graph. At most
-// kMaxGraphsPerSlot buckets per slot; past that, or if a capture fails, batches run directly.
+// kMaxGraphsPerSlot buckets per slot (buckets never captured are forgotten first); past that, or if a capture
+// fails, batches run directly.
 #include "backends/cuda/cuda_backend.h"
 
 #include <cuda_runtime_api.h>
@@ -127,7 +128,7 @@ class CudaBackend : public DeviceBackend {
   }
   // hidden, residual and work rows, a position id, and with graphs a padded id and type id.
   uint64_t activationBytesPerToken() const override {
-    return (2 * spec_.hiddenSize + workWidth()) * elementBytes() + sizeof(int32_t) + (options_.cudaGraphs ? sizeof(int32_t) + 1 : 0);
+    return (2 * spec_.hiddenSize + workWidth()) * elementBytes() + sizeof(int32_t) + (graphsEnabled() ? sizeof(int32_t) + 1 : 0);
   }
 
   void prepareSlots(int slots, int maxBatchSize, int64_t maxTokens) override {
@@ -145,7 +146,7 @@ class CudaBackend : public DeviceBackend {
       s->clsCtx = DeviceBuffer(e * maxBatchSize * H);
       s->clsTmp = DeviceBuffer(e * maxBatchSize * H);
       s->clsFfn = DeviceBuffer(e * maxBatchSize * std::max(I, H));
-      if (options_.cudaGraphs) {
+      if (graphsEnabled()) {
         const int64_t graphTokens = std::min<int64_t>(maxTokens, static_cast<int64_t>(kGraphMaxSequences) * maxSequenceLength(maxBatchSize, maxTokens));
         s->graphIds = DeviceBuffer(sizeof(int32_t) * graphTokens);
         s->graphTypeIds = DeviceBuffer(graphTokens);
@@ -181,6 +182,10 @@ class CudaBackend : public DeviceBackend {
     padded.cuSeqLens = s.graphCuSeqLens.get<int32_t>();
     float* paddedLogits = s.graphLogits.get<float>();
     auto found = s.graphs.find(shape);
+    if (found == s.graphs.end() && s.graphs.size() >= kMaxGraphsPerSlot) {
+      // Full: forget the buckets seen once and never captured, so one-off shapes cannot lock out later ones.
+      for (auto it = s.graphs.begin(); it != s.graphs.end();) it = it->second.graph ? std::next(it) : s.graphs.erase(it);
+    }
     if (found == s.graphs.end() && s.graphs.size() >= kMaxGraphsPerSlot) {
       forward(padded, paddedLogits, stream, s);
     } else {
@@ -269,12 +274,21 @@ class CudaBackend : public DeviceBackend {
   cudaDataType_t dataType() const { return options_.bf16 ? CUDA_R_16BF : CUDA_R_16F; }
   size_t workWidth() const { return std::max<size_t>(4 * spec_.hiddenSize, spec_.intermediateSize); }
 
+  // Graph capture cannot contain the device-wide synchronization that TRT_RERANK_SYNC_CHECKS adds per launch.
+  bool graphsEnabled() const {
+#ifdef TRT_RERANK_SYNC_CHECKS
+    return false;
+#else
+    return options_.cudaGraphs;
+#endif
+  }
+
   // The longest pair the slots were sized for (maxTokens = maxBatchSize x maxLength).
   static int64_t maxSequenceLength(int maxBatchSize, int64_t maxTokens) { return maxTokens / std::max(1, maxBatchSize); }
 
   // The padded shape a small batch replays as a graph; false when graphs are off or the batch is not small.
   bool graphShape(const DeviceBatch& batch, const SlotScratch& s, GraphShape& shape) const {
-    if (!options_.cudaGraphs || batch.count > kGraphMaxSequences) return false;
+    if (!graphsEnabled() || batch.count > kGraphMaxSequences) return false;
     const double H = spec_.hiddenSize, I = spec_.intermediateSize;
     if (2.0 * batch.totalTokens * spec_.numLayers * (4 * H * H + 2 * H * I) > kGraphMaxFlops) return false;
     const int32_t count = std::min(roundUp(batch.count, 16), std::min(maxBatchSize_, kGraphMaxSequences));
@@ -284,7 +298,11 @@ class CudaBackend : public DeviceBackend {
     // gather), and more tokens than sequences (padGraphBatch fills cuSeqLens in the same pass).
     const int32_t tokens = roundUp(std::max(batch.totalTokens, count) + 1, std::max(64, power / 16));
     if (static_cast<size_t>(tokens) * sizeof(int32_t) > s.graphIds.bytes() || tokens > maxTokens_) return false;
-    shape = {count, tokens, roundUp(batch.maxLength, 64)};
+    // The longest pair only sizes the attention grid (query blocks past a sequence's end exit at once): a power
+    // of two from 64 keeps buckets few and the empty blocks under half the grid.
+    int32_t longest = 64;
+    while (longest < batch.maxLength) longest *= 2;
+    shape = {count, tokens, longest};
     return true;
   }
 
