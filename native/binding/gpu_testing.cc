@@ -351,7 +351,6 @@ Napi::Value attentionHook(const Napi::CallbackInfo& info) {
     a.headDim = headDim;
     a.oneQueryPerSequence = firstOnly;
     kernels::attention(a, stream);
-    TRT_RERANK_CUDA_CHECK(cudaStreamSynchronize(stream));
     return download(env, out, q.ElementLength(), type, stream);
   });
 }
@@ -372,7 +371,6 @@ Napi::Value layerNormHook(const Napi::CallbackInfo& info) {
     DeviceBuffer dg = upload(gamma, type, stream), db = upload(beta, type, stream);
     const int64_t rows = static_cast<int64_t>(x.ElementLength()) / hidden;
     kernels::residualLayerNorm(type, dx.get(), dr.get(), rows, hidden, dg.get(), db.get(), eps, dr.get(), stream);
-    TRT_RERANK_CUDA_CHECK(cudaStreamSynchronize(stream));
     return download(env, dr, x.ElementLength(), type, stream);
   });
 }
@@ -393,7 +391,6 @@ Napi::Value activationHook(const Napi::CallbackInfo& info) {
   return onDevice(env, [&](cudaStream_t stream) -> Napi::Value {
     DeviceBuffer dx = upload(x, type, stream);
     kernels::activate(type, act, dx.get(), static_cast<int64_t>(x.ElementLength()), stream);
-    TRT_RERANK_CUDA_CHECK(cudaStreamSynchronize(stream));
     return download(env, dx, x.ElementLength(), type, stream);
   });
 }

@@ -191,8 +191,8 @@ __global__ void convertWeightsKernel(const void* __restrict__ src, int srcType, 
   for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n; i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
     float v;
     if (srcType == 0) v = static_cast<const float*>(src)[i];
-    else if (srcType == 1) v = __half2float(static_cast<const __half*>(src)[i]);
-    else v = __bfloat162float(static_cast<const __nv_bfloat16*>(src)[i]);
+    else if (srcType == 1) v = load(static_cast<const __half*>(src), i);
+    else v = load(static_cast<const __nv_bfloat16*>(src), i);
     store(dst, i, v);
   }
 }

@@ -3,6 +3,7 @@
 
 #include "common/cuda_check.h"
 #include "kernels/engine_io.cuh"
+#include "kernels/storage.cuh"
 
 namespace trt_rerank::kernels {
 namespace {
@@ -28,13 +29,6 @@ packEngineInputsKernel(const int32_t* __restrict__ ids, const uint8_t* __restric
     if (outTypeIds) outTypeIds[base + t] = token && real ? static_cast<Int>(typeIds[begin + t]) : Int(0);
   }
 }
-
-template <typename T>
-__device__ __forceinline__ float toFloat(T x) { return static_cast<float>(x); }
-template <>
-__device__ __forceinline__ float toFloat<__half>(__half x) { return __half2float(x); }
-template <>
-__device__ __forceinline__ float toFloat<__nv_bfloat16>(__nv_bfloat16 x) { return __bfloat162float(x); }
 
 template <typename T>
 __global__ void __launch_bounds__(kLogitThreads)

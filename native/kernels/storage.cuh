@@ -1,5 +1,5 @@
-// The storage types of the CUDA backend's activations and weights (__half, __nv_bfloat16) to and from fp32,
-// one definition for every kernel file. All arithmetic happens in fp32; values are rounded to nearest on store.
+// The storage types of activations, weights and engine outputs (__half, __nv_bfloat16; float passes through)
+// to and from fp32, one definition for every kernel file. All arithmetic happens in fp32; values are rounded to nearest on store.
 #pragma once
 
 #include <cuda_bf16.h>
@@ -9,6 +9,7 @@
 
 namespace trt_rerank::kernels {
 
+__device__ __forceinline__ float toFloat(float x) { return x; }
 __device__ __forceinline__ float toFloat(__half x) { return __half2float(x); }
 __device__ __forceinline__ float toFloat(__nv_bfloat16 x) { return __bfloat162float(x); }
 
