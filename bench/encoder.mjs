@@ -4,13 +4,15 @@
 //   minilm-l6   ms-marco-MiniLM-L-6-v2 (BERT: 6 layers, hidden 384, 12 heads of 32, FFN 1536, vocab 30522)
 //   xlmr-base   bge-reranker-base      (XLM-R: 12 layers, hidden 768, 12 heads of 64, FFN 3072, vocab 250002)
 //   xlmr-large  bge-reranker-large     (XLM-R: 24 layers, hidden 1024, 16 heads of 64, FFN 4096, vocab 250002)
+//   modernbert  gte-reranker-modernbert-base (ModernBERT: 22 layers, hidden 768, 12 heads of 64, GeGLU FFN 1152,
+//               global attention every 3rd layer, the others a 128-token window, RoPE, vocab 50368, mean pooling)
 // Pairs: a 16-token query + 32..240 document tokens (uniform). Tokenization excluded on both sides (ids given);
 // ours includes the upload of the ids, PyTorch's does not.
 //   ours       packed tokens, batches of 512 through the GPU pipeline, top-10 at the end (wall time per call)
 //   pad-256    PyTorch fp16 SDPA, every pair padded to 256, batches of 512 (the seed's way)
 //   sorted     PyTorch, pairs sorted by length, each batch padded to its own longest
-// Also: the share of the FLOP floor (useful FLOPs over real tokens only, at 746 TFLOP/s: the fp16 dense rate
-// measured on the H100), and the CUDA backend's device memory at batch 512 x 256 tokens (session.memoryBytes,
+// Also: the share of the FLOP floor (useful FLOPs over real tokens only, at the fp16 dense GEMM rate measured by
+// torch.matmul on this device at the start of the run; BENCH_FLOOR_TFLOPS overrides it), and the CUDA backend's device memory at batch 512 x 256 tokens (session.memoryBytes,
 // the sum of its allocations, less the weights).
 // Calls of up to 128 documents (one batch) also run on a second session with CUDA graphs off, in the same run.
 // Environment: BENCH_MODELS="minilm-l6,xlmr-base,xlmr-large", BENCH_DOCS="10,100,1000,5000", BENCH_REPEATS (calls
@@ -41,9 +43,26 @@ const MODELS = {
     spec: { family: 'xlm-roberta', seed: 6, hiddenSize: 768, numHeads: 12, numLayers: 12, intermediateSize: 3072, numLabels: 1, hiddenAct: 'gelu', dtype: 'F16' } },
   'xlmr-large': { label: 'XLM-R large', vocabSize: 250002,
     spec: { family: 'xlm-roberta', seed: 7, hiddenSize: 1024, numHeads: 16, numLayers: 24, intermediateSize: 4096, numLabels: 1, hiddenAct: 'gelu', dtype: 'F16' } },
+  'modernbert': { label: 'ModernBERT base (gte-reranker)', vocabSize: 50368,
+    spec: { family: 'modernbert', seed: 8, hiddenSize: 768, numHeads: 12, numLayers: 22, intermediateSize: 1152, numLabels: 1, hiddenAct: 'gelu', dtype: 'F16',
+      modernbert: { globalEvery: 3, localAttention: 128, pooling: 'mean', biases: false, transformers5Config: false } } },
 };
 const QUERY_TOKENS = 16;
-const FLOOR_FLOPS = 746e12;
+// The fp16 dense GEMM rate of this device, measured now (8192^3 torch.matmul, median of 20 after warm-up).
+function measuredGemmRate() {
+  if (process.env.BENCH_FLOOR_TFLOPS) return { flops: Number(process.env.BENCH_FLOOR_TFLOPS) * 1e12, how: 'BENCH_FLOOR_TFLOPS' };
+  try {
+    const script = 'import torch,statistics\nn=8192\na=torch.randn(n,n,device="cuda",dtype=torch.float16)\nb=torch.randn(n,n,device="cuda",dtype=torch.float16)\n' +
+      'for _ in range(5): a@b\nts=[]\nfor _ in range(20):\n  s=torch.cuda.Event(enable_timing=True);e=torch.cuda.Event(enable_timing=True);s.record();a@b;e.record();e.synchronize();ts.append(s.elapsed_time(e))\n' +
+      'print(2*n**3/(statistics.median(ts)/1e3))';
+    return { flops: Number(execFileSync('python3', ['-c', script], { encoding: 'utf8' }).trim()), how: 'torch.matmul fp16 8192^3, this run' };
+  } catch (error) {
+    return { flops: 746e12, how: `not measured (${error.message.split('\n')[0]}); the H100's 746 TFLOP/s` };
+  }
+}
+const GEMM_RATE = measuredGemmRate();
+const FLOOR_FLOPS = GEMM_RATE.flops;
+console.error(`FLOP floor rate: ${(FLOOR_FLOPS / 1e12).toFixed(0)} TFLOP/s (${GEMM_RATE.how})`);
 const BATCH = 512;
 const MAX_LENGTH = 256;
 const GRAPH_MAX_DOCS = 128;  // the CUDA backend's graph limit (kGraphMaxSequences)
@@ -62,15 +81,29 @@ function makeCall(dir, count, vocab, spec) {
   const offsets = new Int32Array(count + 1);
   lengths.forEach((l, i) => (offsets[i + 1] = offsets[i] + l));
   const ids = Int32Array.from({ length: offsets[count] }, () => 5 + Math.floor(random() * (vocab - 5)));
-  for (let i = 0; i < count; i++) ids[offsets[i]] = spec.family === 'bert' ? 101 : 0;  // [CLS] / <s>
+  const cls = { bert: 101, 'xlm-roberta': 0, modernbert: 50281 }[spec.family];
+  for (let i = 0; i < count; i++) ids[offsets[i]] = cls;  // [CLS] / <s>
   const typeIds = new Uint8Array(ids.length);
   if (spec.family === 'bert') for (let i = 0; i < count; i++) typeIds.fill(1, offsets[i] + QUERY_TOKENS, offsets[i + 1]);
   const file = join(dir, `ids-${count}.bin`);
   writeFileSync(file, Buffer.from(Int32Array.from([count, ...lengths, ...ids]).buffer));
-  // Useful FLOPs: 2 per multiply-add over real tokens (all layers in full); attention 2 x 2 x len^2 x hidden.
+  // Useful FLOPs: 2 per multiply-add over real tokens (all layers in full); attention 2 x 2 x (query, key) pairs x
+  // hidden, the pairs within the window on ModernBERT's sliding layers; GeGLU's Wi is 2 x FFN wide.
   const h = spec.hiddenSize, ffn = spec.intermediateSize;
+  const m = spec.modernbert;
+  const dense = m ? 4 * h * h + 3 * h * ffn : 4 * h * h + 2 * h * ffn;
+  const windowPairs = (l, w) => {
+    let n = 0;
+    for (let i = 0; i < l; i++) n += Math.min(l - 1, i + w) - Math.max(0, i - w) + 1;
+    return n;
+  };
   let flops = 0;
-  for (const l of lengths) flops += spec.numLayers * (2 * l * (4 * h * h + 2 * h * ffn) + 4 * l * l * h);
+  for (const l of lengths) {
+    for (let layer = 0; layer < spec.numLayers; layer++) {
+      const pairs = m && layer % m.globalEvery !== 0 ? windowPairs(l, m.localAttention / 2) : l * l;
+      flops += 2 * l * dense + 4 * pairs * h;
+    }
+  }
   return { count, lengths, offsets, ids, typeIds, file, flops, repeats: repeatsFor(count) };
 }
 
@@ -134,7 +167,7 @@ function markdown(result) {
   const lines = [`Device: ${result.device}. Random weights, fp16; pairs of a 16-token query + 32..240 document tokens; ` +
     'ids given (tokenization excluded). Median (upper middle for an even count) and p99 (with under 100 calls: ' +
     `their maximum) wall time per call; PyTorch ${result.torch} in the same run. Floor: the full encoder's FLOPs ` +
-    'over real tokens at 746 TFLOP/s; the backend skips the last layer\'s rows the classifier does not read, which ' +
+    `over real tokens at ${(result.floorTflops).toFixed(0)} TFLOP/s (${result.floorHow}); the backend skips the last layer\'s rows the classifier does not read, which ' +
     'counts in its favour (about 14% of the FLOPs for MiniLM-L6, 7% for XLM-R base, 3.5% for large).', '',
     '| model | docs | ours ms (p99) | ours without CUDA graphs ms | ours docs/s | torch pad-256 ms | torch sorted ms | vs pad-256 | vs sorted | share of floor |',
     '|---|---|---|---|---|---|---|---|---|---|'];
@@ -161,7 +194,8 @@ try {
     rmSync(join(dir, name), { recursive: true, force: true });
   }
   const torchVersion = WITH_TORCH ? execFileSync('python3', ['-c', 'import torch, transformers; print(f"torch {torch.__version__}, transformers {transformers.__version__}")'], { encoding: 'utf8' }).trim() : 'not run';
-  const result = { device: info.cuda.devices[0].name, date: new Date().toISOString(), command: 'bash .gpu/run "npm run bench" (bench/encoder.mjs)', torch: torchVersion, models };
+  const result = { device: info.cuda.devices[0].name, date: new Date().toISOString(), command: 'bash .gpu/run "npm run bench" (bench/encoder.mjs)', torch: torchVersion,
+    floorTflops: FLOOR_FLOPS / 1e12, floorHow: GEMM_RATE.how, models };
   const md = markdown(result);
   console.log(`\nbench:encoder\n\n${md}`);
   if (OUT) {

@@ -20,6 +20,7 @@ from transformers import AutoModelForSequenceClassification
 model_dir = sys.argv[1]
 model = AutoModelForSequenceClassification.from_pretrained(model_dir, dtype=torch.float16, attn_implementation="sdpa").cuda().eval()
 two_types = getattr(model.config, "type_vocab_size", 1) > 1
+takes_types = getattr(model.config, "type_vocab_size", None) is not None  # ModernBERT has no token types
 QUERY = 16
 BATCH = 512
 
@@ -46,7 +47,8 @@ def batches(pairs, lengths, order, pad_to):
 def run(prepared):
     with torch.inference_mode():
         for ids, mask, types in prepared:
-            logits = model(input_ids=ids, attention_mask=mask, token_type_ids=types).logits
+            extra = {"token_type_ids": types} if takes_types else {}
+            logits = model(input_ids=ids, attention_mask=mask, **extra).logits
             torch.topk(logits[:, -1].float(), min(10, logits.shape[0]))
     torch.cuda.synchronize()
 

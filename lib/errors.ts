@@ -3,17 +3,10 @@
  * Match on `code` (or `instanceof` the subclass), never on the message text.
  */
 
-export type RerankErrorCode =
-  | 'ERR_INVALID_ARGUMENT'
-  | 'ERR_MODEL_NOT_FOUND'
-  | 'ERR_MODEL_INVALID'
-  | 'ERR_MODEL_UNSUPPORTED'
-  | 'ERR_TRUNCATION'
-  | 'ERR_BACKEND_UNAVAILABLE'
-  | 'ERR_NATIVE_ADDON'
-  | 'ERR_BACKEND'
-  | 'ERR_CLOSED'
-  | 'ERR_ABORTED';
+import type { NativeErrorCode, RerankErrorCode } from './generated/error-codes.js';
+
+// The codes are listed once, in native/common/error_codes.json (tools/generate-error-codes.mjs).
+export type { RerankErrorCode } from './generated/error-codes.js';
 
 export class RerankError extends Error {
   readonly code: RerankErrorCode;
@@ -87,21 +80,34 @@ export class AbortError extends RerankError {
   }
 }
 
+type FromNative = (message: string, cause: unknown, modelDir: string | undefined) => RerankError;
+const modelError = (code: 'ERR_MODEL_INVALID' | 'ERR_MODEL_UNSUPPORTED'): FromNative => (message, cause, modelDir) =>
+  new ModelLoadError(code, modelDir ?? 'the model folder', message, { cause });
+
+/** The class each code of the addon's becomes; typecheck fails until a code added to the list has its entry. */
+const FROM_NATIVE: Record<NativeErrorCode, FromNative> = {
+  ERR_INVALID_ARGUMENT: (message) => new InvalidArgumentError(message),
+  // The addon's checks of config.json and the weights: the message names the field or tensor.
+  ERR_MODEL_INVALID: modelError('ERR_MODEL_INVALID'),
+  ERR_MODEL_UNSUPPORTED: modelError('ERR_MODEL_UNSUPPORTED'),
+  ERR_BACKEND_UNAVAILABLE: (message) => new BackendUnavailableError(message),
+  ERR_BACKEND: (message, cause) => new BackendError(message, { cause }),
+  // Cancelled or closed: only the call knows its signal and whether close() ran (lib/reranker.ts fromNative).
+  ERR_CANCELLED: (message, cause) => new BackendError(message, { cause }),
+  ERR_CLOSED: (message, cause) => new BackendError(message, { cause }),
+};
+
 /**
  * An error from the addon's operations that are not tied to a call (loading, building engines, and the part of
- * a call's failures that is not about cancellation) as a public error class, by its native code.
+ * a call's failures that is not about cancellation) as a public error class, by its native code; an error
+ * without a known code is a BackendError. `modelDir` is the path a ModelLoadError names.
  * @internal
  */
-export function fromNativeCode(error: unknown): RerankError {
+export function fromNativeCode(error: unknown, modelDir?: string): RerankError {
   if (error instanceof RerankError) return error;
-  const e = error as { code?: string; message?: string };
+  const e = error as { code?: unknown; message?: string };
   const message = e?.message ?? String(error);
-  switch (e?.code) {
-    case 'ERR_INVALID_ARGUMENT':
-      return new InvalidArgumentError(message);
-    case 'ERR_BACKEND_UNAVAILABLE':
-      return new BackendUnavailableError(message);
-    default:
-      return new BackendError(message, { cause: error });
-  }
+  const code = e?.code;
+  const make = typeof code === 'string' && Object.hasOwn(FROM_NATIVE, code) ? FROM_NATIVE[code as NativeErrorCode] : FROM_NATIVE.ERR_BACKEND;
+  return make(message, error, modelDir);
 }

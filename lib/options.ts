@@ -1,9 +1,9 @@
 /**
- * Every public option is checked here, before any native code runs (sharp's lib/is.mjs habit): the error
- * names the option, what was expected and what came.
+ * Every public option is checked here, before any native code runs, with the checkers of check.ts (sharp's
+ * lib/is.mjs habit): the error names the option, what was expected and what came.
  */
 import { availableParallelism } from 'node:os';
-import { InvalidArgumentError } from './errors.js';
+import * as check from './check.js';
 
 export type BackendName = 'auto' | 'tensorrt' | 'cuda' | 'cpu';
 export type DType = 'fp16' | 'bf16' | 'fp32';
@@ -56,48 +56,6 @@ export interface RerankOptions extends ScoreOptions {
   returnDocuments?: boolean;
 }
 
-function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  if (typeof value === 'string') return `the string ${JSON.stringify(value.length > 40 ? value.slice(0, 40) + '…' : value)}`;
-  if (typeof value === 'number') return String(value);
-  return typeof value;
-}
-
-export function invalidOption(name: string, expected: string, value: unknown): InvalidArgumentError {
-  return new InvalidArgumentError(`Expected ${expected} for ${name} but received ${describe(value)}`);
-}
-
-function checkObject(value: unknown, name: string): Record<string, unknown> {
-  if (value === undefined) return {};
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw invalidOption(name, 'an object', value);
-  return value as Record<string, unknown>;
-}
-
-function checkOneOf<T extends string>(value: unknown, name: string, allowed: readonly T[], fallback: T): T {
-  if (value === undefined) return fallback;
-  if (!allowed.includes(value as T)) throw invalidOption(name, `one of ${allowed.map((a) => `'${a}'`).join(', ')}`, value);
-  return value as T;
-}
-
-function checkInt(value: unknown, name: string, min: number, max: number): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw invalidOption(name, `an integer between ${min} and ${max}`, value);
-  }
-  return value;
-}
-
-function checkNonEmptyString(value: unknown, name: string): string {
-  if (typeof value !== 'string' || value.length === 0) throw invalidOption(name, 'a non-empty string (a file path)', value);
-  return value;
-}
-
-function checkSignal(value: unknown, name: string): AbortSignal | undefined {
-  if (value === undefined) return undefined;
-  if (!(value instanceof AbortSignal)) throw invalidOption(name, 'an AbortSignal', value);
-  return value;
-}
-
 export interface CheckedLoadOptions {
   backend: BackendName;
   device: number;
@@ -113,43 +71,30 @@ export interface CheckedLoadOptions {
   streamThreshold: number;
 }
 
-export const DEFAULT_TOKEN_CACHE_BYTES = 64 * 1024 * 1024;
-
 export function checkLoadOptions(options: unknown): CheckedLoadOptions {
-  const o = checkObject(options, 'options');
-  let tokenCache: CheckedLoadOptions['tokenCache'] = { maxBytes: DEFAULT_TOKEN_CACHE_BYTES };
-  if (o.tokenCache === false) tokenCache = false;
-  else if (o.tokenCache !== undefined) {
-    const t = checkObject(o.tokenCache, 'options.tokenCache');
-    tokenCache = { maxBytes: checkInt(t.maxBytes, 'options.tokenCache.maxBytes', 0, Number.MAX_SAFE_INTEGER) };
-  }
+  const o = check.optionalObject(options, 'options');
   return {
-    backend: checkOneOf(o.backend, 'options.backend', ['auto', 'tensorrt', 'cuda', 'cpu'] as const, 'auto'),
-    device: o.device === undefined ? 0 : checkInt(o.device, 'options.device', 0, 1024),
-    engine: o.engine === undefined ? undefined : checkNonEmptyString(o.engine, 'options.engine'),
-    maxLength: o.maxLength === undefined ? undefined : checkInt(o.maxLength, 'options.maxLength', 1, 1 << 20),
-    truncation: checkOneOf(o.truncation, 'options.truncation', ['longest_first', 'only_second'] as const, 'longest_first'),
-    maxBatchSize: o.maxBatchSize === undefined || o.maxBatchSize === 'auto' ? 'auto' : checkInt(o.maxBatchSize, "options.maxBatchSize (or 'auto')", 1, 65536),
-    dtype: o.dtype === undefined ? undefined : checkOneOf(o.dtype, 'options.dtype', ['fp16', 'bf16', 'fp32'] as const, 'fp16'),
-    threads: o.threads === undefined ? 0 : checkInt(o.threads, 'options.threads', 1, 1024),
-    concurrency: o.concurrency === undefined ? 2 : checkInt(o.concurrency, 'options.concurrency', 1, 64),
-    tokenCache,
-    tokenizerThreads: o.tokenizerThreads === undefined ? availableParallelism() : checkInt(o.tokenizerThreads, 'options.tokenizerThreads', 0, 1024),
-    streamThreshold: o.streamThreshold === undefined ? 10_000 : checkInt(o.streamThreshold, 'options.streamThreshold', 0, Number.MAX_SAFE_INTEGER),
+    backend: o.backend === undefined ? 'auto' : check.oneOf(o.backend, 'options.backend', ['auto', 'tensorrt', 'cuda', 'cpu'] as const),
+    device: o.device === undefined ? 0 : check.integer(o.device, 'options.device', 0, 1024),
+    engine: o.engine === undefined ? undefined : check.nonEmptyString(o.engine, 'options.engine', 'a non-empty string (a file path)'),
+    maxLength: o.maxLength === undefined ? undefined : check.integer(o.maxLength, 'options.maxLength', 1, 1 << 20),
+    truncation: check.truncation(o.truncation, 'options.truncation'),
+    maxBatchSize: o.maxBatchSize === undefined || o.maxBatchSize === 'auto' ? 'auto' : check.integer(o.maxBatchSize, "options.maxBatchSize (or 'auto')", 1, 65536),
+    dtype: o.dtype === undefined ? undefined : check.oneOf(o.dtype, 'options.dtype', ['fp16', 'bf16', 'fp32'] as const),
+    threads: o.threads === undefined ? 0 : check.integer(o.threads, 'options.threads', 1, 1024),
+    concurrency: o.concurrency === undefined ? 2 : check.integer(o.concurrency, 'options.concurrency', 1, 64),
+    tokenCache: check.tokenCache(o.tokenCache, 'options.tokenCache'),
+    tokenizerThreads: o.tokenizerThreads === undefined ? availableParallelism() : check.integer(o.tokenizerThreads, 'options.tokenizerThreads', 0, 1024),
+    streamThreshold: o.streamThreshold === undefined ? 10_000 : check.integer(o.streamThreshold, 'options.streamThreshold', 0, Number.MAX_SAFE_INTEGER),
   };
 }
 
 export function checkQuery(query: unknown): string {
-  if (typeof query !== 'string') throw invalidOption('query', 'a string', query);
-  return query;
+  return check.string(query, 'query');
 }
 
 export function checkDocs(docs: unknown): readonly string[] {
-  if (!Array.isArray(docs)) throw invalidOption('docs', 'an array of strings', docs);
-  for (let i = 0; i < docs.length; i++) {
-    if (typeof docs[i] !== 'string') throw invalidOption(`docs[${i}]`, 'a string', docs[i]);
-  }
-  return docs as readonly string[];
+  return check.stringArray(docs, 'docs');
 }
 
 export interface CheckedScoreOptions {
@@ -158,10 +103,10 @@ export interface CheckedScoreOptions {
 }
 
 export function checkScoreOptions(options: unknown): CheckedScoreOptions {
-  const o = checkObject(options, 'options');
+  const o = check.optionalObject(options, 'options');
   return {
-    activation: checkOneOf(o.activation, 'options.activation', ['sigmoid', 'none'] as const, 'sigmoid'),
-    signal: checkSignal(o.signal, 'options.signal'),
+    activation: o.activation === undefined ? 'sigmoid' : check.oneOf(o.activation, 'options.activation', ['sigmoid', 'none'] as const),
+    signal: o.signal === undefined ? undefined : check.abortSignal(o.signal, 'options.signal'),
   };
 }
 
@@ -171,13 +116,10 @@ export interface CheckedRerankOptions extends CheckedScoreOptions {
 }
 
 export function checkRerankOptions(options: unknown): CheckedRerankOptions {
-  const o = checkObject(options, 'options');
-  if (o.returnDocuments !== undefined && typeof o.returnDocuments !== 'boolean') {
-    throw invalidOption('options.returnDocuments', 'a boolean', o.returnDocuments);
-  }
+  const o = check.optionalObject(options, 'options');
   return {
     ...checkScoreOptions(o),
-    topK: o.topK === undefined ? undefined : checkInt(o.topK, 'options.topK', 1, Number.MAX_SAFE_INTEGER),
-    returnDocuments: o.returnDocuments === true,
+    topK: o.topK === undefined ? undefined : check.integer(o.topK, 'options.topK', 1, Number.MAX_SAFE_INTEGER),
+    returnDocuments: o.returnDocuments === undefined ? false : check.boolean(o.returnDocuments, 'options.returnDocuments'),
   };
 }

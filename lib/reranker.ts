@@ -123,7 +123,7 @@ interface OpenedSession {
 const PARALLEL_MIN_DOCS = 64;
 
 /** Maps an error from the addon to the public error classes. */
-function fromNative(error: unknown, signal: AbortSignal | undefined, closed: boolean): RerankError {
+function fromNative(error: unknown, signal: AbortSignal | undefined, closed: boolean, modelDir?: string): RerankError {
   // Whatever failed once close() began (a cancelled batch, a terminated tokenizer worker) failed because of it.
   if (closed && !(error instanceof ClosedError)) return new ClosedError('the Reranker was closed while the call ran');
   if (error instanceof RerankError) return error;
@@ -133,7 +133,7 @@ function fromNative(error: unknown, signal: AbortSignal | undefined, closed: boo
     case 'ERR_CANCELLED':
       return closed ? new ClosedError('the Reranker was closed while the call ran') : new AbortError(signal?.reason);
     default:
-      return fromNativeCode(error);
+      return fromNativeCode(error, modelDir);
   }
 }
 
@@ -276,7 +276,7 @@ export class Reranker {
     try {
       opened = await openSession(plan, tokenizer, config);
     } catch (error) {
-      throw fromNative(error, undefined, false);
+      throw fromNative(error, undefined, false, modelDir);
     }
     // The backend takes shorter pairs than the model's default (a TensorRT profile): tokenize to its limit.
     const limit = opened.session.maxLength;

@@ -3,6 +3,7 @@
 
 #include "binding/addon_data.h"
 #include "binding/build_engine.h"
+#include "binding/config_from_js.h"
 #include "binding/engine_io_binding.h"
 #include "binding/session.h"
 #include "binding/system_info.h"
@@ -19,6 +20,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   env.SetInstanceData(data);  // deleted by Node when the environment ends
 
   exports.Set("loadSession", Napi::Function::New<loadSession>(env, "loadSession"));
+  exports.Set("describeModel", Napi::Function::New<describeModel>(env, "describeModel"));
   exports.Set("systemInfo", Napi::Function::New<systemInfo>(env, "systemInfo"));
   exports.Set("engineIo", engineIoExports(env));
   exports.Set("buildEngine", Napi::Function::New<buildEngine>(env, "buildEngine"));

@@ -10,6 +10,9 @@ generator still writes the same file.
 
   node tools/generate-test-models.mjs test/.models
   python3 tools/make_reference_logits.py test/.models test/fixtures/reference tiny-bert tiny-bert-f16 ...
+
+Every pair is scored alone in its padded batch's row (right padding, attention mask): BERT and XLM-R positions
+and ModernBERT's RoPE positions (0..L-1) are those of the pair on its own.
 """
 import hashlib
 import json
@@ -46,6 +49,8 @@ def encode(tokenizer_path, query, docs, max_length, strategy):
 
 
 def logits_for(model, pairs, pad_id):
+    # ModernBERT reads no token type ids (its forward has no such argument).
+    with_types = getattr(model.config, "type_vocab_size", None) is not None
     ok = [p for p in pairs if "ids" in p]
     if not ok:
         return
@@ -59,7 +64,8 @@ def logits_for(model, pairs, pad_id):
         types[i, :n] = torch.tensor(p["type_ids"])
         mask[i, :n] = 1
     with torch.no_grad():
-        logits = model(input_ids=ids, token_type_ids=types, attention_mask=mask).logits
+        extra = {"token_type_ids": types} if with_types else {}
+        logits = model(input_ids=ids, attention_mask=mask, **extra).logits
     for p, row in zip(ok, logits.tolist()):
         p["logits"] = row
 

@@ -4,7 +4,12 @@
     python3 tools/make_tokenizer_golden.py OUT.json TOKENIZER_DIR [TOKENIZER_DIR ...]
 
 Each TOKENIZER_DIR holds a tokenizer.json; its folder name is the name the test looks it up by
-(../shared/models/<name> or test/.models/<name>). For every folder, every query and document of
+(../shared/models/<name> or test/.models/<name>). The generated ones are written by the node side first:
+    node tools/generate-test-models.mjs test/.models   # tiny-bert, tiny-xlmr, ... and tiny-bpe (tokenizer only)
+    python3 tools/make_tokenizer_golden.py test/fixtures/tokenizer-golden.json \\
+        .cache/shared-models/bert-base-uncased-tokenizer test/.models/tiny-bert test/.models/tiny-xlmr test/.models/tiny-bpe
+(tiny-bpe is the ModernBERT-style byte-level BPE of lib/tiny-models/tokenizers.ts; a folder of EXPECTED left out
+is reported, and the test skips its cases with a printed reason). For every folder, every query and document of
 test/fixtures/tokenizer-texts.json, both truncation strategies and several max lengths, this records what
     tok = Tokenizer.from_file(tokenizer.json); tok.no_padding()
     tok.enable_truncation(max_length, strategy=...); tok.encode(query, doc)   # add_special_tokens=True
@@ -31,6 +36,8 @@ TEXTS = os.path.join(ROOT, "test", "fixtures", "tokenizer-texts.json")
 STRATEGIES = ["longest_first", "only_second"]
 FULL_MAX_LENGTHS = [16, 32, 128, 512]
 SWEEP_N = 21
+# The tokenizers test/unit/tokenizer-golden.test.ts looks for: the real BERT uncased one and the generated ones.
+EXPECTED = ["bert-base-uncased-tokenizer", "tiny-bert", "tiny-xlmr", "tiny-bpe"]
 SWEEP_TEMPLATE = {
     "type": "TemplateProcessing",
     "single": [{"SpecialToken": {"id": "[C]", "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}},
@@ -112,6 +119,9 @@ def main():
     if len(sys.argv) < 3:
         sys.exit(__doc__)
     out_path, dirs = sys.argv[1], sys.argv[2:]
+    missing = sorted(set(EXPECTED) - {os.path.basename(os.path.normpath(d)) for d in dirs})
+    if missing:
+        print(f"warning: no folder for {', '.join(missing)}: the golden file will have no cases for them", file=sys.stderr)
     texts_sha, queries, docs = load_texts()
     cases = []
     for d in dirs:

@@ -145,7 +145,37 @@ export interface NativeTesting {
   positionIds(ids: Int32Array, offsets: Int32Array, padId: number, xlmr: boolean): Int32Array;
 }
 
+/** What the native model layer (native/models/) makes of a config.json: describeModel's result. */
+export interface NativeModelDescription {
+  /** config.json architectures[0], e.g. 'BertForSequenceClassification'. */
+  architecture: string;
+  family: 'bert' | 'xlm-roberta' | 'modernbert';
+  /** config.json's model_type. */
+  modelType: string;
+  /** The base model's prefix in checkpoint tensor names ('bert.', 'roberta.', 'model.'). */
+  tensorPrefix: string;
+  pooling: 'cls' | 'mean';
+  numLabels: 1 | 2;
+  hiddenSize: number;
+  numLayers: number;
+  numHeads: number;
+  headDim: number;
+  intermediateSize: number;
+  vocabSize: number;
+  /** 0: the model reads no token type ids. */
+  typeVocabSize: number;
+  /** The longest sequence the model's positions allow. */
+  maxSequenceLength: number;
+  padTokenId: number;
+  /** Dense-layer FLOPs per token of the full encoder. */
+  gemmFlopsPerToken: number;
+  /** Every tensor the model reads, by canonical name (the prefix removed), with its shape. */
+  tensors: Array<{ name: string; shape: number[] }>;
+}
+
 export interface NativeAddon {
+  /** The model config.json describes; throws a coded error (ERR_MODEL_INVALID / ERR_MODEL_UNSUPPORTED) naming the field. */
+  describeModel(config: Record<string, unknown>): NativeModelDescription;
   /** spec is null for the gpu-test backend, which has no weights. */
   loadSession(spec: ModelPlan | null, options: NativeLoadOptions): Promise<NativeSession>;
   /** CUDA builds only: the kernels alone, for tests and benchmarks. */
@@ -206,5 +236,5 @@ export interface NativeBuildEngineOptions {
   hardwareCompatibility?: 'none' | 'ampere+' | 'same-cc';
 }
 
-/** Errors the addon throws or rejects with carry one of these codes. */
-export type NativeErrorCode = 'ERR_INVALID_ARGUMENT' | 'ERR_BACKEND' | 'ERR_CANCELLED' | 'ERR_CLOSED';
+/** Errors the addon throws or rejects with carry one of these codes (listed in native/common/error_codes.json). */
+export type { NativeErrorCode } from '../generated/error-codes.js';

@@ -1,8 +1,10 @@
 /**
  * Small tokenizers for the generated test models, in the tokenizer.json format of HF tokenizers:
- * a BERT-style WordPiece (BertNormalizer, BertPreTokenizer, `[CLS] A [SEP] B [SEP]`) and an
- * XLM-R-style Unigram (NFKC, Metaspace, `<s> A </s></s> B </s>`). Their vocabularies are fixed word lists,
- * so the files are the same on every run.
+ * a BERT-style WordPiece (BertNormalizer, BertPreTokenizer, `[CLS] A [SEP] B [SEP]`), an
+ * XLM-R-style Unigram (NFKC, Metaspace, `<s> A </s></s> B </s>`) and a ModernBERT-style byte-level BPE
+ * (NFC, ByteLevel, `[CLS] A [SEP] B [SEP]` with type ids 1 for B). Their vocabularies come from fixed word
+ * lists (the BPE's merges are learned from them by a deterministic trainer), so the files are the same on
+ * every run.
  */
 
 const WORDS = (
@@ -126,4 +128,142 @@ export function unigramTokenizer(): TokenizerFiles {
     clean_up_tokenization_spaces: true,
   };
   return { tokenizerJson, tokenizerConfig, vocabSize: vocab.length };
+}
+
+/** Merges the byte-level BPE learns from its corpus: with 256 byte symbols and 5 special tokens, ~660 ids. */
+const BPE_MERGES = 400;
+/** Non-ASCII words of the BPE corpus, so some merges join the UTF-8 bytes of accented letters, CJK and Hangul. */
+const BPE_NON_ASCII = ['café', 'naïve', 'résumé', 'über', 'straße', 'Ångström', '中文', '日本語', '大学', '东京', '北京', '한국어'];
+
+/**
+ * The byte-to-character table of byte-level BPE (GPT-2's `bytes_to_unicode`, HF tokenizers
+ * pre_tokenizers/byte_level.rs `bytes_char`): bytes of printable Latin-1 stand for themselves, the others
+ * (controls, space, U+00A0, U+00AD) become U+0100 onward in byte order, so ' ' is 'Ġ' and '\n' is 'Ċ'.
+ */
+function byteLevelAlphabet(): string[] {
+  const chars: string[] = [];
+  let next = 256;
+  for (let b = 0; b < 256; b++) {
+    const printable = (b >= 0x21 && b <= 0x7e) || (b >= 0xa1 && b <= 0xac) || (b >= 0xae && b <= 0xff);
+    chars.push(String.fromCharCode(printable ? b : next++));
+  }
+  return chars;
+}
+
+/**
+ * BPE training, deterministic: `count` times, the adjacent pair with the largest weighted count over the
+ * corpus (ties: the smaller pair, first by its left then its right symbol, in UTF-16 order) is merged
+ * everywhere, left to right. `corpus` holds words, already split into symbols, with their weights.
+ */
+function learnMerges(corpus: ReadonlyArray<[string[], number]>, count: number): Array<[string, string]> {
+  const words = corpus.map(([symbols, weight]) => ({ symbols: [...symbols], weight }));
+  const merges: Array<[string, string]> = [];
+  // Symbols are byte-level characters, never U+0000, so `a \0 b` keys sort as (a, b).
+  const SEP = '\u0000';
+  while (merges.length < count) {
+    const pairs = new Map<string, number>();
+    for (const { symbols, weight } of words) {
+      for (let i = 0; i + 1 < symbols.length; i++) {
+        const key = symbols[i]! + SEP + symbols[i + 1]!;
+        pairs.set(key, (pairs.get(key) ?? 0) + weight);
+      }
+    }
+    let best: string | undefined;
+    let bestCount = 0;
+    for (const [key, n] of pairs) {
+      if (n > bestCount || (n === bestCount && best !== undefined && key < best)) {
+        best = key;
+        bestCount = n;
+      }
+    }
+    if (best === undefined) break;
+    const [a, b] = best.split(SEP) as [string, string];
+    merges.push([a, b]);
+    for (const word of words) {
+      const out: string[] = [];
+      for (let i = 0; i < word.symbols.length; i++) {
+        if (word.symbols[i] === a && word.symbols[i + 1] === b) {
+          out.push(a + b);
+          i++;
+        } else {
+          out.push(word.symbols[i]!);
+        }
+      }
+      word.symbols = out;
+    }
+  }
+  return merges;
+}
+
+/** The trainer's result, kept after the first call (~0.1 s); each call still returns fresh objects. */
+let learnedMerges: Array<[string, string]> | undefined;
+
+/**
+ * The merges of {@link byteLevelBpeTokenizer}, learned from WORDS (each as a sentence-initial word, after a
+ * space as 'Ġword', and both capitalized, with Zipf-like weights by position), some accented, CJK and Hangul
+ * words, and runs of spaces and newlines.
+ */
+function bpeMerges(symbols: (text: string) => string[]): Array<[string, string]> {
+  if (learnedMerges === undefined) {
+    const capitalized = (w: string) => w[0]!.toUpperCase() + w.slice(1);
+    const corpus: Array<[string[], number]> = [];
+    unique(WORDS).forEach((w, rank) => {
+      const weight = Math.ceil(600 / (rank + 3));
+      corpus.push([symbols(` ${w}`), 3 * weight], [symbols(w), weight], [symbols(` ${capitalized(w)}`), weight], [symbols(capitalized(w)), weight]);
+    });
+    BPE_NON_ASCII.forEach((w) => corpus.push([symbols(` ${w}`), 6], [symbols(w), 6]));
+    corpus.push([symbols('  '), 40], [symbols('    '), 20], [symbols('\n\n'), 20]);
+    learnedMerges = learnMerges(corpus, BPE_MERGES);
+  }
+  return learnedMerges.map(([a, b]): [string, string] => [a, b]);
+}
+
+/**
+ * A ModernBERT-style byte-level BPE (answerdotai/ModernBERT-base's layout, GPT-NeoX / OLMo family): NFC,
+ * ByteLevel pre-tokenizer without prefix space, a BPE over the 256 byte symbols (ids 0-255, id = byte value)
+ * and {@link BPE_MERGES} learned merges (bpeMerges), so ' the' is one token ('Ġthe') and 'café' or '中文'
+ * a few. Special tokens follow the BPE vocabulary: [UNK] [CLS] [SEP] [PAD] [MASK] ([MASK] with lstrip, as
+ * ModernBERT's). Template: `[CLS] A [SEP]`, pair `[CLS] A [SEP] B:1 [SEP]:1`; model_max_length 8192.
+ */
+export function byteLevelBpeTokenizer(): TokenizerFiles {
+  const alphabet = byteLevelAlphabet();
+  const encoder = new TextEncoder();
+  const merges = bpeMerges((text) => Array.from(encoder.encode(text), (b) => alphabet[b]!));
+  const vocab: Record<string, number> = {};
+  let size = 0;
+  for (const piece of [...alphabet, ...merges.map(([a, b]) => a + b)]) {
+    if (!Object.hasOwn(vocab, piece)) vocab[piece] = size++;
+  }
+  const specials = ['[UNK]', '[CLS]', '[SEP]', '[PAD]', '[MASK]'];
+  const id = (token: string) => size + specials.indexOf(token);
+  const tokenizerJson = {
+    version: '1.0',
+    truncation: null,
+    padding: null,
+    added_tokens: specials.map((s) => ({ ...addedToken(id(s), s), lstrip: s === '[MASK]' })),
+    normalizer: { type: 'NFC' },
+    pre_tokenizer: { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true },
+    post_processor: templateProcessing('[CLS]', '[SEP]', id, false),
+    decoder: { type: 'ByteLevel', add_prefix_space: true, trim_offsets: true, use_regex: true },
+    model: {
+      type: 'BPE',
+      dropout: null,
+      unk_token: null,
+      continuing_subword_prefix: null,
+      end_of_word_suffix: null,
+      fuse_unk: false,
+      byte_fallback: false,
+      ignore_merges: false,
+      vocab,
+      merges,
+    },
+  };
+  const tokenizerConfig = {
+    tokenizer_class: 'PreTrainedTokenizerFast',
+    model_max_length: 8192,
+    cls_token: '[CLS]', sep_token: '[SEP]', pad_token: '[PAD]', unk_token: '[UNK]', mask_token: '[MASK]',
+    clean_up_tokenization_spaces: true,
+    model_input_names: ['input_ids', 'attention_mask'],
+  };
+  return { tokenizerJson, tokenizerConfig, vocabSize: size + specials.length };
 }

@@ -20,7 +20,9 @@
  *     (BertPreTokenizer, Whitespace, WhitespaceSplit drop whitespace; Metaspace with split puts a boundary
  *     before each '▁'; ByteLevel's regex never carries a letter, digit or symbol run over a space, and with one
  *     space between two non-spaces its whitespace runs split alike), and the later stages of a Sequence
- *     (Punctuation, Digits and the same) work piece by piece.
+ *     (Punctuation, Digits and the same) work piece by piece. Byte-level BPE: a word's pieces depend on the
+ *     space before it ('Ġword' vs 'word'), never on what follows; the space at the cut opens S's first
+ *     pre-token (' ?\p{L}+' and the like take it), so P's last pre-token, without it, is T's.
  *   - model: every model tokenizes one pre-token at a time.
  * Anything else is tokenized whole. (A pre-tokenizer Sequence that does not start with a whitespace splitter is
  * treated as not local, though some are, to keep the argument one line per stage.)

@@ -4,11 +4,13 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import * as check from '../check.js';
 import { InvalidArgumentError, ModelLoadError, TruncationError } from '../errors.js';
 import { DocumentCache, type CacheStats } from './document-cache.js';
 import { findCut, prefixCutAllowed } from './long-text.js';
 import { parsePairTemplate, writePair, type PairTemplate } from './post-processor.js';
 import { applyRustCompat, type SplitLog } from './rust-compat.js';
+import { TokenizerJsonError } from './rust-models.js';
 import { Tokenizer, type JsTokenizer } from './tokenizers-js.js';
 import { earlyExit, truncatePair, type Truncation } from './truncation.js';
 
@@ -49,27 +51,14 @@ export interface TokenizerSource {
   truncation: Truncation;
 }
 
-const DEFAULT_CACHE_BYTES = 64 * 1024 * 1024;
 /** model_max_length at or above this is transformers' "no limit" placeholder (int(1e30)), not a limit. */
 const SANE_MODEL_MAX_LENGTH = 1_000_000;
 /** Model types whose position ids start at padding_idx + 1 (transformers' create_position_ids_from_input_ids). */
 const OFFSET_POSITION_MODELS = new Set(['xlm-roberta', 'roberta', 'camembert']);
 /** First try of a long document: a prefix of this many characters per token of maxLength. */
 const CHARS_PER_TOKEN_GUESS = 8;
-
-const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
-
-function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  if (typeof value === 'string') return `the string ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)}`;
-  if (typeof value === 'number') return String(value);
-  return typeof value;
-}
-
-function invalidOption(name: string, expected: string, value: unknown): InvalidArgumentError {
-  return new InvalidArgumentError(`Expected ${expected} for ${name} but received ${describe(value)}`);
-}
+/** tokenizer.json model types with a tokenizer here (tokenizers.js's, or rust-models.ts's ports of Rust's). */
+const SUPPORTED_MODEL_TYPES = ['BPE', 'Unigram', 'WordLevel', 'WordPiece'];
 
 /** The model's longest sequence, from tokenizer_config.json and config.json, and where it came from. */
 function modelLimit(tokenizerConfig: Json, modelConfig: Json | null): { limit: number; why: string } | undefined {
@@ -91,22 +80,6 @@ function modelLimit(tokenizerConfig: Json, modelConfig: Json | null): { limit: n
   return found.sort((a, b) => a.limit - b.limit)[0];
 }
 
-function checkTruncation(value: unknown): Truncation {
-  if (value === undefined) return 'longest_first';
-  if (value === 'longest_first' || value === 'only_second') return value;
-  throw invalidOption('truncation', "'longest_first' or 'only_second'", value);
-}
-
-function checkCacheBytes(value: unknown): number {
-  if (value === undefined) return DEFAULT_CACHE_BYTES;
-  if (value === false) return 0;
-  const bytes = isObject(value) ? value.maxBytes : undefined;
-  if (typeof bytes !== 'number' || !Number.isInteger(bytes) || bytes < 0) {
-    throw invalidOption('tokenCache', 'false or { maxBytes: an integer >= 0 }', isObject(value) ? bytes : value);
-  }
-  return bytes;
-}
-
 async function readJson(path: string, required: boolean): Promise<Json | null> {
   let text: string;
   try {
@@ -121,7 +94,7 @@ async function readJson(path: string, required: boolean): Promise<Json | null> {
   } catch (cause) {
     throw new ModelLoadError('ERR_MODEL_INVALID', path, `not valid JSON: ${(cause as Error).message}`, { cause });
   }
-  if (!isObject(json)) throw new ModelLoadError('ERR_MODEL_INVALID', path, 'must hold a JSON object');
+  if (!check.isPlainObject(json)) throw new ModelLoadError('ERR_MODEL_INVALID', path, 'must hold a JSON object');
   return json;
 }
 
@@ -177,7 +150,7 @@ export class PairTokenizer {
    * ```
    */
   static async fromDir(dir: string, opts?: PairTokenizerOptions): Promise<PairTokenizer> {
-    if (typeof dir !== 'string' || dir.length === 0) throw invalidOption('dir', 'a folder path (non-empty string)', dir);
+    check.nonEmptyString(dir, 'dir', 'a folder path (non-empty string)');
     const tokenizerPath = join(dir, 'tokenizer.json');
     const tokenizerJson = (await readJson(tokenizerPath, true))!;
     const tokenizerConfig = (await readJson(join(dir, 'tokenizer_config.json'), false)) ?? {};
@@ -193,23 +166,23 @@ export class PairTokenizer {
    * larger maxLength is refused. The truncation and padding stored in tokenizer.json are ignored.
    */
   static fromObjects(tokenizerJson: object, tokenizerConfig: object, modelConfig: object | null, opts?: PairTokenizerOptions): PairTokenizer {
-    if (!isObject(tokenizerJson)) throw invalidOption('tokenizerJson', 'an object', tokenizerJson);
-    if (!isObject(tokenizerConfig)) throw invalidOption('tokenizerConfig', 'an object', tokenizerConfig);
-    if (modelConfig !== null && !isObject(modelConfig)) throw invalidOption('modelConfig', 'an object or null', modelConfig);
-    return PairTokenizer.#create(tokenizerJson, tokenizerConfig, modelConfig, opts, 'tokenizer.json');
+    const json = check.object(tokenizerJson, 'tokenizerJson');
+    const config = check.object(tokenizerConfig, 'tokenizerConfig');
+    if (modelConfig !== null && !check.isPlainObject(modelConfig)) throw check.invalid('modelConfig', 'an object or null', modelConfig);
+    return PairTokenizer.#create(json, config, modelConfig, opts, 'tokenizer.json');
   }
 
   static #create(tokenizerJson: Json, tokenizerConfig: Json, modelConfig: Json | null, opts: PairTokenizerOptions | undefined, path: string): PairTokenizer {
-    if (opts !== undefined && !isObject(opts)) throw invalidOption('options', 'an object', opts);
-    const truncation = checkTruncation(opts?.truncation);
-    const cacheBytes = checkCacheBytes(opts?.tokenCache);
+    const o = check.optionalObject(opts, 'options');
+    const truncation = check.truncation(o.truncation, 'truncation');
+    const tokenCache = check.tokenCache(o.tokenCache, 'tokenCache');
+    const cacheBytes = tokenCache === false ? 0 : tokenCache.maxBytes;
     const template = parsePairTemplate(tokenizerJson.post_processor, path);
 
     const limit = modelLimit(tokenizerConfig, modelConfig);
     let maxLength: number;
-    if (opts?.maxLength !== undefined) {
-      const m = opts.maxLength;
-      if (typeof m !== 'number' || !Number.isInteger(m) || m < 1) throw invalidOption('maxLength', 'an integer >= 1', m);
+    if (o.maxLength !== undefined) {
+      const m = check.integer(o.maxLength, 'maxLength', 1);
       if (limit !== undefined && m > limit.limit) {
         throw new InvalidArgumentError(`maxLength ${m} is above this model's limit of ${limit.limit} tokens (${limit.why})`);
       }
@@ -227,8 +200,16 @@ export class PairTokenizer {
       );
     }
 
-    if (!isObject(tokenizerJson.model)) throw new ModelLoadError('ERR_MODEL_INVALID', path, 'tokenizer.json has no "model"');
+    if (!check.isPlainObject(tokenizerJson.model)) throw new ModelLoadError('ERR_MODEL_INVALID', path, 'tokenizer.json has no "model"');
     const model: Json = { ...tokenizerJson.model };
+    // tokenizers.js guesses a model for any other type (a vocab and no type becomes its Legacy model): refused.
+    if (typeof model.type !== 'string' || !SUPPORTED_MODEL_TYPES.includes(model.type)) {
+      throw new ModelLoadError(
+        'ERR_MODEL_UNSUPPORTED',
+        path,
+        `tokenizer.json model.type ${JSON.stringify(model.type ?? null)} is not supported: the supported types are ${SUPPORTED_MODEL_TYPES.join(', ')}`,
+      );
+    }
     if (model.type === 'WordPiece' && typeof model.continuing_subword_prefix !== 'string') model.continuing_subword_prefix = '##';
     // Only the model, normalizer, pre-tokenizer and added tokens are run by tokenizers.js: the template, the
     // truncation and the padding are applied here (the stored truncation and padding are ignored, as
@@ -258,6 +239,7 @@ export class PairTokenizer {
     try {
       splits = applyRustCompat(tokenizer, forJs);
     } catch (cause) {
+      if (cause instanceof TokenizerJsonError) throw new ModelLoadError('ERR_MODEL_INVALID', path, `tokenizer.json model: ${cause.message}`, { cause });
       throw new ModelLoadError('ERR_MODEL_UNSUPPORTED', path, `this version of tokenizers.js cannot be adapted: ${(cause as Error).message}`, { cause });
     }
     const source: TokenizerSource = { tokenizerJson, tokenizerConfig, modelConfig, maxLength, truncation };
@@ -292,12 +274,8 @@ export class PairTokenizer {
    * ```
    */
   encodePairs(query: string, docs: readonly string[]): EncodedPairs {
-    if (typeof query !== 'string') throw invalidOption('query', 'a string', query);
-    if (!Array.isArray(docs)) throw invalidOption('docs', 'an array of strings', docs);
-    for (let i = 0; i < docs.length; i++) {
-      const d: unknown = docs[i];
-      if (typeof d !== 'string') throw new InvalidArgumentError(`Expected a string for docs[${i}] but received ${describe(d)}`);
-    }
+    check.string(query, 'query');
+    check.stringArray(docs, 'docs');
     return this.encodePairsPrepared(this.prepareQuery(query), docs);
   }
 

@@ -1,7 +1,8 @@
 /**
  * Where tokenizers.js (0.2.x) computes something other than HF tokenizers (Rust) for the same tokenizer.json,
- * this file swaps in a re-implementation of the Rust component. Each class names the Rust file it follows
- * (paths under huggingface/tokenizers tokenizers/src/) and the tokenizers.js behaviour it replaces.
+ * this file swaps in a re-implementation of the Rust component (the BPE and WordLevel models: rust-models.ts).
+ * Each class names the Rust file it follows (paths under huggingface/tokenizers tokenizers/src/) and the
+ * tokenizers.js behaviour it replaces.
  * Components that already agree are left as tokenizers.js built them. It also logs each encode's splits
  * (SplitLog), which Rust's truncation early exit needs (truncation.ts).
  *
@@ -10,14 +11,17 @@
  *     Unicode 12 and later (U+32FF, Vithkuqi, Tulu-Tigalari, ...) normalize differently.
  *   - Whitespace's \w: letters new in Unicode 16/17 are word characters for V8, not yet for Rust's regex crate.
  *   - Precompiled (SentencePiece charsmap) is tokenizers.js's NFKC-based approximation.
- *   - Added tokens: single_word is ignored and lstrip/rstrip trim JS whitespace, as tokenizers.js does.
- *   - ByteLevel, Split, BPE and WordLevel are tokenizers.js's, not checked against Rust here.
+ *   - ByteLevel's \p{L} and \p{N}: V8's Unicode data against Oniguruma's (older) tables in Rust.
+ *   - Added tokens: single_word is ignored, as tokenizers.js does.
+ *   - BPE dropout (random in Rust) is not applied.
+ *   - Split is tokenizers.js's, not checked against Rust here.
  *
  * @internal
  */
 import {
   NormalizerBase,
   PreTokenizerBase,
+  type JsModel,
   type JsNormalizer,
   type JsPreTokenizer,
   type JsSequenceNormalizer,
@@ -25,6 +29,7 @@ import {
   type JsTokenizer,
   type PreTokenizeOptions,
 } from './tokenizers-js.js';
+import { RustBpe, wordLevelEncoder } from './rust-models.js';
 import { RUST_BERT_STRIPPED_MARKS, RUST_CLEAN_TEXT_REMOVED, RUST_COMBINING_MARKS, RUST_PUNCTUATION, inRanges } from './rust-unicode.js';
 
 type Json = Record<string, unknown>;
@@ -367,6 +372,58 @@ class RustMetaspace extends PreTokenizerBase {
   }
 }
 
+/**
+ * GPT-2's byte-to-character table (pre_tokenizers/byte_level.rs `bytes_char`): printable Latin-1 bytes stand
+ * for themselves, the others become U+0100 onward in byte order (' ' is 'Ġ').
+ */
+const BYTE_CHARS: readonly string[] = (() => {
+  const chars: string[] = [];
+  let next = 256;
+  for (let b = 0; b < 256; b++) {
+    const printable = (b >= 0x21 && b <= 0x7e) || (b >= 0xa1 && b <= 0xac) || (b >= 0xae && b <= 0xff);
+    chars.push(String.fromCharCode(printable ? b : next++));
+  }
+  return chars;
+})();
+
+/**
+ * byte_level.rs's GPT-2 regex as Oniguruma (Ruby syntax) reads it in Rust: its Unicode `\s` is White_Space
+ * (U+0009-U+000D, U+0085, Zs, Zl, Zp). tokenizers.js uses JS `\s`, which adds U+FEFF and leaves out U+0085,
+ * so "a \uFEFFb" split as "a", " ", "\uFEFF", "b" there and as "a", " \uFEFF", "b" in Rust.
+ */
+const BYTE_LEVEL_RE =
+  /'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\p{White_Space}\p{L}\p{N}]+|\p{White_Space}+(?!\P{White_Space})|\p{White_Space}+/gu;
+const ASCII_ONLY = /^[\x00-\x7f]*$/;
+
+/**
+ * pre_tokenizers/byte_level.rs: a space before a section that does not start with one (add_prefix_space),
+ * the regex split (use_regex), then each piece's UTF-8 bytes as characters of BYTE_CHARS.
+ */
+class RustByteLevel extends PreTokenizerBase {
+  private readonly addPrefixSpace: boolean;
+  private readonly useRegex: boolean;
+  private readonly encoder = new TextEncoder();
+  constructor(config: Json) {
+    super();
+    this.addPrefixSpace = config.add_prefix_space === true;
+    this.useRegex = config.use_regex !== false;
+  }
+  override pre_tokenize_text(text: string): string[] {
+    if (text.length === 0) return []; // no split to prepend to
+    if (this.addPrefixSpace && !text.startsWith(' ')) text = ` ${text}`;
+    const pieces = this.useRegex ? (text.match(BYTE_LEVEL_RE) ?? []) : [text];
+    return pieces.map((piece) => {
+      let out = '';
+      if (ASCII_ONLY.test(piece)) {
+        for (let i = 0; i < piece.length; i++) out += BYTE_CHARS[piece.charCodeAt(i)]!;
+      } else {
+        for (const b of this.encoder.encode(piece)) out += BYTE_CHARS[b]!;
+      }
+      return out;
+    });
+  }
+}
+
 function behaviorOf(value: unknown): SplitBehavior {
   const all: SplitBehavior[] = ['Removed', 'Isolated', 'MergedWithPrevious', 'MergedWithNext', 'Contiguous'];
   return all.find((b) => b.toLowerCase() === String(value ?? 'Isolated').toLowerCase()) ?? 'Isolated';
@@ -388,6 +445,8 @@ function replacePreTokenizer(config: unknown, built: JsPreTokenizer | null): JsP
       return new RustDigits(c.individual_digits === true);
     case 'Metaspace':
       return new RustMetaspace(c);
+    case 'ByteLevel':
+      return new RustByteLevel(c);
     case 'Sequence': {
       const children = Array.isArray(c.pretokenizers) ? (c.pretokenizers as unknown[]) : [];
       const seq = built as JsSequencePreTokenizer;
@@ -420,24 +479,15 @@ export class SplitLog {
   }
 }
 
-/** Words whose pieces each tokenizer (main thread and every worker) remembers: ~2-4 MB at most. */
-const WORD_MEMO_ENTRIES = 20_000;
-
-/**
- * Runs the model one pre-token at a time, as Rust does (models get one split each), logging each count. So
- * `fuse_unk` joins unknown pieces inside a word only (tokenizers.js fused them across the words of a section),
- * and Unigram's byte_fallback (models/unigram/model.rs `tokenize`), which tokenizers.js ignores, is applied.
- */
-function patchModel(tokenizer: JsTokenizer, modelJson: Json, log: SplitLog): void {
-  const model = tokenizer.model;
-  if (model === null) return;
+/** tokenizers.js's WordPiece or Unigram on one word, with fuse_unk and Unigram's byte_fallback as Rust applies them. */
+function wordPieceOrUnigramEncoder(model: JsModel, modelJson: Json): (word: string) => string[] {
   const fuse = model.fuse_unk;
   const byteFallback = modelJson.type === 'Unigram' && modelJson.byte_fallback === true;
   const ids = model.tokens_to_ids;
   const unk = model.unk_token_id;
   const isUnk = (t: string): boolean => (ids.get(t) ?? unk) === unk;
   const encoder = new TextEncoder();
-  const encodeWord = (word: string): string[] => {
+  return (word: string): string[] => {
     const pieces = model.encode([word]);
     let fused: string[] = pieces;
     if (fuse) {
@@ -464,6 +514,29 @@ function patchModel(tokenizer: JsTokenizer, modelJson: Json, log: SplitLog): voi
     }
     return out;
   };
+}
+
+/** Words whose pieces each tokenizer (main thread and every worker) remembers: ~2-4 MB at most. */
+const WORD_MEMO_ENTRIES = 20_000;
+
+/**
+ * Runs the model one pre-token at a time, as Rust does (models get one split each), logging each count. So
+ * `fuse_unk` joins unknown pieces inside a word only (tokenizers.js fused them across the words of a section),
+ * and Unigram's byte_fallback (models/unigram/model.rs `tokenize`), which tokenizers.js ignores, is applied.
+ * BPE and WordLevel words go to the Rust ports above instead of tokenizers.js's model.
+ */
+function patchModel(tokenizer: JsTokenizer, modelJson: Json, log: SplitLog): void {
+  const model = tokenizer.model;
+  if (model === null) return;
+  let encodeWord: (word: string) => string[];
+  if (modelJson.type === 'BPE') {
+    const bpe = new RustBpe(modelJson);
+    encodeWord = (word) => bpe.tokenize(word);
+  } else if (modelJson.type === 'WordLevel') {
+    encodeWord = wordLevelEncoder(modelJson);
+  } else {
+    encodeWord = wordPieceOrUnigramEncoder(model, modelJson);
+  }
   // A word's pieces depend on the word alone: remembered, since real text repeats its words (Zipf) and the
   // model's per-word search (WordPiece's greedy longest match builds a string per attempt) is the largest cost
   // of an encode. Bounded: emptied when full.
@@ -505,6 +578,97 @@ function logAddedTokens(tokenizer: JsTokenizer, log: SplitLog): void {
   };
 }
 
+interface JsAddedToken {
+  content: string;
+  lstrip: boolean;
+  rstrip: boolean;
+}
+
+interface JsSplitter {
+  split(text: string): string[];
+}
+
+/**
+ * lstrip / rstrip of added tokens (tokenizer/added_vocabulary.rs `find_matches`): the whitespace next to the
+ * token, by `char::is_whitespace`, goes with it, but never into a neighbouring added token. tokenizers.js
+ * trims the neighbouring sections with JS trimEnd/trimStart, which also eat U+FEFF and leave U+0085, so
+ * "a \uFEFF[MASK]" lost its " \uFEFF" there. Here its flags are turned off and its section splitters do
+ * the trimming with Rust's whitespace instead.
+ */
+function stripAroundAddedTokens(tokenizer: JsTokenizer): void {
+  const t = tokenizer as unknown as { added_tokens_map?: unknown; splitter_unnormalized?: JsSplitter; splitter_normalized?: JsSplitter };
+  const map = t.added_tokens_map;
+  if (!(map instanceof Map)) throw new Error('tokenizers.js Tokenizer has no added_tokens_map');
+  const strip = new Map<string, { lstrip: boolean; rstrip: boolean }>();
+  const added = new Set<string>();
+  for (const [content, token] of map as Map<string, JsAddedToken>) {
+    added.add(content);
+    if (token.lstrip || token.rstrip) strip.set(content, { lstrip: token.lstrip, rstrip: token.rstrip });
+  }
+  if (strip.size === 0) return;
+  for (const token of map.values() as Iterable<JsAddedToken>) {
+    token.lstrip = false;
+    token.rstrip = false;
+  }
+  for (const splitter of [t.splitter_unnormalized, t.splitter_normalized]) {
+    if (typeof splitter?.split !== 'function') throw new Error('tokenizers.js Tokenizer has no section splitters');
+    const split = splitter.split.bind(splitter);
+    splitter.split = (text: string): string[] => {
+      const sections = split(text);
+      for (let i = 0; i < sections.length; i++) {
+        const flags = strip.get(sections[i]!);
+        if (flags === undefined) continue;
+        if (flags.lstrip && i > 0 && !added.has(sections[i - 1]!)) sections[i - 1] = sections[i - 1]!.replace(TRAILING_WS, '');
+        if (flags.rstrip && i + 1 < sections.length && !added.has(sections[i + 1]!)) sections[i + 1] = sections[i + 1]!.replace(LEADING_WS, '');
+      }
+      return sections;
+    };
+  }
+}
+
+/** The model's own token -> id map of a tokenizer.json model (Unigram: a list of [piece, score], id = index). */
+function modelVocab(modelJson: Json): Map<string, number> {
+  const vocab = modelJson.vocab;
+  if (Array.isArray(vocab)) {
+    const out = new Map<string, number>();
+    vocab.forEach((entry: unknown, id) => {
+      if (Array.isArray(entry) && typeof entry[0] === 'string' && !out.has(entry[0])) out.set(entry[0], id);
+    });
+    return out;
+  }
+  const out = new Map<string, number>();
+  if (typeof vocab === 'object' && vocab !== null) {
+    for (const [token, id] of Object.entries(vocab)) if (typeof id === 'number') out.set(token, id);
+  }
+  return out;
+}
+
+/**
+ * The ids HF tokenizers gives added tokens (tokenizer/serialization.rs, then added_vocabulary.rs `add_tokens`):
+ * in added_tokens order, a content already added keeps its id, one the model has takes the model's id, and any
+ * other the next free id from the model's vocabulary size on. The ids written in added_tokens are only checked
+ * (Rust warns where they differ); tokenizers.js used them. They agree for files that Rust itself wrote.
+ */
+function rustAddedTokenIds(tokenizer: JsTokenizer, tokenizerJson: Json): void {
+  const t = tokenizer as unknown as { added_tokens?: unknown };
+  const model = tokenizer.model;
+  if (!Array.isArray(t.added_tokens) || model === null) return;
+  const vocab = modelVocab((tokenizerJson.model ?? {}) as Json);
+  const ids = new Map<string, number>();
+  let next = vocab.size;
+  for (const entry of Array.isArray(tokenizerJson.added_tokens) ? (tokenizerJson.added_tokens as unknown[]) : []) {
+    const content = (entry as { content?: unknown } | null)?.content;
+    if (typeof content !== 'string' || content.length === 0 || ids.has(content)) continue;
+    ids.set(content, vocab.get(content) ?? next++);
+  }
+  for (const token of t.added_tokens as Array<{ content: string; id: number }>) {
+    const id = ids.get(token.content);
+    if (id === undefined || id === token.id) continue;
+    token.id = id;
+    model.tokens_to_ids.set(token.content, id);
+  }
+}
+
 /**
  * Swaps the components of `tokenizer` (built by tokenizers.js from `tokenizerJson`) for their Rust-faithful
  * versions and returns the log its encodes write their splits to.
@@ -514,6 +678,8 @@ export function applyRustCompat(tokenizer: JsTokenizer, tokenizerJson: Json): Sp
   tokenizer.normalizer = replaceNormalizer(tokenizerJson.normalizer, tokenizer.normalizer);
   tokenizer.pre_tokenizer = replacePreTokenizer(tokenizerJson.pre_tokenizer, tokenizer.pre_tokenizer);
   patchModel(tokenizer, (tokenizerJson.model ?? {}) as Json, log);
+  stripAroundAddedTokens(tokenizer);
+  rustAddedTokenIds(tokenizer, tokenizerJson);
   logAddedTokens(tokenizer, log);
   return log;
 }

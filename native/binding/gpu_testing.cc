@@ -1,6 +1,7 @@
 #include "binding/gpu_testing.h"
 
 #include <algorithm>
+#include <string>
 #include <vector>
 
 #include "binding/promise_worker.h"
@@ -11,6 +12,7 @@
 #include "kernels/attention.cuh"
 #include "kernels/encoder.cuh"
 #include "kernels/engine_io.cuh"
+#include "kernels/rotary.cuh"
 #include "kernels/scores.cuh"
 #include "kernels/topk.cuh"
 
@@ -281,11 +283,23 @@ Napi::Value engineLogitsToFloatHook(const Napi::CallbackInfo& info) {
 }
 
 // The CUDA backend's kernels on given fp32 inputs, stored as fp16 or bf16 on the device (synchronous: small test
-// data only); results widened back to fp32.
-//   attention(q, k, v, offsets, heads, headDim, dtype, firstQueryOnly) -> Float32Array like q
-//       q [tokens or sequences, heads * headDim], k and v [tokens, heads * headDim]
+// data only); results widened back to fp32. A Float32Array argument marked "| null" may be null (or left out).
+//   attention(q, k, v, offsets, heads, headDim, dtype, firstQueryOnly, window = -1) -> Float32Array like q
+//       q [tokens or sequences, heads * headDim], k and v [tokens, heads * headDim]; window >= 0: sliding window
 //   layerNorm(x, residual, hidden, gamma, beta, eps, dtype) -> Float32Array: LayerNorm(x + residual) per row
+//   residualLayerNorm(x, residual | null, hidden, gamma, beta | null, eps, dtype, {sum, out})
+//       -> {out: Float32Array, sum: Float32Array | null}, x (and residual) [rows, hidden]: every mode of
+//       kernels::residualLayerNorm; sum 'none' (no sumOut) | 'new' | 'x' | 'residual' and out 'new' | 'x' |
+//       'residual' say which buffer each result is written to (an alias of that input, or a buffer of its own)
+//   embeddingLayerNorm(ids, typeIds | null, positions | null, word, position | null, tokenType | null, hidden,
+//       gamma, beta | null, eps, dtype) -> Float32Array [tokens, hidden]; typeIds Uint8Array, ids and positions
+//       Int32Array [tokens], tables [rows, hidden]
+//   classifierOutput(x, w, b | null, count, hidden, labels, dtype) -> Float32Array [count, labels] (fp32 logits)
 //   activation(x, act, dtype) -> Float32Array, act 'gelu' | 'gelu_tanh' | 'relu' | 'silu' | 'tanh'
+//   gatedActivation(x, rows, width, act, dtype) -> Float32Array [rows, width]: act(x[:, :width]) * x[:, width:]
+//   rotary(qkv, positions, stride, heads, kOffset, headDim, theta, dtype, rotateQ = true, kHeads = -1)
+//       -> Float32Array like qkv [positions.length, stride], q and k heads rotated in place
+//   meanPool(x, offsets, hidden, dtype) -> Float32Array [sequences, hidden]: each sequence's mean row
 kernels::StorageType storageType(Napi::Env env, const Napi::Value& v) {
   const std::string type = v.As<Napi::String>().Utf8Value();
   if (type != "fp16" && type != "bf16") throwJsError(env, kErrInvalidArgument, "dtype must be 'fp16' or 'bf16'");
@@ -299,6 +313,36 @@ DeviceBuffer upload(const Napi::Float32Array& values, kernels::StorageType type,
   kernels::convertWeights(staging.get(), 0, type, stored.get(), static_cast<int64_t>(n), stream);
   TRT_RERANK_CUDA_CHECK(cudaStreamSynchronize(stream));
   return stored;
+}
+
+// An optional Float32Array operand: false where v is null or undefined, else out = v (a TypeError-like JS error
+// for anything else).
+bool isFloat32Array(const Napi::Value& v) { return v.IsTypedArray() && v.As<Napi::TypedArray>().TypedArrayType() == napi_float32_array; }
+bool isAbsent(const Napi::Value& v) { return v.IsNull() || v.IsUndefined(); }
+bool optionalFloat32(Napi::Env env, const Napi::Value& v, const char* what, Napi::Float32Array& out) {
+  if (isAbsent(v)) return false;
+  if (!isFloat32Array(v)) throwJsError(env, kErrInvalidArgument, std::string(what) + " must be a Float32Array or null");
+  out = v.As<Napi::Float32Array>();
+  return true;
+}
+
+kernels::Activation activationByName(Napi::Env env, const std::string& name, const char* hook) {
+  if (name == "gelu") return kernels::Activation::GeluErf;
+  if (name == "gelu_tanh") return kernels::Activation::GeluTanh;
+  if (name == "relu") return kernels::Activation::Relu;
+  if (name == "silu") return kernels::Activation::Silu;
+  if (name == "tanh") return kernels::Activation::Tanh;
+  throwJsError(env, kErrInvalidArgument, std::string(hook) + ": 'gelu', 'gelu_tanh', 'relu', 'silu' or 'tanh', not '" + name + "'");
+}
+
+// Offsets that start at 0, never decrease and end at `tokens` (empty sequences allowed); false otherwise.
+bool validOffsets(const Napi::Int32Array& offsets, int64_t tokens) {
+  const size_t n = offsets.ElementLength();
+  if (n < 2 || offsets[0] != 0 || offsets[n - 1] != tokens) return false;
+  for (size_t i = 1; i < n; ++i) {
+    if (offsets[i] < offsets[i - 1]) return false;
+  }
+  return true;
 }
 
 Napi::Float32Array download(Napi::Env env, const DeviceBuffer& stored, size_t n, kernels::StorageType type, cudaStream_t stream) {
@@ -317,6 +361,7 @@ Napi::Value attentionHook(const Napi::CallbackInfo& info) {
   const int heads = info[4].As<Napi::Number>().Int32Value(), headDim = info[5].As<Napi::Number>().Int32Value();
   const kernels::StorageType type = storageType(env, info[6]);
   const bool firstOnly = info[7].ToBoolean();
+  const int window = info[8].IsNumber() ? info[8].As<Napi::Number>().Int32Value() : -1;
   const int32_t count = static_cast<int32_t>(offsets.ElementLength()) - 1;
   const int64_t width = static_cast<int64_t>(heads) * headDim;
   const int64_t tokens = count > 0 ? offsets[count] : 0;
@@ -350,6 +395,7 @@ Napi::Value attentionHook(const Napi::CallbackInfo& info) {
     a.heads = heads;
     a.headDim = headDim;
     a.oneQueryPerSequence = firstOnly;
+    a.window = window;
     kernels::attention(a, stream);
     return download(env, out, q.ElementLength(), type, stream);
   });
@@ -375,19 +421,208 @@ Napi::Value layerNormHook(const Napi::CallbackInfo& info) {
   });
 }
 
+Napi::Value residualLayerNormHook(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!isFloat32Array(info[0]) || !isFloat32Array(info[3]) || !info[2].IsNumber() || !info[5].IsNumber()) {
+    throwJsError(env, kErrInvalidArgument, "residualLayerNorm(x, residual | null, hidden, gamma, beta | null, eps, dtype, {sum, out})");
+  }
+  Napi::Float32Array x = info[0].As<Napi::Float32Array>(), gamma = info[3].As<Napi::Float32Array>(), residual, beta;
+  const bool hasResidual = optionalFloat32(env, info[1], "residual", residual);
+  const bool hasBeta = optionalFloat32(env, info[4], "beta", beta);
+  const int hidden = info[2].As<Napi::Number>().Int32Value();
+  const float eps = info[5].As<Napi::Number>().FloatValue();
+  const kernels::StorageType type = storageType(env, info[6]);
+  Napi::Object options = info[7].IsObject() ? info[7].As<Napi::Object>() : Napi::Object::New(env);
+  const std::string sumAt = options.Get("sum").IsString() ? options.Get("sum").As<Napi::String>().Utf8Value() : "none";
+  const std::string outAt = options.Get("out").IsString() ? options.Get("out").As<Napi::String>().Utf8Value() : "new";
+  if (hidden < 1 || x.ElementLength() % hidden != 0 || (hasResidual && residual.ElementLength() != x.ElementLength()) ||
+      gamma.ElementLength() != static_cast<size_t>(hidden) || (hasBeta && beta.ElementLength() != gamma.ElementLength())) {
+    throwJsError(env, kErrInvalidArgument, "residualLayerNorm: x and residual [rows, hidden], gamma and beta [hidden]");
+  }
+  const auto known = [&](const std::string& at, bool none) { return (none && at == "none") || at == "new" || at == "x" || (at == "residual" && hasResidual); };
+  if (!known(sumAt, true) || !known(outAt, false) || (sumAt == outAt && outAt != "new")) {
+    throwJsError(env, kErrInvalidArgument, "residualLayerNorm: sum 'none' | 'new' | 'x' | 'residual', out 'new' | 'x' | 'residual' (residual only when given), not the same input");
+  }
+  return onDevice(env, [&](cudaStream_t stream) -> Napi::Value {
+    const size_t n = x.ElementLength();
+    DeviceBuffer dx = upload(x, type, stream), dg = upload(gamma, type, stream), dr, db, sumNew, outNew;
+    if (hasResidual) dr = upload(residual, type, stream);
+    if (hasBeta) db = upload(beta, type, stream);
+    const auto target = [&](const std::string& at, DeviceBuffer& fresh) -> DeviceBuffer* {
+      if (at == "x") return &dx;
+      if (at == "residual") return &dr;
+      fresh = DeviceBuffer(2 * std::max<size_t>(n, 8));
+      TRT_RERANK_CUDA_CHECK(cudaMemsetAsync(fresh.get(), 0xff, fresh.bytes(), stream));  // NaN: an element the kernel skips shows up
+      return &fresh;
+    };
+    DeviceBuffer* sum = sumAt == "none" ? nullptr : target(sumAt, sumNew);
+    DeviceBuffer* out = target(outAt, outNew);
+    kernels::residualLayerNorm(type, dx.get(), hasResidual ? dr.get() : nullptr, static_cast<int64_t>(n) / hidden, hidden, dg.get(),
+                               hasBeta ? db.get() : nullptr, eps, out->get(), stream, sum != nullptr ? sum->get() : nullptr);
+    Napi::Object result = Napi::Object::New(env);
+    result.Set("out", download(env, *out, n, type, stream));
+    result.Set("sum", sum != nullptr ? download(env, *sum, n, type, stream) : env.Null());
+    return result;
+  });
+}
+
+Napi::Value embeddingLayerNormHook(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const auto isTyped = [&](int i, napi_typedarray_type t) { return info[i].IsTypedArray() && info[i].As<Napi::TypedArray>().TypedArrayType() == t; };
+  if (!isTyped(0, napi_int32_array) || !(isAbsent(info[1]) || isTyped(1, napi_uint8_array)) || !(isAbsent(info[2]) || isTyped(2, napi_int32_array)) ||
+      !isFloat32Array(info[3]) || !info[6].IsNumber() || !isFloat32Array(info[7]) || !info[9].IsNumber()) {
+    throwJsError(env, kErrInvalidArgument,
+                 "embeddingLayerNorm(ids, typeIds | null, positions | null, word, position | null, tokenType | null, hidden, gamma, beta | null, eps, dtype)");
+  }
+  Napi::Int32Array ids = info[0].As<Napi::Int32Array>();
+  Napi::Float32Array word = info[3].As<Napi::Float32Array>(), gamma = info[7].As<Napi::Float32Array>(), position, tokenType, beta;
+  const bool hasPosition = optionalFloat32(env, info[4], "position", position);
+  const bool hasType = optionalFloat32(env, info[5], "tokenType", tokenType);
+  const bool hasBeta = optionalFloat32(env, info[8], "beta", beta);
+  const int hidden = info[6].As<Napi::Number>().Int32Value();
+  const float eps = info[9].As<Napi::Number>().FloatValue();
+  const kernels::StorageType type = storageType(env, info[10]);
+  const size_t tokens = ids.ElementLength();
+  if (hidden < 1 || tokens < 1 || gamma.ElementLength() != static_cast<size_t>(hidden) || (hasBeta && beta.ElementLength() != gamma.ElementLength()) ||
+      word.ElementLength() % hidden != 0 || (hasPosition && (position.ElementLength() % hidden != 0 || isAbsent(info[2]))) ||
+      (hasType && (tokenType.ElementLength() % hidden != 0 || isAbsent(info[1])))) {
+    throwJsError(env, kErrInvalidArgument, "embeddingLayerNorm: tables [rows, hidden], gamma and beta [hidden], positions / typeIds with their tables");
+  }
+  // An index past its table would read outside it: refused here, as the attention hook refuses bad offsets.
+  const auto inRange = [&](auto values, size_t rows) {
+    if (values.ElementLength() != tokens) return false;
+    for (size_t t = 0; t < tokens; ++t) {
+      if (static_cast<int64_t>(values[t]) < 0 || static_cast<size_t>(values[t]) >= rows) return false;
+    }
+    return true;
+  };
+  Napi::Int32Array positions = hasPosition ? info[2].As<Napi::Int32Array>() : Napi::Int32Array();
+  Napi::Uint8Array typeIds = hasType ? info[1].As<Napi::Uint8Array>() : Napi::Uint8Array();
+  if (!inRange(ids, word.ElementLength() / hidden) || (hasPosition && !inRange(positions, position.ElementLength() / hidden)) ||
+      (hasType && !inRange(typeIds, tokenType.ElementLength() / hidden))) {
+    throwJsError(env, kErrInvalidArgument, "embeddingLayerNorm: every id, position and type id must index a row of its table");
+  }
+  return onDevice(env, [&](cudaStream_t stream) -> Napi::Value {
+    DeviceBuffer dWord = upload(word, type, stream), dg = upload(gamma, type, stream), dPosition, dType, db;
+    if (hasPosition) dPosition = upload(position, type, stream);
+    if (hasType) dType = upload(tokenType, type, stream);
+    if (hasBeta) db = upload(beta, type, stream);
+    DeviceBuffer dIds(sizeof(int32_t) * tokens), dPositions(sizeof(int32_t) * tokens), dTypeIds(tokens), out(2 * tokens * hidden);
+    TRT_RERANK_CUDA_CHECK(cudaMemcpyAsync(dIds.get(), ids.Data(), sizeof(int32_t) * tokens, cudaMemcpyHostToDevice, stream));
+    if (hasPosition) TRT_RERANK_CUDA_CHECK(cudaMemcpyAsync(dPositions.get(), positions.Data(), sizeof(int32_t) * tokens, cudaMemcpyHostToDevice, stream));
+    if (hasType) TRT_RERANK_CUDA_CHECK(cudaMemcpyAsync(dTypeIds.get(), typeIds.Data(), tokens, cudaMemcpyHostToDevice, stream));
+    kernels::embeddingLayerNorm(type, dIds.get<int32_t>(), hasType ? dTypeIds.get<uint8_t>() : nullptr, hasPosition ? dPositions.get<int32_t>() : nullptr,
+                                static_cast<int64_t>(tokens), hidden, dWord.get(), hasPosition ? dPosition.get() : nullptr,
+                                hasType ? dType.get() : nullptr, dg.get(), hasBeta ? db.get() : nullptr, eps, out.get(), stream);
+    return download(env, out, tokens * hidden, type, stream);
+  });
+}
+
+Napi::Value classifierOutputHook(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!isFloat32Array(info[0]) || !isFloat32Array(info[1]) || !info[3].IsNumber() || !info[4].IsNumber() || !info[5].IsNumber()) {
+    throwJsError(env, kErrInvalidArgument, "classifierOutput(x, w, b | null, count, hidden, labels, dtype)");
+  }
+  Napi::Float32Array x = info[0].As<Napi::Float32Array>(), w = info[1].As<Napi::Float32Array>(), b;
+  const bool hasBias = optionalFloat32(env, info[2], "b", b);
+  const int32_t count = info[3].As<Napi::Number>().Int32Value();
+  const int hidden = info[4].As<Napi::Number>().Int32Value(), labels = info[5].As<Napi::Number>().Int32Value();
+  const kernels::StorageType type = storageType(env, info[6]);
+  if (count < 1 || hidden < 1 || labels < 1 || labels > 32 || x.ElementLength() != static_cast<size_t>(count) * hidden ||
+      w.ElementLength() != static_cast<size_t>(labels) * hidden || (hasBias && b.ElementLength() != static_cast<size_t>(labels))) {
+    throwJsError(env, kErrInvalidArgument, "classifierOutput: x [count, hidden], w [labels, hidden], b [labels], 1 <= labels <= 32");
+  }
+  return onDevice(env, [&](cudaStream_t stream) -> Napi::Value {
+    DeviceBuffer dx = upload(x, type, stream), dw = upload(w, type, stream), db, logits(sizeof(float) * count * labels);
+    if (hasBias) db = upload(b, type, stream);
+    kernels::classifierOutput(type, dx.get(), dw.get(), hasBias ? db.get() : nullptr, count, hidden, labels, logits.get<float>(), stream);
+    Napi::Float32Array result = Napi::Float32Array::New(env, static_cast<size_t>(count) * labels);
+    TRT_RERANK_CUDA_CHECK(cudaMemcpyAsync(result.Data(), logits.get(), logits.bytes(), cudaMemcpyDeviceToHost, stream));
+    TRT_RERANK_CUDA_CHECK(cudaStreamSynchronize(stream));
+    return result;
+  });
+}
+
+Napi::Value gatedActivationHook(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!isFloat32Array(info[0]) || !info[1].IsNumber() || !info[2].IsNumber() || !info[3].IsString()) {
+    throwJsError(env, kErrInvalidArgument, "gatedActivation(x, rows, width, act, dtype)");
+  }
+  Napi::Float32Array x = info[0].As<Napi::Float32Array>();
+  const int64_t rows = info[1].As<Napi::Number>().Int64Value();
+  const int width = info[2].As<Napi::Number>().Int32Value();
+  const kernels::Activation act = activationByName(env, info[3].As<Napi::String>().Utf8Value(), "gatedActivation");
+  const kernels::StorageType type = storageType(env, info[4]);
+  if (rows < 1 || width < 1 || x.ElementLength() != static_cast<size_t>(rows) * 2 * width) {
+    throwJsError(env, kErrInvalidArgument, "gatedActivation: x [rows, 2 * width]");
+  }
+  return onDevice(env, [&](cudaStream_t stream) -> Napi::Value {
+    const size_t n = static_cast<size_t>(rows) * width;
+    DeviceBuffer dx = upload(x, type, stream), out(2 * std::max<size_t>(n, 8));
+    TRT_RERANK_CUDA_CHECK(cudaMemsetAsync(out.get(), 0xff, out.bytes(), stream));  // NaN: an element the kernel skips shows up
+    kernels::gatedActivation(type, act, dx.get(), rows, width, out.get(), stream);
+    return download(env, out, n, type, stream);
+  });
+}
+
+Napi::Value rotaryHook(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!isFloat32Array(info[0]) || !info[1].IsTypedArray() || info[1].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array ||
+      !info[2].IsNumber() || !info[3].IsNumber() || !info[4].IsNumber() || !info[5].IsNumber() || !info[6].IsNumber()) {
+    throwJsError(env, kErrInvalidArgument, "rotary(qkv, positions, stride, heads, kOffset, headDim, theta, dtype, rotateQ = true, kHeads = -1)");
+  }
+  Napi::Float32Array qkv = info[0].As<Napi::Float32Array>();
+  Napi::Int32Array positions = info[1].As<Napi::Int32Array>();
+  const int64_t stride = info[2].As<Napi::Number>().Int64Value(), kOffset = info[4].As<Napi::Number>().Int64Value();
+  const int heads = info[3].As<Napi::Number>().Int32Value(), headDim = info[5].As<Napi::Number>().Int32Value();
+  const float theta = info[6].As<Napi::Number>().FloatValue();
+  const kernels::StorageType type = storageType(env, info[7]);
+  const bool rotateQ = isAbsent(info[8]) ? true : info[8].ToBoolean().Value();
+  const int kHeads = info[9].IsNumber() ? info[9].As<Napi::Number>().Int32Value() : -1;
+  const int64_t tokens = static_cast<int64_t>(positions.ElementLength());
+  const int64_t k = kHeads < 0 ? heads : kHeads;
+  // Every head inside its row (else the kernel would write outside qkv).
+  if (tokens < 1 || heads < 0 || kOffset < 0 || headDim < 1 || qkv.ElementLength() != static_cast<size_t>(tokens * stride) ||
+      (rotateQ && static_cast<int64_t>(heads) * headDim > stride) || (k > 0 && kOffset + k * headDim > stride)) {
+    throwJsError(env, kErrInvalidArgument, "rotary: qkv [positions.length, stride], every q and k head inside a row");
+  }
+  return onDevice(env, [&](cudaStream_t stream) -> Napi::Value {
+    DeviceBuffer dqkv = upload(qkv, type, stream), dPositions(sizeof(int32_t) * tokens);
+    TRT_RERANK_CUDA_CHECK(cudaMemcpyAsync(dPositions.get(), positions.Data(), sizeof(int32_t) * tokens, cudaMemcpyHostToDevice, stream));
+    kernels::rotaryEmbedding(type, dqkv.get(), tokens, stride, heads, kOffset, headDim, dPositions.get<int32_t>(), theta, stream, rotateQ, kHeads);
+    return download(env, dqkv, qkv.ElementLength(), type, stream);
+  });
+}
+
+Napi::Value meanPoolHook(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!isFloat32Array(info[0]) || !info[1].IsTypedArray() || info[1].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array || !info[2].IsNumber()) {
+    throwJsError(env, kErrInvalidArgument, "meanPool(x, offsets, hidden, dtype)");
+  }
+  Napi::Float32Array x = info[0].As<Napi::Float32Array>();
+  Napi::Int32Array offsets = info[1].As<Napi::Int32Array>();
+  const int hidden = info[2].As<Napi::Number>().Int32Value();
+  const kernels::StorageType type = storageType(env, info[3]);
+  if (hidden < 1 || x.ElementLength() % hidden != 0 || !validOffsets(offsets, static_cast<int64_t>(x.ElementLength() / hidden))) {
+    throwJsError(env, kErrInvalidArgument, "meanPool: x [tokens, hidden], offsets from 0 to tokens, never decreasing");
+  }
+  const int32_t count = static_cast<int32_t>(offsets.ElementLength()) - 1;
+  return onDevice(env, [&](cudaStream_t stream) -> Napi::Value {
+    const size_t n = static_cast<size_t>(count) * hidden;
+    DeviceBuffer dx = upload(x, type, stream), dOffsets(sizeof(int32_t) * offsets.ElementLength()), out(2 * std::max<size_t>(n, 8));
+    TRT_RERANK_CUDA_CHECK(cudaMemcpyAsync(dOffsets.get(), offsets.Data(), sizeof(int32_t) * offsets.ElementLength(), cudaMemcpyHostToDevice, stream));
+    TRT_RERANK_CUDA_CHECK(cudaMemsetAsync(out.get(), 0xff, out.bytes(), stream));  // NaN: an element the kernel skips shows up
+    kernels::meanPool(type, dx.get(), dOffsets.get<int32_t>(), count, hidden, out.get(), stream);
+    return download(env, out, n, type, stream);
+  });
+}
+
 Napi::Value activationHook(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Float32Array x = info[0].As<Napi::Float32Array>();
   const std::string name = info[1].As<Napi::String>().Utf8Value();
   const kernels::StorageType type = storageType(env, info[2]);
-  if (name != "gelu" && name != "gelu_tanh" && name != "relu" && name != "silu" && name != "tanh") {
-    throwJsError(env, kErrInvalidArgument, "activation: 'gelu', 'gelu_tanh', 'relu', 'silu' or 'tanh', not '" + name + "'");
-  }
-  const kernels::Activation act = name == "gelu"        ? kernels::Activation::GeluErf
-                                  : name == "gelu_tanh" ? kernels::Activation::GeluTanh
-                                  : name == "relu"      ? kernels::Activation::Relu
-                                  : name == "silu"      ? kernels::Activation::Silu
-                                                        : kernels::Activation::Tanh;
+  const kernels::Activation act = activationByName(env, name, "activation");
   return onDevice(env, [&](cudaStream_t stream) -> Napi::Value {
     DeviceBuffer dx = upload(x, type, stream);
     kernels::activate(type, act, dx.get(), static_cast<int64_t>(x.ElementLength()), stream);
@@ -455,6 +690,12 @@ Napi::Object gpuTestingExports(Napi::Env env) {
   testing.Set("attention", Napi::Function::New(env, attentionHook));
   testing.Set("layerNorm", Napi::Function::New(env, layerNormHook));
   testing.Set("activation", Napi::Function::New(env, activationHook));
+  testing.Set("residualLayerNorm", Napi::Function::New(env, residualLayerNormHook));
+  testing.Set("embeddingLayerNorm", Napi::Function::New(env, embeddingLayerNormHook));
+  testing.Set("classifierOutput", Napi::Function::New(env, classifierOutputHook));
+  testing.Set("gatedActivation", Napi::Function::New(env, gatedActivationHook));
+  testing.Set("rotary", Napi::Function::New(env, rotaryHook));
+  testing.Set("meanPool", Napi::Function::New(env, meanPoolHook));
   testing.Set("gemm", Napi::Function::New(env, gemmHook));
   testing.Set("positionIds", Napi::Function::New(env, positionIdsHook));
   return testing;

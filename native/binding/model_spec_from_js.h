@@ -6,8 +6,9 @@
 
 namespace trt_rerank {
 
-// The plain object built by lib/model/plan.ts -> ModelSpec (on the JS thread; throws a JS TypeError
-// naming the field when the object is malformed, which only a bug on the JS side can cause).
+// The plain object built by lib/model/plan.ts ({config, weightsPath, tensors}) -> ModelSpec, on the JS thread.
+// Throws coded JS errors: the model's own (ERR_MODEL_INVALID / ERR_MODEL_UNSUPPORTED naming a config.json field),
+// or ERR_INVALID_ARGUMENT naming a malformed field of the object, which only a bug on the JS side can cause.
 ModelSpec modelSpecFromJs(const Napi::Object& spec);
 
 }  // namespace trt_rerank

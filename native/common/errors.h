@@ -1,9 +1,11 @@
 // Exceptions thrown inside the addon carry a stable code that the JS side maps to an error class
-// (lib/errors.ts). They never cross the Node-API boundary: workers turn them into rejected promises.
+// (lib/errors.ts fromNativeCode). They never cross the Node-API boundary: workers turn them into rejected promises.
 #pragma once
 
 #include <stdexcept>
 #include <string>
+
+#include "common/error_codes.h"  // generated from common/error_codes.json (the kErr* codes)
 
 namespace trt_rerank {
 
@@ -13,15 +15,7 @@ class NativeError : public std::runtime_error {
   const char* code() const noexcept { return code_; }
 
  private:
-  const char* code_;  // a string literal: one of the kErr* codes below
+  const char* code_;  // a string literal: one of the kErr* codes (common/error_codes.json)
 };
-
-inline constexpr const char* kErrInvalidArgument = "ERR_INVALID_ARGUMENT";
-inline constexpr const char* kErrBackend = "ERR_BACKEND";
-// A library or build part the operation needs is missing here (TensorRT, its ONNX parser, cuBLASLt, or this build
-// lacks the backend): the fix is an install or a rebuild, named in the message. JS: BackendUnavailableError.
-inline constexpr const char* kErrBackendUnavailable = "ERR_BACKEND_UNAVAILABLE";
-inline constexpr const char* kErrCancelled = "ERR_CANCELLED";
-inline constexpr const char* kErrClosed = "ERR_CLOSED";
 
 }  // namespace trt_rerank

@@ -1,20 +1,17 @@
-// The model as native code sees it: a plain struct built from config.json and the safetensors header
-// on the JS side (lib/model/), which has already checked every tensor's presence, dtype, shape and bounds.
-// Backends read weights from `weightsPath` at the absolute byte offsets given here.
+// A model as a backend loads it: the architecture (native/models/, built from config.json) and where each of
+// its tensors lies in the weights file. lib/model/plan.ts matched the checkpoint's names to the model's tensor
+// list and checked every tensor's presence, dtype, shape and bounds; backends check again before reading.
 #pragma once
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "models/model.h"
+
 namespace trt_rerank {
-
-enum class Architecture { Bert, XlmRoberta };
-
-// hidden_act of config.json. GeluErf is transformers' "gelu" (0.5 x (1 + erf(x / sqrt 2)));
-// GeluTanh is "gelu_new" / "gelu_pytorch_tanh" / "gelu_fast".
-enum class HiddenActivation { GeluErf, GeluTanh, Relu, Silu };
 
 enum class WeightDType { F32, F16, BF16 };
 
@@ -26,47 +23,33 @@ struct TensorRef {
 };
 
 struct ModelSpec {
-  Architecture architecture = Architecture::Bert;
-  int vocabSize = 0;
-  int hiddenSize = 0;
-  int numLayers = 0;
-  int numHeads = 0;
-  int intermediateSize = 0;
-  int maxPositions = 0;      // max_position_embeddings (rows of the position table)
-  int typeVocabSize = 0;
-  int numLabels = 1;         // 1 or 2
-  int padTokenId = 0;
-  float layerNormEps = 1e-12f;
-  HiddenActivation hiddenAct = HiddenActivation::GeluErf;
+  std::shared_ptr<const models::Model> model;
   std::string weightsPath;
-  // Canonical tensor names, checkpoint prefixes ("bert.", "roberta.") removed and LayerNorm gamma/beta
-  // renamed weight/bias:
-  //   embeddings.{word,position,token_type}_embeddings.weight, embeddings.LayerNorm.{weight,bias}
-  //   encoder.layer.N.attention.self.{query,key,value}.{weight,bias}
-  //   encoder.layer.N.attention.output.dense.{weight,bias}, encoder.layer.N.attention.output.LayerNorm.{weight,bias}
-  //   encoder.layer.N.intermediate.dense.{weight,bias}
-  //   encoder.layer.N.output.dense.{weight,bias}, encoder.layer.N.output.LayerNorm.{weight,bias}
-  //   Bert:       pooler.dense.{weight,bias}, classifier.{weight,bias}
-  //   XlmRoberta: classifier.dense.{weight,bias}, classifier.out_proj.{weight,bias}
-  std::map<std::string, TensorRef> tensors;
+  std::map<std::string, TensorRef> tensors;  // by the model's canonical names (models::ParamDecl parts)
 };
 
-// Position ids as transformers computes them. BERT: 0, 1, 2, ... XLM-R (create_position_ids_from_input_ids):
-// padding_idx + cumulative count of non-pad tokens for non-pad tokens, padding_idx for pad tokens.
-inline void computePositionIds(const ModelSpec& spec, const int32_t* ids, int length, int32_t* positions) {
-  if (spec.architecture == Architecture::Bert) {
+// The position of each token of one sequence under the model's rule (what its position table or RoPE sees).
+inline void computePositionIds(models::PositionRule rule, int32_t padId, const int32_t* ids, int length, int32_t* positions) {
+  if (rule == models::PositionRule::Sequential) {
     for (int i = 0; i < length; ++i) positions[i] = i;
     return;
   }
   int count = 0;
-  for (int i = 0; i < length; ++i) {
-    if (ids[i] != spec.padTokenId) {
-      ++count;
-      positions[i] = spec.padTokenId + count;
-    } else {
-      positions[i] = spec.padTokenId;
-    }
-  }
+  for (int i = 0; i < length; ++i) positions[i] = ids[i] != padId ? padId + ++count : padId;
 }
+
+}  // namespace trt_rerank
+
+namespace trt_rerank {
+
+// The tensor `name` of the model, after checking that it is listed, has shape `expected`, a byte count that
+// matches that shape and its dtype, and bytes inside the `fileSize`-byte weights file. Throws NativeError
+// (ERR_MODEL_INVALID) naming the tensor; nothing is read before all of that holds.
+const TensorRef& checkedTensor(const ModelSpec& spec, const std::string& name, const std::vector<int64_t>& expected, uint64_t fileSize);
+
+// The shapes of a param's weight parts and bias parts as stored: Linear [rows_i, cols] and [rows_i]; Table
+// [rows, cols]; Vector [rows].
+std::vector<int64_t> partShape(const models::ParamDecl& param, size_t part);
+std::vector<int64_t> biasShape(const models::ParamDecl& param, size_t part);
 
 }  // namespace trt_rerank

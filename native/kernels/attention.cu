@@ -11,10 +11,18 @@
 //    and writes O / l. Keys past the sequence's end score -inf; rows past it load as zeros (never NaN: 0 * a
 //    stale NaN in shared memory would still be NaN) and are not written. No S x S matrix exists anywhere.
 //    FLOPs: 4 * len^2 * D per (sequence, head); bytes: Q, K, V, O once each per query block.
+//    Sliding window w (a second instance, kWindow; window < 0 runs the one above unchanged): the block of
+//    queries [q0, q0 + kBlockQ) needs keys [q0 - w, q0 + kBlockQ - 1 + w] only, so its key loop runs over the
+//    tiles from floor((q0 - w) / kBlockK) * kBlockK to min(len, q0 + kBlockQ + w): O(kBlockQ + 2w) keys a
+//    block, O(len * w) a sequence. A tile wholly inside every row's window takes the branch-free path; any
+//    other is masked per (row, key) to |i - j| <= w. A row may see a tile, or (rows past the end) every tile,
+//    with no key in range: its running max stays -inf and the exponent's offset is 0 until a key arrives, so
+//    it never computes -inf - -inf. A real row always has its own key, so its sum is >= 1.
 //
 // 2. One query per sequence (the last layer, whose [CLS] row is all the classifier reads): a warp per
 //    (sequence, head); groups of D / 8 lanes each take one key at a time (a lane holds 8 of its D values),
 //    keep their own online softmax, and the groups are merged at the end. Memory-bound: K and V read once.
+//    With a window w the query (position 0) sees keys 0 .. min(len - 1, w): the loop simply stops there.
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 
@@ -96,10 +104,13 @@ __device__ __forceinline__ void cpAsyncWait() {
   asm volatile("cp.async.wait_group %0;\n" ::"n"(pending) : "memory");
 }
 
-template <typename T, int D, int kBlockK>
+//   q [tokens, qStride], k and v [tokens, kvStride], out [tokens, outStride]: head h at columns h * D ..
+//   grid (ceil(maxLength / kBlockQ), heads, count), kWarps * 32 threads, sizeof(T) * (kBlockQ + 4 kBlockK) * (D + 8)
+//   bytes of shared memory. window: used by the kWindow instance only (>= 0).
+template <typename T, int D, int kBlockK, bool kWindow>
 __global__ void __launch_bounds__(kWarps * 32)
 varlenAttentionKernel(const T* __restrict__ q, const T* __restrict__ k, const T* __restrict__ v, T* __restrict__ out, int64_t qStride,
-                      int64_t kvStride, int64_t outStride, const int32_t* __restrict__ cuSeqLens, float scaleLog2) {
+                      int64_t kvStride, int64_t outStride, const int32_t* __restrict__ cuSeqLens, float scaleLog2, int32_t window) {
   constexpr int kStride = D + 8;  // padded shared row, in elements
   extern __shared__ __align__(16) unsigned char sharedBytes[];
   T* qs = reinterpret_cast<T*>(sharedBytes);  // [kBlockQ][kStride], then two K/V buffers of [kBlockK][kStride] each
@@ -112,6 +123,13 @@ varlenAttentionKernel(const T* __restrict__ q, const T* __restrict__ k, const T*
   if (q0 >= length) return;  // the whole block: uniform
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const T tag{};
+  // The keys this block needs: all of the sequence, or (window) those within w of one of its queries.
+  int32_t kBegin = 0, kEnd = length, w = 0;
+  if constexpr (kWindow) {
+    w = min(window, length);  // a wider window reaches no further key (and q0 + kBlockQ + w cannot overflow)
+    kBegin = max(0, q0 - w) / kBlockK * kBlockK;
+    kEnd = min(length, q0 + kBlockQ + w);
+  }
   auto stageTile = [&](int32_t k0, int buffer) {
     T* ks = kvBuffers + buffer * 2 * kBlockK * kStride;
     stageRowsAsync<T, D, kStride, kBlockK>(ks, k + (begin + k0) * kvStride + h * D, kvStride, length - k0);
@@ -120,14 +138,14 @@ varlenAttentionKernel(const T* __restrict__ q, const T* __restrict__ k, const T*
 
   // Q and the first K/V tile in flight together; each later tile is requested before the current one is used.
   stageRowsAsync<T, D, kStride, kBlockQ>(qs, q + (begin + q0) * qStride + h * D, qStride, length - q0);
-  stageTile(0, 0);
+  stageTile(kBegin, 0);
   uint32_t qf[D / 16][4];
   float o[D / 8][4] = {};
   float rowMax[2] = {-INFINITY, -INFINITY}, rowSum[2] = {0.0f, 0.0f};  // rows lane/4 and lane/4 + 8 of the warp
 
-  for (int32_t k0 = 0, tile = 0; k0 < length; k0 += kBlockK, ++tile) {
+  for (int32_t k0 = kBegin, tile = 0; k0 < kEnd; k0 += kBlockK, ++tile) {
     const int valid = length - k0;
-    if (k0 + kBlockK < length) {
+    if (k0 + kBlockK < kEnd) {
       stageTile(k0 + kBlockK, (tile + 1) % 2);  // that buffer was last read in the previous step, before its closing barrier
       cpAsyncWait<2>();                          // everything but the two groups just issued has landed
     } else {
@@ -156,17 +174,29 @@ varlenAttentionKernel(const T* __restrict__ q, const T* __restrict__ k, const T*
     }
 
     // The scores stay unscaled until the exponent (one FFMA each); only a tile the sequence ends in is masked
-    // (valid is uniform over the block, so whole tiles take the branch-free path).
-    if (valid < kBlockK) {
+    // (valid is uniform over the block, so whole tiles take the branch-free path). With a window, also a tile
+    // not wholly inside every row's window: its first key more than w before the block's last query, or its
+    // last key more than w after the block's first (uniform too).
+    bool masked = valid < kBlockK;
+    if constexpr (kWindow) masked = masked || k0 < q0 + kBlockQ - 1 - w || k0 + kBlockK - 1 > q0 + w;
+    if (masked) {
+      // Element (n, e) holds row warp * 16 + lane / 4 + 8 * (e / 2), key n * 8 + 2 * (lane % 4) + (e & 1) of the tile;
+      // d0 is its query position minus its key position at n = e = 0 (window only).
+      const int32_t d0 = kWindow ? q0 + warp * 16 + lane / 4 - k0 - 2 * (lane % 4) : 0;
 #pragma unroll
       for (int n = 0; n < kBlockK / 8; ++n) {
 #pragma unroll
         for (int e = 0; e < 4; ++e) {
-          if (n * 8 + 2 * (lane % 4) + (e & 1) >= valid) sc[n][e] = -INFINITY;
+          bool outside = n * 8 + 2 * (lane % 4) + (e & 1) >= valid;
+          if constexpr (kWindow) {
+            const int32_t distance = d0 + 8 * (e / 2) - n * 8 - (e & 1);
+            outside = outside || static_cast<uint32_t>(distance + w) > static_cast<uint32_t>(2 * w);  // |distance| > w
+          }
+          if (outside) sc[n][e] = -INFINITY;
         }
       }
     }
-    float tileMax[2] = {-INFINITY, -INFINITY};
+    float tileMax[2] = {-INFINITY, -INFINITY}, shift[2];  // shift: the exponent's offset, rowMax where finite
 #pragma unroll
     for (int n = 0; n < kBlockK / 8; ++n) {
       tileMax[0] = fmaxf(tileMax[0], fmaxf(sc[n][0], sc[n][1]));
@@ -176,8 +206,9 @@ varlenAttentionKernel(const T* __restrict__ q, const T* __restrict__ k, const T*
     for (int r = 0; r < 2; ++r) {  // the 4 lanes of a quad share rows
       tileMax[r] = fmaxf(tileMax[r], __shfl_xor_sync(0xffffffffu, tileMax[r], 1));
       tileMax[r] = fmaxf(tileMax[r], __shfl_xor_sync(0xffffffffu, tileMax[r], 2));
-      const float newMax = fmaxf(rowMax[r], tileMax[r] * scaleLog2);  // in log2 units; finite (key 0 is real)
-      const float correction = exp2Approx(rowMax[r] - newMax);       // 0 on the first tile (rowMax -inf)
+      const float newMax = fmaxf(rowMax[r], tileMax[r] * scaleLog2);  // in log2 units; finite (key 0 is real) but with a window
+      shift[r] = kWindow && newMax == -INFINITY ? 0.0f : newMax;      // window: no key yet, all weights 0
+      const float correction = exp2Approx(rowMax[r] - shift[r]);      // 0 on the row's first tile (rowMax -inf)
       rowMax[r] = newMax;
       rowSum[r] *= correction;
 #pragma unroll
@@ -190,7 +221,7 @@ varlenAttentionKernel(const T* __restrict__ q, const T* __restrict__ k, const T*
     for (int n = 0; n < kBlockK / 8; ++n) {
 #pragma unroll
       for (int e = 0; e < 4; ++e) {
-        sc[n][e] = exp2Approx(fmaf(sc[n][e], scaleLog2, -rowMax[e / 2]));
+        sc[n][e] = exp2Approx(fmaf(sc[n][e], scaleLog2, -shift[e / 2]));
         rowSum[e / 2] += sc[n][e];
       }
     }
@@ -216,7 +247,7 @@ varlenAttentionKernel(const T* __restrict__ q, const T* __restrict__ k, const T*
     rowSum[r] += __shfl_xor_sync(0xffffffffu, rowSum[r], 2);
     const int32_t row = q0 + warp * 16 + lane / 4 + 8 * r;
     if (row >= length) continue;
-    const float inv = 1.0f / rowSum[r];  // >= 1: the row's maximum contributes exp2(0)
+    const float inv = 1.0f / rowSum[r];  // >= 1: the row's maximum contributes exp2(0) (its own key is in any window)
     T* dst = out + (begin + row) * outStride + h * D + 2 * (lane % 4);
 #pragma unroll
     for (int d = 0; d < D / 8; ++d) {
@@ -225,11 +256,14 @@ varlenAttentionKernel(const T* __restrict__ q, const T* __restrict__ k, const T*
   }
 }
 
-template <typename T, int D>
+//   q [count, qStride] (row s: sequence s's first query), k and v [tokens, kvStride], out [count, outStride]
+//   ceil(count * heads / kWarps) blocks of kWarps warps, a warp per (sequence, head). window: used by the kWindow
+//   instance only (>= 0).
+template <typename T, int D, bool kWindow>
 __global__ void __launch_bounds__(kWarps * 32)
 firstQueryAttentionKernel(const T* __restrict__ q, const T* __restrict__ k, const T* __restrict__ v, T* __restrict__ out,
                           int64_t qStride, int64_t kvStride, int64_t outStride, const int32_t* __restrict__ cuSeqLens, int32_t count,
-                          int heads, float scaleLog2) {
+                          int heads, float scaleLog2, int32_t window) {
   constexpr int kLanes = D / 8;          // lanes per key
   constexpr int kGroups = 32 / kLanes;   // keys a warp takes at once
   const int64_t task = static_cast<int64_t>(blockIdx.x) * kWarps + threadIdx.x / 32;
@@ -237,7 +271,8 @@ firstQueryAttentionKernel(const T* __restrict__ q, const T* __restrict__ k, cons
   const int s = static_cast<int>(task / heads), h = static_cast<int>(task % heads);
   const int lane = threadIdx.x % 32, group = lane / kLanes, part = lane % kLanes;
   const int32_t begin = cuSeqLens[s];
-  const int32_t length = cuSeqLens[s + 1] - begin;
+  const int32_t full = cuSeqLens[s + 1] - begin;
+  const int32_t length = kWindow && window < full ? window + 1 : full;  // the keys position 0 attends
 
   float qv[8], acc[8] = {};
   {
@@ -300,21 +335,29 @@ void launch(const AttentionArgs& a, cudaStream_t stream) {
   T* out = static_cast<T*>(a.out);
   if (a.oneQueryPerSequence) {
     const int64_t warps = static_cast<int64_t>(a.count) * a.heads;
-    firstQueryAttentionKernel<T, D><<<static_cast<unsigned>((warps + kWarps - 1) / kWarps), kWarps * 32, 0, stream>>>(
-        q, k, v, out, a.qStride, a.kvStride, a.outStride, a.cuSeqLens, a.count, a.heads, scaleLog2);
+    const unsigned blocks = static_cast<unsigned>((warps + kWarps - 1) / kWarps);
+    if (a.window >= 0) {
+      firstQueryAttentionKernel<T, D, true><<<blocks, kWarps * 32, 0, stream>>>(q, k, v, out, a.qStride, a.kvStride, a.outStride,
+                                                                                 a.cuSeqLens, a.count, a.heads, scaleLog2, a.window);
+    } else {
+      firstQueryAttentionKernel<T, D, false><<<blocks, kWarps * 32, 0, stream>>>(q, k, v, out, a.qStride, a.kvStride, a.outStride,
+                                                                                  a.cuSeqLens, a.count, a.heads, scaleLog2, a.window);
+    }
     TRT_RERANK_LAUNCH_CHECK("firstQueryAttentionKernel");
     return;
   }
   constexpr int kBlockK = D <= 64 ? 64 : 32;
   constexpr size_t kShared = sizeof(T) * (kBlockQ + 4 * kBlockK) * (D + 8);  // Q, then K and V twice: 30-52 KB
-  if constexpr (kShared > 48 * 1024) {  // head size 128: above the default limit (set per call: it is per device)
-    TRT_RERANK_CUDA_CHECK(cudaFuncSetAttribute(varlenAttentionKernel<T, D, kBlockK>, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                               static_cast<int>(kShared)));
-  }
-  const dim3 grid((a.maxLength + kBlockQ - 1) / kBlockQ, a.heads, a.count);
-  varlenAttentionKernel<T, D, kBlockK><<<grid, kWarps * 32, kShared, stream>>>(q, k, v, out, a.qStride, a.kvStride, a.outStride,
-                                                                                a.cuSeqLens, scaleLog2);
-  TRT_RERANK_LAUNCH_CHECK("varlenAttentionKernel");
+  const auto run = [&](auto kernel) {
+    if constexpr (kShared > 48 * 1024) {  // head size 128: above the default limit (set per call: it is per device)
+      TRT_RERANK_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(kShared)));
+    }
+    const dim3 grid((a.maxLength + kBlockQ - 1) / kBlockQ, a.heads, a.count);
+    kernel<<<grid, kWarps * 32, kShared, stream>>>(q, k, v, out, a.qStride, a.kvStride, a.outStride, a.cuSeqLens, scaleLog2, a.window);
+    TRT_RERANK_LAUNCH_CHECK("varlenAttentionKernel");
+  };
+  if (a.window >= 0) run(varlenAttentionKernel<T, D, kBlockK, true>);
+  else run(varlenAttentionKernel<T, D, kBlockK, false>);
 }
 
 template <typename T>

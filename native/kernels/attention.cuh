@@ -7,6 +7,11 @@
 // Queries: every token of each sequence (oneQueryPerSequence false; rows cuSeqLens[s] ..), or only the first
 // token's query, given as row s of Q and written to row s of out (the last layer, which the classifier reads
 // at [CLS] only).
+//
+// Sliding window (window >= 0, ModernBERT's local layers): the query at position i of its sequence attends
+// only keys j with |i - j| <= window (transformers' `abs(q_idx - kv_idx) <= sliding_window`); the first query
+// (position 0) then sees keys 0 .. window. Key tiles wholly outside a query block's window are never loaded,
+// so a sequence of length L costs O(L * window). window < 0: every key of the sequence (the default path).
 #pragma once
 
 #include <cuda_runtime_api.h>
@@ -30,6 +35,7 @@ struct AttentionArgs {
   int heads = 0;
   int headDim = 0;        // 32, 64 or 128
   bool oneQueryPerSequence = false;
+  int window = -1;        // >= 0: keys within this distance of the query's position only; < 0: all keys
 };
 
 // Throws NativeError for an unsupported head size.

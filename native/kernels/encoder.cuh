@@ -1,5 +1,6 @@
-// Kernels of the CUDA backend's encoder (BERT / XLM-R cross-encoders over packed tokens), besides the GEMMs
-// (cuBLASLt) and attention (attention.cuh). T is __half or __nv_bfloat16 (storage); all arithmetic is fp32.
+// Kernels of the CUDA backend's encoder (BERT / XLM-R / ModernBERT cross-encoders over packed tokens), besides
+// the GEMMs (cuBLASLt), attention (attention.cuh) and rotary position embeddings (rotary.cuh). T is __half or
+// __nv_bfloat16 (storage); all arithmetic is fp32.
 // Shapes: `tokens` packed rows of `hidden` values; sequence s is rows cuSeqLens[s] .. cuSeqLens[s + 1] - 1.
 #pragma once
 
@@ -18,22 +19,41 @@ void positionIds(const int32_t* ids, const int32_t* cuSeqLens, int32_t count, in
                  cudaStream_t stream);
 
 // out[t] = LayerNorm(word[ids[t]] + position[positions[t]] + type[typeIds[t]]) (gamma, beta, eps)
+//   word [vocab, hidden], position [positions, hidden], tokenType [types, hidden], gamma and beta [hidden],
+//   out [tokens, hidden]. position (or tokenType) nullptr: no such term, positions (typeIds) not read (may be
+//   nullptr too); beta nullptr: no bias (ModernBERT: LayerNorm(word[ids[t]]), bias=False).
 void embeddingLayerNorm(StorageType type, const int32_t* ids, const uint8_t* typeIds, const int32_t* positions,
                         int64_t tokens, int hidden, const void* word, const void* position, const void* tokenType,
                         const void* gamma, const void* beta, float eps, void* out, cudaStream_t stream);
 
-// out[r] = LayerNorm(x[r] + residual[r]); out may alias residual.
+// s[r] = x[r] + residual[r], out[r] = LayerNorm(s[r]) (gamma, beta, eps); x, residual, sumOut, out [rows, hidden].
+//   residual nullptr: s = x (a plain LayerNorm); beta nullptr: no bias.
+//   sumOut nullptr (post-LN, BERT): s stays in fp32 and out may alias x or residual (today's callers: out = residual).
+//   sumOut given (pre-LN, ModernBERT: sumOut = residual, the residual stream, and out another buffer): s is
+//   rounded to the storage type, written to sumOut and normalised as rounded (as PyTorch's h + y in fp16/bf16).
+//   sumOut and out may each alias x or residual, not each other: every thread reads its elements before it
+//   writes any.
 void residualLayerNorm(StorageType type, const void* x, const void* residual, int64_t rows, int hidden, const void* gamma,
-                       const void* beta, float eps, void* out, cudaStream_t stream);
+                       const void* beta, float eps, void* out, cudaStream_t stream, void* sumOut = nullptr);
 
 // x = act(x), in place, n values.
 void activate(StorageType type, Activation act, void* x, int64_t n, cudaStream_t stream);
+
+// out[r, j] = act(x[r, j]) * x[r, width + j]: x [rows, 2 * width] (input, then gate), out [rows, width], not
+// overlapping x. GeGLU with act GeluErf (transformers' ModernBertMLP: `input, gate = Wi(x).chunk(2, dim=-1);
+// act(input) * gate`). 16-byte accesses where width % 8 == 0 and both pointers are 16-byte aligned.
+void gatedActivation(StorageType type, Activation act, const void* x, int64_t rows, int width, void* out, cudaStream_t stream);
 
 // out[s] = x[cuSeqLens[s]]: the first token ([CLS] / <s>) of each sequence.
 void gatherFirstTokens(StorageType type, const void* x, const int32_t* cuSeqLens, int32_t count, int hidden, void* out,
                        cudaStream_t stream);
 
-// logits[s, l] = x[s] . w[l] + b[l] in fp32 (the classifier's last projection, `labels` outputs).
+// out[s] = (1 / n_s) sum of x[t], t over sequence s's rows cuSeqLens[s] .. cuSeqLens[s + 1] - 1 (n_s of them),
+// accumulated in fp32; an empty sequence gives zeros. x [tokens, hidden], out [count, hidden]. 16-byte accesses
+// where hidden % 8 == 0 and both pointers are 16-byte aligned. ModernBERT's classifier_pooling "mean".
+void meanPool(StorageType type, const void* x, const int32_t* cuSeqLens, int32_t count, int hidden, void* out, cudaStream_t stream);
+
+// logits[s, l] = x[s] . w[l] + b[l] in fp32 (the classifier's last projection, `labels` outputs); b nullptr: no bias.
 void classifierOutput(StorageType type, const void* x, const void* w, const void* b, int32_t count, int hidden, int labels,
                       float* logits, cudaStream_t stream);
 

@@ -1,8 +1,9 @@
 /**
  * The CUDA backend against the CPU backend (itself within 1e-6 of PyTorch float64, test/native/reference)
  * on the same generated weight files: fp16 logits within 1e-2, bf16 within 3e-2; same top-10 except near-ties;
- * no NaN or inf on long, empty or degenerate inputs; head sizes 32, 64 and 128; BERT and XLM-R; one and two
- * labels; fp32, fp16 and bf16 checkpoints.
+ * no NaN or inf on long, empty or degenerate inputs; head sizes 32, 64 and 128; BERT, XLM-R and ModernBERT (mean
+ * and cls pooling, sliding windows far shorter than the long documents); one and two labels; fp32, fp16 and bf16
+ * checkpoints.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadAddon } from '../../lib/binding/loader.js';
@@ -82,9 +83,9 @@ describe.skipIf(reason !== '')('CUDA backend numerics against the CPU backend', 
     }
   }
 
-  it('small batches replay CUDA graphs: the same scores as their direct first run, with new inputs, and as the CPU', async () => {
-    const cpu = await Reranker.load(dirs['tiny-xlmr']!, { backend: 'cpu' });
-    const gpu = await Reranker.load(dirs['tiny-xlmr']!, { backend: 'cuda', concurrency: 1 });
+  it.each(['tiny-xlmr', 'tiny-modernbert'])('%s: small batches replay CUDA graphs: the same scores as their direct first run, with new inputs, and as the CPU', async (model) => {
+    const cpu = await Reranker.load(dirs[model]!, { backend: 'cpu' });
+    const gpu = await Reranker.load(dirs[model]!, { backend: 'cuda', concurrency: 1, maxLength: 512 });
     try {
       const sizes = [1, 10, 100, 128];  // each one batch of a graph bucket; 129 pairs run without a graph
       for (const n of [...sizes, 129]) {

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { tinyTokenizer } from '../../lib/tiny-models/generate.js';
+import { byteLevelBpeTokenizer } from '../../lib/tiny-models/tokenizers.js';
 import { findCut, prefixCutAllowed } from '../../lib/tokenize/long-text.js';
 import { PairTokenizer, type Truncation } from '../../lib/tokenize/pair-tokenizer.js';
 import { Tokenizer } from '../../lib/tokenize/tokenizers-js.js';
@@ -112,6 +113,7 @@ function sources(): Source[] {
   const out: Source[] = [
     { name: 'tiny-bert (WordPiece)', tokenizerJson: tinyTokenizer('bert').tokenizerJson as Json, tokenizerConfig: tinyTokenizer('bert').tokenizerConfig as Json },
     { name: 'tiny-xlmr (NFKC, Metaspace, Unigram)', tokenizerJson: tinyTokenizer('xlm-roberta').tokenizerJson as Json, tokenizerConfig: tinyTokenizer('xlm-roberta').tokenizerConfig as Json },
+    { name: 'tiny-bpe (NFC, ByteLevel, byte-level BPE)', tokenizerJson: byteLevelBpeTokenizer().tokenizerJson as Json, tokenizerConfig: byteLevelBpeTokenizer().tokenizerConfig as Json },
   ];
   if (hasSharedBertTokenizer) {
     out.unshift({

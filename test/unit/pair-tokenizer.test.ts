@@ -213,7 +213,7 @@ describe('argument checks', () => {
   });
 
   it.each([
-    [{ truncation: 'longest' }, "Expected 'longest_first' or 'only_second' for truncation but received the string \"longest\""],
+    [{ truncation: 'longest' }, "Expected one of 'longest_first', 'only_second' for truncation but received the string \"longest\""],
     [{ tokenCache: true }, 'Expected false or { maxBytes: an integer >= 0 } for tokenCache but received boolean'],
     [{ tokenCache: { maxBytes: -1 } }, 'Expected false or { maxBytes: an integer >= 0 } for tokenCache but received -1'],
     [{ tokenCache: {} }, 'Expected false or { maxBytes: an integer >= 0 } for tokenCache but received undefined'],

@@ -129,6 +129,108 @@ describe('models', () => {
   });
 });
 
+// Expected values below were read from tokenizers 0.23.2 (Python) on the same inputs.
+describe('ByteLevel (pre_tokenizers/byte_level.rs, Oniguruma regex)', () => {
+  const byteLevel = (addPrefixSpace: boolean, useRegex = true) => ({ type: 'ByteLevel', add_prefix_space: addPrefixSpace, trim_offsets: true, use_regex: useRegex });
+  it.each([
+    // Rust's \s is White_Space: U+FEFF is not a space (it joins the punctuation-like run after ' '), U+0085 is.
+    ['U+FEFF is no whitespace', 'a \ufeffb', ['a', 'Ġï»¿', 'b']],
+    ['U+0085 is whitespace', 'para\u0085 nel', ['para', 'Âħ', 'Ġnel']],
+    ['contractions, numbers and punctuation', "I'm here, it's 3.14!", ['I', "'m", 'Ġhere', ',', 'Ġit', "'s", 'Ġ3', '.', '14', '!']],
+    ['a whitespace run leaves its last space to the next word', 'x  \ty', ['x', 'ĠĠ', 'ĉ', 'y']],
+    ['non-ASCII becomes its UTF-8 bytes', 'café 中文 👍🏽', ['cafÃ©', 'Ġä¸Ńæĸĩ', 'ĠðŁĳįðŁı½']],
+  ])('%s', (_name, text, expected) => {
+    expect(preTokenize(byteLevel(false), text)).toEqual(expected);
+  });
+  it('add_prefix_space adds a space unless there is one; use_regex false keeps the section whole', () => {
+    expect(preTokenize(byteLevel(true), 'hello world')).toEqual(['Ġhello', 'Ġworld']);
+    expect(preTokenize(byteLevel(true), ' hi')).toEqual(['Ġhi']);
+    expect(preTokenize(byteLevel(false, false), 'a b')).toEqual(['aĠb']);
+  });
+});
+
+describe('BPE (models/bpe/model.rs merge_word, word.rs merge_all)', () => {
+  const bpe = (vocab: Record<string, number>, merges: Array<[string, string]>, options: Json = {}): JsTokenizer =>
+    build(null, { type: 'WhitespaceSplit' }, {
+      type: 'BPE', dropout: null, unk_token: null, continuing_subword_prefix: null, end_of_word_suffix: null,
+      fuse_unk: false, byte_fallback: false, ignore_merges: false, vocab, merges, ...options,
+    });
+  const ids = (t: JsTokenizer, text: string) => t.encode(text, { add_special_tokens: false }).ids;
+  it('drops a character outside the vocabulary before merging (no unk): its neighbours merge', () => {
+    // tokenizers.js merged first and dropped after: [0, 1].
+    expect(ids(bpe({ a: 0, b: 1, ab: 2 }, [['a', 'b']]), 'axb')).toEqual([2]);
+  });
+  it('applies continuing_subword_prefix to every character but the first', () => {
+    expect(ids(bpe({ a: 0, '##b': 1, ab: 2 }, [['a', '##b']], { continuing_subword_prefix: '##' }), 'ab')).toEqual([2]);
+  });
+  it('byte_fallback gives byte tokens per character, which merges can join', () => {
+    expect(ids(bpe({ '<0xC3>': 0, '<0xA9>': 1, '<0xC3><0xA9>': 2 }, [['<0xC3>', '<0xA9>']], { byte_fallback: true }), 'é')).toEqual([2]);
+  });
+  it('keeps an unk pending across byte-fallback characters, as model.rs does', () => {
+    expect(ids(bpe({ '<unk>': 0, a: 1, '<0x78>': 2 }, [], { byte_fallback: true, unk_token: '<unk>' }), 'zx')).toEqual([2, 0]);
+  });
+  it('fuses unknown characters with fuse_unk, one unk each without', () => {
+    expect(ids(bpe({ '<unk>': 0, a: 1 }, [], { unk_token: '<unk>', fuse_unk: true }), 'azza')).toEqual([1, 0, 1]);
+    expect(ids(bpe({ '<unk>': 0, a: 1 }, [], { unk_token: '<unk>', fuse_unk: false }), 'azza')).toEqual([1, 0, 0, 1]);
+  });
+  it('merges by rank, leftmost first on ties, and reads legacy "a b" merges', () => {
+    const vocab = { a: 0, b: 1, ab: 2, ba: 3, aba: 4 };
+    expect(ids(bpe(vocab, [['a', 'b'], ['b', 'a'], ['ab', 'a']]), 'aba')).toEqual([4]);
+    expect(ids(bpe(vocab, [['b', 'a'], ['a', 'b'], ['ab', 'a']]), 'aba')).toEqual([0, 3]);
+    const legacy = bpe(vocab, ['#version: 0.2', 'a b', 'ab a'] as unknown as Array<[string, string]>);
+    expect(ids(legacy, 'abab')).toEqual([2, 2]);
+    expect(ids(legacy, 'ababa')).toEqual([2, 4]);
+  });
+});
+
+describe('WordLevel (models/wordlevel/mod.rs)', () => {
+  it("gives unknown words the model's unk_token, not tokenizer_config's", () => {
+    const t = build(null, { type: 'WhitespaceSplit' }, { type: 'WordLevel', vocab: { a: 0, '[U]': 1 }, unk_token: '[U]' });
+    expect(t.encode('a zz', { add_special_tokens: false }).ids).toEqual([0, 1]);
+  });
+});
+
+describe('added tokens: lstrip and rstrip (tokenizer/added_vocabulary.rs)', () => {
+  // A WordLevel model over whole sections (the pre-tokenizer splits on a character absent here), so what
+  // stripping leaves of a section shows in its id: a section not in the vocabulary is [U] (1).
+  const added = (id: number, content: string, lstrip: boolean, rstrip: boolean) => ({ id, content, single_word: false, lstrip, rstrip, normalized: false, special: true });
+  const tok = PairTokenizer.fromObjects(
+    {
+      model: { type: 'WordLevel', vocab: { a: 0, '[U]': 1, '\ufeff': 2, '[M]': 3, '[R]': 4 }, unk_token: '[U]' },
+      normalizer: null,
+      pre_tokenizer: { type: 'Split', pattern: { String: 'X' }, behavior: 'Removed', invert: false },
+      post_processor: null,
+      added_tokens: [added(3, '[M]', true, false), added(4, '[R]', false, true)],
+    },
+    {},
+    null,
+    { maxLength: 64 },
+  );
+  it.each([
+    ['lstrip takes the spaces before', 'a [M]', [0, 3]],
+    ['lstrip takes U+0085 (char::is_whitespace)', 'a \u0085[M]', [0, 3]],
+    ['lstrip stops at U+FEFF, which JS trimEnd would eat', 'a \ufeff[M]', [1, 3]],
+    ['rstrip takes the spaces after', '[R] \t a', [4, 0]],
+    ['rstrip takes U+0085', '[R]\u0085a', [4, 0]],
+    ['rstrip stops at U+FEFF', '[R]\ufeff a', [4, 1]],
+  ])('%s', (_name, text, expected) => {
+    expect(Array.from(tok.encodePairs(text, ['']).ids)).toEqual(expected);
+  });
+});
+
+describe('added token ids (tokenizer/added_vocabulary.rs add_tokens)', () => {
+  const added = (id: number, content: string, special = true) => ({ id, content, single_word: false, lstrip: false, rstrip: false, normalized: !special, special });
+  const encode = (model: Json, addedTokens: object[], text: string) =>
+    Array.from(PairTokenizer.fromObjects({ model, normalizer: null, pre_tokenizer: { type: 'WhitespaceSplit' }, post_processor: null, added_tokens: addedTokens }, {}, null, { maxLength: 32 }).encodePairs(text, ['']).ids);
+  it("takes the model's id for a token it has, not the one written in added_tokens", () => {
+    expect(encode({ type: 'BPE', vocab: { a: 0, b: 1, ab: 2 }, merges: [['a', 'b']] }, [added(9, 'ab'), added(3, 'b', false)], 'ab a b')).toEqual([2, 0, 1]);
+  });
+  it('numbers the others from the vocabulary size on, in added_tokens order', () => {
+    const unigram = { type: 'Unigram', unk_id: 0, byte_fallback: false, vocab: [['<unk>', 0], ['a', -1], ['<x>', -2]] };
+    expect(encode(unigram, [added(7, '<x>'), added(8, '<y>')], 'a<x> <y>a')).toEqual([1, 2, 3, 1]);
+  });
+});
+
 describe('through PairTokenizer', () => {
   it('uses the Rust-faithful pieces when encoding pairs', () => {
     const vocab = Object.fromEntries(['[UNK]', '[CLS]', '[SEP]', 'οδοσ', 'οδος', 'caf', '##e'].map((w, i) => [w, i]));

@@ -1,5 +1,5 @@
 // The CPU backend: the numeric reference for every other backend, and the fallback where no GPU is found.
-// fp32 throughout, the BERT / XLM-RoBERTa cross-encoder exactly as transformers defines it.
+// fp32 throughout, every model of native/models/ exactly as transformers defines it.
 #pragma once
 
 #include <memory>

@@ -340,6 +340,8 @@ void linear(const float* a, int64_t lda, int m, const PackedLinear& w, float* c,
   });
 }
 
+float activation(float x, Activation act) { return activate(x, act); }
+
 void gemm(int m, int n, int k, const float* a, int64_t lda, const float* b, int64_t ldb, float* c, int64_t ldc) {
   if (m <= 0 || n <= 0) return;
   kernels().gemm(m, n, k, a, lda, b, ldb, c, ldc);

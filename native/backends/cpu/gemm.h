@@ -57,6 +57,9 @@ class PackedLinear {
 void linear(const float* a, int64_t lda, int m, const PackedLinear& w, float* c, int64_t ldc, Activation act,
             ThreadPool* pool);
 
+// One activation value, exactly as the fused epilogue of linear() computes it (transformers' fp32 forms).
+float activation(float x, Activation act);
+
 // c [m, n] = a [m, k] * b [k, n], all row-major with leading dimensions lda, ldb, ldc (single thread).
 // Attention's two products: scores = q * k^T (with k^T stored transposed) and context = p * v.
 void gemm(int m, int n, int k, const float* a, int64_t lda, const float* b, int64_t ldb, float* c, int64_t ldc);

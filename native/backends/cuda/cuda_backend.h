@@ -1,4 +1,4 @@
-// The CUDA backend: BERT and XLM-R cross-encoders straight from safetensors, with our kernels and cuBLASLt,
+// The CUDA backend: every model of native/models/ straight from safetensors, with our kernels and cuBLASLt,
 // padding-free (packed tokens, cumulative sequence offsets). Plugs into the GPU pipeline as a packed backend.
 #pragma once
 

@@ -25,7 +25,9 @@ const bertConfig = {
 describe('config.json', () => {
   it('reads a BERT config with transformers defaults', () => {
     const c = parseModelConfig(bertConfig, 'config.json');
-    expect(c).toMatchObject({ family: 'bert', numLabels: 1, padTokenId: 0, hiddenAct: 'gelu', layerNormEps: 1e-12, maxSequenceLength: 32 });
+    expect(c).toMatchObject({ family: 'bert', numLabels: 1, padTokenId: 0, maxSequenceLength: 32, tensorPrefix: 'bert.', pooling: 'cls' });
+    expect(c.tensors).toContainEqual({ name: 'encoder.layer.0.attention.self.key.bias', shape: [8] });
+    expect(c.tensors).toHaveLength(5 + 16 + 4);
   });
   it('gives XLM-R positions starting after padding_idx', () => {
     const c = parseModelConfig({ ...bertConfig, architectures: ['XLMRobertaForSequenceClassification'], model_type: 'xlm-roberta', pad_token_id: 1, max_position_embeddings: 514 }, 'x');
@@ -33,7 +35,7 @@ describe('config.json', () => {
     expect(c.maxSequenceLength).toBe(512);
   });
   it('maps tanh GELU names and rejects unknown activations', () => {
-    expect(parseModelConfig({ ...bertConfig, hidden_act: 'gelu_new' }, 'x').hiddenAct).toBe('gelu_tanh');
+    expect(parseModelConfig({ ...bertConfig, hidden_act: 'gelu_new' }, 'x').architecture).toBe('BertForSequenceClassification');
     expect(() => parseModelConfig({ ...bertConfig, hidden_act: 'mish' }, 'x')).toThrow(/hidden_act "mish" is not supported/);
   });
   it('names the supported architectures when it meets another', () => {
@@ -45,7 +47,7 @@ describe('config.json', () => {
     expect(() => parseModelConfig({ ...bertConfig, id2label: { 0: 'a', 1: 'b', 2: 'c' } }, 'x')).toThrow(/1 or 2 labels; this model has 3/);
     expect(() => parseModelConfig({ ...bertConfig, position_embedding_type: 'relative_key' }, 'x')).toThrow(/only "absolute"/);
     expect(() => parseModelConfig({ ...bertConfig, num_attention_heads: 3 }, 'x')).toThrow(/not a multiple of num_attention_heads 3/);
-    expect(() => parseModelConfig({ ...bertConfig, hidden_size: 'big' }, 'x')).toThrow(/"hidden_size" must be an integer/);
+    expect(() => parseModelConfig({ ...bertConfig, hidden_size: 'big' }, 'x')).toThrow(/config.json: "hidden_size" must be a number, got a string/);
   });
   it('reports a missing folder and corrupt JSON with distinct codes', async () => {
     await expect(readModelConfig(join(root, 'missing'))).rejects.toMatchObject({ code: 'ERR_MODEL_NOT_FOUND' });
@@ -72,21 +74,22 @@ describe('weight plan', () => {
     const spec = { family: 'bert', seed: 3, hiddenSize: 16, numHeads: 2, numLayers: 1, intermediateSize: 32, numLabels: 1, hiddenAct: 'gelu', dtype: 'F16' } as const;
     const sized = await writeTinyModel(join(root, 'sized'), spec, { vocabSize: 777 });
     const plan = await planModel(sized, await readModelConfig(sized));
-    expect(plan.vocabSize).toBe(777);
+    expect((await readModelConfig(sized)).vocabSize).toBe(777);
     expect(plan.tensors['embeddings.word_embeddings.weight']!.shape).toEqual([777, 16]);
     // A tokenizer folder's files are copied and its vocabulary sizes the embedding table.
     const borrowed = await writeTinyModel(join(root, 'borrowed'), spec, { tokenizerDir: models['tiny-xlmr-bf16'] });
     const tokenizer = JSON.parse(await readFile(join(borrowed, 'tokenizer.json'), 'utf8')) as { model: { vocab: unknown[] } };
     expect(await readFile(join(borrowed, 'tokenizer.json'), 'utf8')).toBe(await readFile(join(models['tiny-xlmr-bf16'], 'tokenizer.json'), 'utf8'));
     const borrowedPlan = await planModel(borrowed, await readModelConfig(borrowed));
-    expect(borrowedPlan.vocabSize).toBe(tokenizer.model.vocab.length);
+    expect(borrowedPlan.tensors['embeddings.word_embeddings.weight']!.shape[0]).toBe(tokenizer.model.vocab.length);
     await expect(writeTinyModel(join(root, 'too-small'), spec, { tokenizerDir: models['tiny-xlmr-bf16'], vocabSize: 3 })).rejects.toThrow(/below the \d+ ids/);
   });
 
   it('renames old LayerNorm gamma/beta and strips the base-model prefix', () => {
-    expect(canonicalTensorName('bert.embeddings.LayerNorm.gamma', 'bert')).toBe('embeddings.LayerNorm.weight');
-    expect(canonicalTensorName('roberta.encoder.layer.3.output.LayerNorm.beta', 'xlm-roberta')).toBe('encoder.layer.3.output.LayerNorm.bias');
-    expect(canonicalTensorName('classifier.out_proj.weight', 'xlm-roberta')).toBe('classifier.out_proj.weight');
+    expect(canonicalTensorName('bert.embeddings.LayerNorm.gamma', 'bert.')).toBe('embeddings.LayerNorm.weight');
+    expect(canonicalTensorName('roberta.encoder.layer.3.output.LayerNorm.beta', 'roberta.')).toBe('encoder.layer.3.output.LayerNorm.bias');
+    expect(canonicalTensorName('classifier.out_proj.weight', 'roberta.')).toBe('classifier.out_proj.weight');
+    expect(canonicalTensorName('model.layers.2.attn.Wqkv.weight', 'model.')).toBe('layers.2.attn.Wqkv.weight');
   });
 
   async function rewriteWeights(dir: string, edit: (tensors: Map<string, { shape: number[]; values: Float32Array }>) => void, dtype: 'F32' | 'F16' = 'F32') {

@@ -1,0 +1,164 @@
+#include "backends/cuda/cuda_ops.h"
+
+#include <string>
+
+#include "common/cuda_check.h"
+#include "common/errors.h"
+#include "kernels/attention.cuh"
+#include "kernels/rotary.cuh"
+
+namespace trt_rerank::cuda {
+namespace {
+
+constexpr size_t kGemmWorkspaceBytes = 32u << 20;
+constexpr int kElementBytes = 2;  // fp16 / bf16 storage
+
+kernels::Activation kernelActivation(models::Activation act) {
+  switch (act) {
+    case models::Activation::GeluTanh: return kernels::Activation::GeluTanh;
+    case models::Activation::Relu: return kernels::Activation::Relu;
+    case models::Activation::Silu: return kernels::Activation::Silu;
+    case models::Activation::Tanh: return kernels::Activation::Tanh;
+    default: return kernels::Activation::GeluErf;
+  }
+}
+
+[[noreturn]] void shapeError(const std::string& what) { throw NativeError(kErrBackend, "CUDA backend: model forward: " + what); }
+
+bool contiguous(const models::View& v) { return v.ld == v.cols; }
+
+}  // namespace
+
+CudaOps::CudaOps(const models::Model& model, const std::vector<Param>& params, const cublaslt::Gemm& gemm, kernels::StorageType type,
+                 int64_t maxTokens, int64_t maxSequences)
+    : model_(model), params_(params), gemm_(gemm), type_(type) {
+  for (const models::BufferDecl& d : model.buffers()) {
+    buffers_.emplace_back(static_cast<size_t>(kElementBytes * (d.perToken * maxTokens + d.perSequence * maxSequences)));
+  }
+  positions_ = DeviceBuffer(sizeof(int32_t) * static_cast<size_t>(maxTokens));
+  workspace_ = DeviceBuffer(kGemmWorkspaceBytes);
+}
+
+void CudaOps::bind(const DeviceTokens& tokens, const models::BatchShape& shape, cudaStream_t stream) {
+  tokens_ = tokens;
+  shape_ = shape;
+  stream_ = stream;
+}
+
+uint64_t CudaOps::bytes() const {
+  uint64_t total = positions_.bytes() + workspace_.bytes();
+  for (const DeviceBuffer& b : buffers_) total += b.bytes();
+  return total;
+}
+
+cudaDataType_t CudaOps::dataType() const { return type_ == kernels::StorageType::BFloat16 ? CUDA_R_16BF : CUDA_R_16F; }
+
+const Param& CudaOps::param(models::ParamId id) const {
+  if (id < 0 || static_cast<size_t>(id) >= params_.size()) shapeError("no param " + std::to_string(id));
+  return params_[static_cast<size_t>(id)];
+}
+
+models::View CudaOps::buffer(int id, int64_t rows, int64_t cols, int64_t offset) {
+  if (id < 0 || static_cast<size_t>(id) >= buffers_.size()) shapeError("no buffer " + std::to_string(id));
+  DeviceBuffer& b = buffers_[static_cast<size_t>(id)];
+  if (rows < 0 || cols < 0 || offset < 0 || static_cast<uint64_t>(kElementBytes * (offset + rows * cols)) > b.bytes()) {
+    shapeError("buffer " + std::to_string(id) + " holds " + std::to_string(b.bytes() / kElementBytes) + " values, not " + std::to_string(rows) +
+               " x " + std::to_string(cols) + " at " + std::to_string(offset));
+  }
+  return {b.get<char>() + kElementBytes * offset, rows, cols, cols, kElementBytes};
+}
+
+void CudaOps::embed(const models::EmbedArgs& a) {
+  const models::ModelInfo& info = model_.info();
+  kernels::positionIds(tokens_.ids, tokens_.cuSeqLens, shape_.sequences, info.padTokenId, info.positions == models::PositionRule::XlmRoberta,
+                       positions_.get<int32_t>(), stream_);
+  const void* types = a.types == models::kNoParam ? nullptr : param(a.types).data;
+  const void* positions = a.positions == models::kNoParam ? nullptr : param(a.positions).data;
+  const void* beta = a.beta == models::kNoParam ? nullptr : param(a.beta).data;
+  kernels::embeddingLayerNorm(type_, tokens_.ids, tokens_.typeIds, positions_.get<int32_t>(), shape_.tokens, static_cast<int>(a.out.cols),
+                              param(a.words).data, positions, types, param(a.gamma).data, beta, a.eps, a.out.data, stream_);
+}
+
+void CudaOps::linear(const models::View& x, models::ParamId w, const models::View& y, models::Activation act, int firstPart, int parts) {
+  const Param& p = param(w);
+  const int count = parts < 0 ? static_cast<int>(p.partRows.size()) - firstPart : parts;
+  if (p.kind != models::ParamDecl::Kind::Linear || firstPart < 0 || count <= 0 || firstPart + count > static_cast<int>(p.partRows.size())) {
+    shapeError("linear over parts " + std::to_string(firstPart) + " +" + std::to_string(count) + " of param " + std::to_string(w));
+  }
+  int64_t row0 = 0, rows = 0;
+  for (int i = 0; i < firstPart; ++i) row0 += p.partRows[static_cast<size_t>(i)];
+  for (int i = firstPart; i < firstPart + count; ++i) rows += p.partRows[static_cast<size_t>(i)];
+  if (x.cols != p.cols || y.rows != x.rows || y.cols != rows || !contiguous(x) || !contiguous(y)) {
+    shapeError("linear [" + std::to_string(x.rows) + ", " + std::to_string(x.cols) + "] -> [" + std::to_string(y.rows) + ", " +
+               std::to_string(y.cols) + "] with a [" + std::to_string(rows) + ", " + std::to_string(p.cols) + "] weight");
+  }
+  const char* weight = static_cast<const char*>(p.data) + kElementBytes * row0 * p.cols;
+  const char* bias = p.bias ? static_cast<const char*>(p.bias) + kElementBytes * row0 : nullptr;
+  // ReLU rides in cuBLASLt's bias epilogue; the GELUs, SiLU and tanh are their own pass (cuBLASLt's GELU is
+  // neither the erf nor the tanh form: docs/NOTES.md).
+  const bool fusedRelu = act == models::Activation::Relu && bias;
+  gemm_.linear(dataType(), x.data, weight, bias, y.data, x.rows, rows, p.cols, workspace_.get(), workspace_.bytes(), stream_,
+               fusedRelu ? cublaslt::Epilogue::BiasRelu : cublaslt::Epilogue::Bias);
+  if (act != models::Activation::None && !fusedRelu) kernels::activate(type_, kernelActivation(act), y.data, y.rows * y.cols, stream_);
+}
+
+void CudaOps::norm(const models::NormArgs& a) {
+  const void* beta = a.beta == models::kNoParam ? nullptr : param(a.beta).data;
+  kernels::residualLayerNorm(type_, a.x.data, a.residual ? a.residual->data : nullptr, a.x.rows, static_cast<int>(a.x.cols), param(a.gamma).data,
+                             beta, a.eps, a.out.data, stream_, a.sum ? a.sum->data : nullptr);
+}
+
+void CudaOps::gated(const models::View& x, models::Activation act, const models::View& out) {
+  if (x.cols != 2 * out.cols || x.rows != out.rows || !contiguous(x) || !contiguous(out)) shapeError("gated input must be twice as wide as its output");
+  kernels::gatedActivation(type_, kernelActivation(act), x.data, x.rows, out.cols, out.data, stream_);
+}
+
+void CudaOps::attention(const models::AttentionArgs& a) {
+  const bool firstOnly = a.queries == models::QueryRows::First;
+  if (a.ropeTheta > 0.0f) {
+    // Queries of first tokens sit at position 0, where the rotation is the identity: only the keys turn then.
+    // q and k are columns of one fused q|k|v buffer for all-token queries (one rotary pass over both).
+    if (firstOnly) {
+      kernels::rotaryEmbedding(type_, a.k.data, shape_.tokens, a.k.ld, a.heads, 0, a.headDim, positions_.get<int32_t>(), a.ropeTheta, stream_,
+                               /*rotateQ=*/false);
+    } else {
+      if (a.q.ld != a.k.ld) shapeError("rotary embedding needs q and k in one buffer");
+      const int64_t kOffset = (static_cast<const char*>(a.k.data) - static_cast<const char*>(a.q.data)) / kElementBytes;
+      kernels::rotaryEmbedding(type_, a.q.data, shape_.tokens, a.q.ld, a.heads, kOffset, a.headDim, positions_.get<int32_t>(), a.ropeTheta, stream_);
+    }
+  }
+  kernels::AttentionArgs k;
+  k.type = type_;
+  k.q = a.q.data;
+  k.k = a.k.data;
+  k.v = a.v.data;
+  k.out = a.out.data;
+  k.qStride = a.q.ld;
+  k.kvStride = a.k.ld;
+  k.outStride = a.out.ld;
+  if (a.v.ld != a.k.ld) shapeError("keys and values need one row stride");
+  k.cuSeqLens = tokens_.cuSeqLens;
+  k.count = shape_.sequences;
+  k.maxLength = shape_.maxLength;
+  k.heads = a.heads;
+  k.headDim = a.headDim;
+  k.oneQueryPerSequence = firstOnly;
+  k.window = a.window;
+  kernels::attention(k, stream_);
+}
+
+void CudaOps::firstTokens(const models::View& x, const models::View& out) {
+  kernels::gatherFirstTokens(type_, x.data, tokens_.cuSeqLens, shape_.sequences, static_cast<int>(x.cols), out.data, stream_);
+}
+
+void CudaOps::meanPool(const models::View& x, const models::View& out) {
+  kernels::meanPool(type_, x.data, tokens_.cuSeqLens, shape_.sequences, static_cast<int>(x.cols), out.data, stream_);
+}
+
+void CudaOps::logits(const models::View& x, models::ParamId w) {
+  const Param& p = param(w);
+  kernels::classifierOutput(type_, x.data, p.data, p.bias, shape_.sequences, static_cast<int>(x.cols), static_cast<int>(p.partRows.at(0)),
+                            tokens_.logits, stream_);
+}
+
+}  // namespace trt_rerank::cuda

@@ -1,0 +1,63 @@
+// Reading plain JS values in the binding: every reader throws a coded JS error (ERR_INVALID_ARGUMENT unless
+// told otherwise) naming the field and what was expected, never a bare Napi::TypeError (which the JS side
+// would see as ERR_BACKEND). Call on the JS thread only.
+#pragma once
+
+#include <napi.h>
+
+#include <cstdint>
+#include <string>
+
+#include "binding/promise_worker.h"
+#include "common/errors.h"
+
+namespace trt_rerank::js {
+
+inline const char* typeName(const Napi::Value& v) {
+  switch (v.Type()) {
+    case napi_undefined: return "undefined";
+    case napi_null: return "null";
+    case napi_boolean: return "a boolean";
+    case napi_number: return "a number";
+    case napi_string: return "a string";
+    case napi_object: return v.IsArray() ? "an array" : "an object";
+    default: return "a value of another type";
+  }
+}
+
+// `what` names the object in messages ("model spec", "model spec tensor 'x'").
+inline Napi::Value field(const Napi::Object& o, const char* name, const std::string& what) {
+  Napi::Value v = o.Get(name);
+  if (v.IsUndefined()) throwJsError(o.Env(), kErrInvalidArgument, what + ": missing field '" + name + "'");
+  return v;
+}
+
+inline std::string string(const Napi::Object& o, const char* name, const std::string& what) {
+  Napi::Value v = field(o, name, what);
+  if (!v.IsString()) throwJsError(o.Env(), kErrInvalidArgument, what + ": '" + name + "' must be a string, got " + typeName(v));
+  return v.As<Napi::String>().Utf8Value();
+}
+
+inline Napi::Object object(const Napi::Object& o, const char* name, const std::string& what) {
+  Napi::Value v = field(o, name, what);
+  if (!v.IsObject() || v.IsArray()) throwJsError(o.Env(), kErrInvalidArgument, what + ": '" + name + "' must be an object, got " + typeName(v));
+  return v.As<Napi::Object>();
+}
+
+inline Napi::Array array(const Napi::Object& o, const char* name, const std::string& what) {
+  Napi::Value v = field(o, name, what);
+  if (!v.IsArray()) throwJsError(o.Env(), kErrInvalidArgument, what + ": '" + name + "' must be an array, got " + typeName(v));
+  return v.As<Napi::Array>();
+}
+
+// An integer in [min, max] (JS numbers are exact up to 2^53).
+inline int64_t integer(const Napi::Env& env, const Napi::Value& v, const std::string& name, int64_t min, int64_t max) {
+  const double d = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : 0.0;
+  if (!v.IsNumber() || d != static_cast<double>(static_cast<int64_t>(d)) || d < static_cast<double>(min) || d > static_cast<double>(max)) {
+    throwJsError(env, kErrInvalidArgument, name + " must be an integer from " + std::to_string(min) + " to " + std::to_string(max) + ", got " +
+                                               (v.IsNumber() ? std::to_string(d) : std::string(typeName(v))));
+  }
+  return static_cast<int64_t>(d);
+}
+
+}  // namespace trt_rerank::js

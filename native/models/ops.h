@@ -1,0 +1,116 @@
+// The operations a backend provides to the models (native/models/*.cc): every architecture's forward pass is
+// written once against this interface, and the CPU (fp32) and CUDA (fp16/bf16 storage, fp32 arithmetic) backends
+// implement it. Nothing here names a tensor: weights are the ParamIds a model declared (models/model.h), and
+// activations are Views of the buffers it declared.
+//
+// A forward runs over one packed batch: `tokens` rows, sequence s is rows cuSeqLens[s] .. cuSeqLens[s + 1] - 1
+// (the backend holds the token ids and offsets; the model sees only the shape).
+#pragma once
+
+#include <cstdint>
+
+namespace trt_rerank::models {
+
+using ParamId = int32_t;
+constexpr ParamId kNoParam = -1;
+
+enum class Activation { None, GeluErf, GeluTanh, Relu, Silu, Tanh };
+
+// How a model numbers the tokens of a sequence, for its position table or its rotary embedding.
+enum class PositionRule {
+  Sequential,  // 0, 1, 2, ... within each sequence (BERT, ModernBERT, decoders)
+  XlmRoberta,  // padId + the count of non-pad tokens up to and including this one; padId for a pad token
+};
+
+struct BatchShape {
+  int64_t tokens = 0;
+  int32_t sequences = 0;
+  int32_t maxLength = 0;  // longest sequence
+};
+
+// rows x cols values in the backend's storage type, rows `ld` elements apart.
+struct View {
+  void* data = nullptr;
+  int64_t rows = 0;
+  int64_t cols = 0;
+  int64_t ld = 0;
+  int elementBytes = 0;
+
+  // Columns [first, first + count) of every row.
+  View columns(int64_t first, int64_t count) const {
+    return {static_cast<char*>(data) + first * elementBytes, rows, count, ld, elementBytes};
+  }
+  View firstRows(int64_t count) const { return {data, count, cols, ld, elementBytes}; }
+};
+
+// out [tokens, H] = LayerNorm(words[id] + types[type] + positions[position]): every model normalises its
+// embeddings, so the sum and the norm are one operation (one pass on the GPU).
+struct EmbedArgs {
+  ParamId words = kNoParam;      // [vocab, H], by token id
+  ParamId types = kNoParam;      // [typeVocab, H], by token type id; kNoParam: none
+  ParamId positions = kNoParam;  // [maxPositions, H], by the model's position rule; kNoParam: none
+  ParamId gamma = kNoParam;
+  ParamId beta = kNoParam;       // kNoParam: LayerNorm(bias=False)
+  float eps = 1e-5f;
+  View out;
+};
+
+enum class NormKind { LayerNorm };
+
+struct NormArgs {
+  View x;                      // [rows, H]
+  const View* residual = nullptr;  // s = x + residual when given, else s = x
+  const View* sum = nullptr;       // s is written here when given (pre-LN models keep the residual stream)
+  ParamId gamma = kNoParam;
+  ParamId beta = kNoParam;     // kNoParam: LayerNorm(bias=False)
+  float eps = 1e-5f;
+  NormKind kind = NormKind::LayerNorm;
+  View out;                    // norm(s) * gamma + beta; may alias x or residual
+};
+
+enum class QueryRows {
+  All,    // a query per token: q and out have `tokens` rows
+  First,  // only each sequence's first token ([CLS]): q and out have one row per sequence
+};
+
+// softmax(q k^T * scale) v per head and sequence, over the keys of the query's own sequence.
+struct AttentionArgs {
+  View q, k, v;  // k, v: every token's row; heads at columns h * headDim .. + headDim
+  View out;
+  int heads = 0;
+  int headDim = 0;
+  QueryRows queries = QueryRows::All;
+  int window = -1;          // >= 0: only keys j with |i - j| <= window (positions within the sequence)
+  float ropeTheta = 0.0f;   // > 0: rotary embedding (rotate_half form) on q and k first, in place, at positions
+                            // 0 .. L-1 of each sequence (q and k are changed)
+};
+
+class Ops {
+ public:
+  virtual ~Ops() = default;
+  // Declared buffer `id` seen as a contiguous [rows, cols] view starting `offset` elements in. Throws if that
+  // is past what was allocated.
+  virtual View buffer(int id, int64_t rows, int64_t cols, int64_t offset = 0) = 0;
+  // The forward checks this between layers (the CPU backend's AbortSignal); GPU backends never stop midway.
+  virtual bool cancelled() const { return false; }
+
+  // Also computes each token's position under the model's rule (ModelInfo::positions), which embed's position
+  // table and attention's rotary embedding read: every forward calls embed first.
+  virtual void embed(const EmbedArgs& args) = 0;
+  // y = act(x w^T + b), for output parts [firstPart, firstPart + parts) of a Linear param (parts = -1: to the
+  // last); y's columns are those parts' rows, in order.
+  virtual void linear(const View& x, ParamId w, const View& y, Activation act = Activation::None, int firstPart = 0,
+                      int parts = -1) = 0;
+  virtual void norm(const NormArgs& args) = 0;
+  // out [rows, n] = act(x[:, :n]) * x[:, n:2n] (GeGLU / SwiGLU)
+  virtual void gated(const View& x, Activation act, const View& out) = 0;
+  virtual void attention(const AttentionArgs& args) = 0;
+  // out [sequences, H] = x's first row of each sequence
+  virtual void firstTokens(const View& x, const View& out) = 0;
+  // out [sequences, H] = mean of x's rows of each sequence
+  virtual void meanPool(const View& x, const View& out) = 0;
+  // The batch's logits [sequences, labels] in fp32 = x w^T + b (the classifier's last projection).
+  virtual void logits(const View& x, ParamId w) = 0;
+};
+
+}  // namespace trt_rerank::models
