@@ -11,8 +11,8 @@ generator still writes the same file.
   node tools/generate-test-models.mjs test/.models
   python3 tools/make_reference_logits.py test/.models test/fixtures/reference tiny-bert tiny-bert-f16 ...
 
-Every pair is scored alone in its padded batch's row (right padding, attention mask): BERT and XLM-R positions
-and ModernBERT's RoPE positions (0..L-1) are those of the pair on its own.
+Every pair is scored in a batch of its own (no padding): its positions (BERT's, XLM-R's, ModernBERT's RoPE
+positions 0..L-1) are those of the pair alone.
 """
 import hashlib
 import json
@@ -53,6 +53,13 @@ def logits_for(model, pairs, pad_id):
     with_types = getattr(model.config, "type_vocab_size", None) is not None
     ok = [p for p in pairs if "ids" in p]
     if not ok:
+        return
+    # Each pair in a batch of its own, so no row is padded: in a padded batch with one long pair, transformers
+    # 5.17's eager ModernBERT (float64, CPU) gave NaN logits for every shorter pair (GPU machine, 2026-12-01;
+    # likely padding queries with no key in their sliding window).
+    if len(ok) > 1:
+        for p in ok:
+            logits_for(model, [p], pad_id)
         return
     width = max(len(p["ids"]) for p in ok)
     ids = torch.full((len(ok), width), pad_id, dtype=torch.long)

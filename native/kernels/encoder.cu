@@ -134,6 +134,7 @@ embeddingLayerNormKernel(const int32_t* __restrict__ ids, const uint8_t* __restr
 // x as T, rounded to nearest (the value a store of x keeps).
 __device__ __forceinline__ float roundToStorage(float x, __half) { return __half2float(__float2half_rn(x)); }
 __device__ __forceinline__ float roundToStorage(float x, __nv_bfloat16) { return __bfloat162float(__float2bfloat16_rn(x)); }
+__device__ __forceinline__ float roundToStorage(float x, float) { return x; }
 
 // One warp per row, out = LayerNorm(x + residual): x, residual, out [rows, hidden], every pointer present,
 // out may alias residual (not x). The post-LN layers' norm (BERT / XLM-R).
@@ -159,20 +160,21 @@ residualLayerNormKernel(const T* __restrict__ x, const T* residual, int64_t rows
   normalizeRow<T, kChunks, false>(v, hidden, gamma, beta, eps, out + row);  // this warp's reads are done: out may alias residual
 }
 
-// The general form, one warp per row: s = x + residual (residual nullptr: x); with sumOut, s rounded to T and
-// stored there; out = LayerNorm(s) (beta nullptr: no bias). x, residual, sumOut, out [rows, hidden]. No
+// The general form, one warp per row: s = x + residual (residual nullptr: x); with sumOut, s rounded to S and
+// stored there; out = LayerNorm(s) (beta nullptr: no bias). x, out [rows, hidden] in T; residual in R and sumOut in
+// S, each T or float (a pre-LN model's residual stream kept in fp32: then s is not rounded at all). No
 // __restrict__ on x, residual, sumOut, out: sumOut and out may alias x or residual. Each lane loads all of its
 // elements of the row before it stores any (so the loads are not held behind possibly-aliasing stores), and
 // no other thread touches those elements.
-template <typename T, int kChunks>
+template <typename T, int kChunks, typename R = T, typename S = T>
 __global__ void __launch_bounds__(kRowWarps * 32)
-residualLayerNormAnyKernel(const T* x, const T* residual, int64_t rows, int hidden, const T* __restrict__ gamma,
-                           const T* __restrict__ beta, float eps, T* sumOut, T* out) {
+residualLayerNormAnyKernel(const T* x, const R* residual, int64_t rows, int hidden, const T* __restrict__ gamma,
+                           const T* __restrict__ beta, float eps, S* sumOut, T* out) {
   const int64_t r = static_cast<int64_t>(blockIdx.x) * kRowWarps + threadIdx.x / 32;
   if (r >= rows) return;  // the whole warp
   const int lane = threadIdx.x % 32;
   const int64_t row = r * hidden;
-  const T tag{};
+  const S tag{};
   float v[kChunks][8];
 #pragma unroll
   for (int c = 0; c < kChunks; ++c) {
@@ -193,7 +195,7 @@ residualLayerNormAnyKernel(const T* x, const T* residual, int64_t rows, int hidd
       if (at >= hidden) continue;
 #pragma unroll
       for (int i = 0; i < 8; ++i) v[c][i] = roundToStorage(v[c][i], tag);
-      store8(sumOut + row + at, v[c]);  // exact: the values are already T's
+      store8(sumOut + row + at, v[c]);  // exact: the values are already S's
     }
   }
   normalizeRow<T, kChunks, true>(v, hidden, gamma, beta, eps, out + row);  // this lane's reads are done: out may alias x or residual
@@ -416,13 +418,16 @@ void embeddingLayerNorm(StorageType type, const int32_t* ids, const uint8_t* typ
 }
 
 void residualLayerNorm(StorageType type, const void* x, const void* residual, int64_t rows, int hidden, const void* gamma,
-                       const void* beta, float eps, void* out, cudaStream_t stream, void* sumOut) {
+                       const void* beta, float eps, void* out, cudaStream_t stream, void* sumOut, bool residualFloat, bool sumFloat) {
   if (rows <= 0) return;
   requireRowWidth(hidden);
   if (sumOut != nullptr && sumOut == out) throw NativeError(kErrInvalidArgument, "residualLayerNorm: sumOut and out must be different buffers");
   // Post-LN with every operand (BERT / XLM-R, out = residual): today's kernel, x read-only; anything else the
   // general one.
-  const bool postLn = residual != nullptr && beta != nullptr && sumOut == nullptr && out != x;
+  const bool postLn = residual != nullptr && beta != nullptr && sumOut == nullptr && out != x && !residualFloat;
+  if ((residualFloat && residual == nullptr) || (sumFloat && sumOut == nullptr)) {
+    throw NativeError(kErrInvalidArgument, "residualLayerNorm: an fp32 residual or sum needs its buffer");
+  }
   dispatch(type, [&](auto* tag) {
     using T = std::remove_pointer_t<decltype(tag)>;
     dispatchChunks(hidden, [&](auto chunks) {
@@ -433,6 +438,15 @@ void residualLayerNorm(StorageType type, const void* x, const void* residual, in
       const T* tb = static_cast<const T*>(beta);
       if (postLn) {
         residualLayerNormKernel<T, kChunks><<<rowBlocks(rows), kRowWarps * 32, 0, stream>>>(tx, tr, rows, hidden, tg, tb, eps, static_cast<T*>(out));
+      } else if (residualFloat && sumFloat) {  // a pre-LN stream in fp32, read and written
+        residualLayerNormAnyKernel<T, kChunks, float, float><<<rowBlocks(rows), kRowWarps * 32, 0, stream>>>(
+            tx, static_cast<const float*>(residual), rows, hidden, tg, tb, eps, static_cast<float*>(sumOut), static_cast<T*>(out));
+      } else if (sumFloat) {  // the stream's first add: a residual in T (the embeddings), the stream from now in fp32
+        residualLayerNormAnyKernel<T, kChunks, T, float><<<rowBlocks(rows), kRowWarps * 32, 0, stream>>>(
+            tx, tr, rows, hidden, tg, tb, eps, static_cast<float*>(sumOut), static_cast<T*>(out));
+      } else if (residualFloat) {
+        residualLayerNormAnyKernel<T, kChunks, float, T><<<rowBlocks(rows), kRowWarps * 32, 0, stream>>>(
+            tx, static_cast<const float*>(residual), rows, hidden, tg, tb, eps, static_cast<T*>(sumOut), static_cast<T*>(out));
       } else {
         residualLayerNormAnyKernel<T, kChunks><<<rowBlocks(rows), kRowWarps * 32, 0, stream>>>(tx, tr, rows, hidden, tg, tb, eps,
                                                                                              static_cast<T*>(sumOut), static_cast<T*>(out));

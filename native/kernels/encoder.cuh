@@ -33,8 +33,11 @@ void embeddingLayerNorm(StorageType type, const int32_t* ids, const uint8_t* typ
 //   rounded to the storage type, written to sumOut and normalised as rounded (as PyTorch's h + y in fp16/bf16).
 //   sumOut and out may each alias x or residual, not each other: every thread reads its elements before it
 //   writes any.
+//   residualFloat / sumFloat: residual / sumOut hold fp32 (a residual stream kept in fp32; s is then stored and
+//   normalised unrounded). x, gamma, beta and out are always the storage type.
 void residualLayerNorm(StorageType type, const void* x, const void* residual, int64_t rows, int hidden, const void* gamma,
-                       const void* beta, float eps, void* out, cudaStream_t stream, void* sumOut = nullptr);
+                       const void* beta, float eps, void* out, cudaStream_t stream, void* sumOut = nullptr, bool residualFloat = false,
+                       bool sumFloat = false);
 
 // x = act(x), in place, n values.
 void activate(StorageType type, Activation act, void* x, int64_t n, cudaStream_t stream);

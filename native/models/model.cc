@@ -75,8 +75,8 @@ ParamId Model::vector(const std::string& name, int64_t n) {
   return static_cast<ParamId>(params_.size() - 1);
 }
 
-int Model::buffer(int64_t perToken, int64_t perSequence) {
-  buffers_.push_back({perToken, perSequence});
+int Model::buffer(int64_t perToken, int64_t perSequence, bool fp32) {
+  buffers_.push_back({perToken, perSequence, fp32});
   return static_cast<int>(buffers_.size() - 1);
 }
 

@@ -37,10 +37,12 @@ struct ParamDecl {
 };
 
 // An activation buffer, allocated by the backend for the largest batch: perToken x tokens + perSequence x
-// sequences elements of its storage type.
+// sequences elements of its storage type, or of fp32 with `fp32` (a pre-LN residual stream, which low-precision
+// storage would round at every add; only ops.norm reads and writes such a buffer).
 struct BufferDecl {
   int64_t perToken = 0;
   int64_t perSequence = 0;
+  bool fp32 = false;
 };
 
 struct ModelInfo {
@@ -78,7 +80,7 @@ class Model {
   ParamId linear(std::vector<std::string> weights, std::vector<int64_t> rows, int64_t cols, std::vector<std::string> biases);
   ParamId table(const std::string& name, int64_t rows, int64_t cols);
   ParamId vector(const std::string& name, int64_t n);
-  int buffer(int64_t perToken, int64_t perSequence = 0);
+  int buffer(int64_t perToken, int64_t perSequence = 0, bool fp32 = false);
 
   ModelInfo info_;
 

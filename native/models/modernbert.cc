@@ -83,9 +83,9 @@ class ModernBert final : public Model {
     headDense_ = linear({"head.dense.weight"}, {H}, H, bias(classifierBias, "head.dense.bias"));
     headNorm_ = norm("head.norm");
     classifier_ = linear({"classifier.weight"}, {info_.numLabels}, H, {"classifier.bias"});
-    // hidden (the residual stream), normed and tmp [N, H]; work [N, max(3H + H, 2I + I)]: q|k|v and the attention
-    // output, later Wi's output and the gated product; per sequence: the pooled rows and the head's.
-    hidden_ = buffer(H);
+    // hidden (the residual stream, in fp32), normed and tmp [N, H]; work [N, max(3H + H, 2I + I)]: q|k|v and the
+    // attention output, later Wi's output and the gated product; per sequence: the pooled rows and the head's.
+    hidden_ = buffer(H, 0, /*fp32=*/true);
     normed_ = buffer(H);
     tmp_ = buffer(H);
     work_ = buffer(std::max(4 * H, 3 * I));
@@ -104,21 +104,22 @@ class ModernBert final : public Model {
     const View pooled = ops.buffer(pooled_, S, H);
     const View head = ops.buffer(pooled_, S, H, S * H);
 
+    // The embeddings, normalised, are layer 0's input and the residual stream's start; the stream itself (hidden,
+    // fp32) begins at layer 0's first add.
     EmbedArgs e;
     e.words = words_;
     e.gamma = embNorm_.gamma;
     e.beta = embNorm_.beta;
     e.eps = eps_;
-    e.out = hidden;
+    e.out = normed;
     ops.embed(e);
 
     for (size_t l = 0; l < layers_.size(); ++l) {
       if (ops.cancelled()) return false;
       const Layer& w = layers_[l];
-      // Layer 0 reads the embeddings as they are; every later layer reads `normed`, its attn_norm(h), written by
-      // the previous layer's last fused add + norm.
-      const View& in = l == 0 ? hidden : normed;
-      ops.linear(in, w.qkv, qkv);
+      // `normed` is attn_norm(h), written by the previous layer's last fused add + norm; layer 0 (no attn_norm)
+      // reads the embeddings there.
+      ops.linear(normed, w.qkv, qkv);
       AttentionArgs a;
       a.q = qkv.columns(0, H);
       a.k = qkv.columns(H, H);
@@ -130,7 +131,7 @@ class ModernBert final : public Model {
       a.ropeTheta = static_cast<float>(global_[l] ? globalTheta_ : localTheta_);
       ops.attention(a);
       ops.linear(ctx, w.out, tmp);
-      ops.norm(norm(tmp, &hidden, &hidden, w.mlpNorm, normed));  // h += attention; normed = mlp_norm(h)
+      ops.norm(norm(tmp, l == 0 ? &normed : &hidden, &hidden, w.mlpNorm, normed));  // h += attention; normed = mlp_norm(h)
       ops.linear(normed, w.wi, wi);
       ops.gated(wi, act_, gated);
       ops.linear(gated, w.wo, tmp);

@@ -59,8 +59,8 @@ enum class NormKind { LayerNorm };
 
 struct NormArgs {
   View x;                      // [rows, H]
-  const View* residual = nullptr;  // s = x + residual when given, else s = x
-  const View* sum = nullptr;       // s is written here when given (pre-LN models keep the residual stream)
+  const View* residual = nullptr;  // s = x + residual when given, else s = x (may be an fp32 buffer)
+  const View* sum = nullptr;       // s is written here when given (pre-LN models keep the residual stream; may be fp32)
   ParamId gamma = kNoParam;
   ParamId beta = kNoParam;     // kNoParam: LayerNorm(bias=False)
   float eps = 1e-5f;

@@ -31,6 +31,12 @@ const docs = [
   '', ' ', '\t\n', 'tide '.repeat(2000), '🌊'.repeat(300), 'x',
 ];
 
+// bf16 keeps 8 bits of mantissa: on the pre-LN ModernBERT test models PyTorch itself, run in bf16 on the GPU,
+// lands 3.2e-2 (tiny-modernbert) and 5.3e-2 (tiny-modernbert-cls) from its float64 reference (tools/torch_precision.py,
+// H200, 2026-12-01; fp16: 3.5e-3 and 5.4e-3), so the BERT-family 3e-2 cannot hold for them in bf16 storage. Ours
+// there: 2.1e-2 and 5.0e-2 (same day), with the residual stream kept in fp32.
+const BF16_PRE_LN_TOLERANCE = 6e-2;
+
 describe.skipIf(reason !== '')('CUDA backend numerics against the CPU backend', () => {
   let cleanup: () => Promise<void>;
   const dirs: Record<string, string> = {};
@@ -52,7 +58,7 @@ describe.skipIf(reason !== '')('CUDA backend numerics against the CPU backend', 
   for (const name of cases) {
     for (const dtype of ['fp16', 'bf16'] as const) {
       it(`${name}, ${dtype}`, async () => {
-        const tolerance = dtype === 'fp16' ? 1e-2 : 3e-2;
+        const tolerance = dtype === 'fp16' ? 1e-2 : name.includes('modernbert') ? BF16_PRE_LN_TOLERANCE : 3e-2;
         const cpu = await Reranker.load(dirs[name]!, { backend: 'cpu' });
         const gpu = await Reranker.load(dirs[name]!, { backend: 'cuda', dtype });
         try {
@@ -66,6 +72,7 @@ describe.skipIf(reason !== '')('CUDA backend numerics against the CPU backend', 
             const d = Math.abs(got[i]! - expected[i]!);
             if (d > worst) [worst, worstAt] = [d, i];
           }
+          console.log(`${name} ${dtype}: largest |cuda - cpu| ${worst.toExponential(2)} (document ${worstAt})`);
           expect(worst, `largest difference at document ${worstAt}: ${got[worstAt]} vs ${expected[worstAt]}`).toBeLessThanOrEqual(tolerance);
           // Top 10: the same documents, except where the CPU scores are closer than the tolerance allows to tell.
           const top = await gpu.rerank(query, docs, { topK: 10, activation: 'none' });
@@ -84,7 +91,7 @@ describe.skipIf(reason !== '')('CUDA backend numerics against the CPU backend', 
   }
 
   it.each(['tiny-xlmr', 'tiny-modernbert'])('%s: small batches replay CUDA graphs: the same scores as their direct first run, with new inputs, and as the CPU', async (model) => {
-    const cpu = await Reranker.load(dirs[model]!, { backend: 'cpu' });
+    const cpu = await Reranker.load(dirs[model]!, { backend: 'cpu', maxLength: 512 });
     const gpu = await Reranker.load(dirs[model]!, { backend: 'cuda', concurrency: 1, maxLength: 512 });
     try {
       const sizes = [1, 10, 100, 128];  // each one batch of a graph bucket; 129 pairs run without a graph

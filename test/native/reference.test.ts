@@ -24,7 +24,7 @@ interface Fixture {
   cases: Array<{ maxLength: number; truncation: 'longest_first' | 'only_second'; query: number; pairs: Pair[] }>;
 }
 
-const MODELS: TinyModelName[] = ['tiny-bert', 'tiny-bert-f16', 'tiny-bert-2label', 'tiny-xlmr', 'tiny-xlmr-bf16'];
+const MODELS: TinyModelName[] = ['tiny-bert', 'tiny-bert-f16', 'tiny-bert-2label', 'tiny-xlmr', 'tiny-xlmr-bf16', 'tiny-modernbert', 'tiny-modernbert-cls'];
 const fixtures = Object.fromEntries(
   MODELS.map((m) => [m, JSON.parse(readFileSync(join(REPO_ROOT, 'test', 'fixtures', 'reference', `${m}.json`), 'utf8')) as Fixture]),
 );

@@ -99,9 +99,9 @@ class CudaBackend : public DeviceBackend {
   }
   // The model's per-token buffers, a position id, and with graphs a padded id and type id.
   uint64_t activationBytesPerToken() const override {
-    int64_t perToken = 0;
-    for (const models::BufferDecl& d : model_->buffers()) perToken += d.perToken;
-    return perToken * kElementBytes + sizeof(int32_t) + (graphsEnabled() ? sizeof(int32_t) + 1 : 0);
+    int64_t bytes = 0;
+    for (const models::BufferDecl& d : model_->buffers()) bytes += d.perToken * (d.fp32 ? 4 : kElementBytes);
+    return bytes + sizeof(int32_t) + (graphsEnabled() ? sizeof(int32_t) + 1 : 0);
   }
 
   void prepareSlots(int slots, int maxBatchSize, int64_t maxTokens) override {

@@ -27,13 +27,18 @@ kernels::Activation kernelActivation(models::Activation act) {
 
 bool contiguous(const models::View& v) { return v.ld == v.cols; }
 
+// Every op but norm reads and writes the storage type only (fp32 buffers are residual streams).
+void requireStorage(const models::View& v, const char* op) {
+  if (v.elementBytes != kElementBytes) shapeError(std::string(op) + " reads and writes the storage type, not an fp32 buffer");
+}
+
 }  // namespace
 
 CudaOps::CudaOps(const models::Model& model, const std::vector<Param>& params, const cublaslt::Gemm& gemm, kernels::StorageType type,
                  int64_t maxTokens, int64_t maxSequences)
     : model_(model), params_(params), gemm_(gemm), type_(type) {
   for (const models::BufferDecl& d : model.buffers()) {
-    buffers_.emplace_back(static_cast<size_t>(kElementBytes * (d.perToken * maxTokens + d.perSequence * maxSequences)));
+    buffers_.emplace_back(static_cast<size_t>((d.fp32 ? 4 : kElementBytes) * (d.perToken * maxTokens + d.perSequence * maxSequences)));
   }
   positions_ = DeviceBuffer(sizeof(int32_t) * static_cast<size_t>(maxTokens));
   workspace_ = DeviceBuffer(kGemmWorkspaceBytes);
@@ -61,14 +66,16 @@ const Param& CudaOps::param(models::ParamId id) const {
 models::View CudaOps::buffer(int id, int64_t rows, int64_t cols, int64_t offset) {
   if (id < 0 || static_cast<size_t>(id) >= buffers_.size()) shapeError("no buffer " + std::to_string(id));
   DeviceBuffer& b = buffers_[static_cast<size_t>(id)];
-  if (rows < 0 || cols < 0 || offset < 0 || static_cast<uint64_t>(kElementBytes * (offset + rows * cols)) > b.bytes()) {
-    shapeError("buffer " + std::to_string(id) + " holds " + std::to_string(b.bytes() / kElementBytes) + " values, not " + std::to_string(rows) +
+  const int bytes = model_.buffers()[static_cast<size_t>(id)].fp32 ? 4 : kElementBytes;
+  if (rows < 0 || cols < 0 || offset < 0 || static_cast<uint64_t>(bytes * (offset + rows * cols)) > b.bytes()) {
+    shapeError("buffer " + std::to_string(id) + " holds " + std::to_string(b.bytes() / bytes) + " values, not " + std::to_string(rows) +
                " x " + std::to_string(cols) + " at " + std::to_string(offset));
   }
-  return {b.get<char>() + kElementBytes * offset, rows, cols, cols, kElementBytes};
+  return {b.get<char>() + bytes * offset, rows, cols, cols, bytes};
 }
 
 void CudaOps::embed(const models::EmbedArgs& a) {
+  requireStorage(a.out, "embed");
   const models::ModelInfo& info = model_.info();
   kernels::positionIds(tokens_.ids, tokens_.cuSeqLens, shape_.sequences, info.padTokenId, info.positions == models::PositionRule::XlmRoberta,
                        positions_.get<int32_t>(), stream_);
@@ -88,6 +95,8 @@ void CudaOps::linear(const models::View& x, models::ParamId w, const models::Vie
   int64_t row0 = 0, rows = 0;
   for (int i = 0; i < firstPart; ++i) row0 += p.partRows[static_cast<size_t>(i)];
   for (int i = firstPart; i < firstPart + count; ++i) rows += p.partRows[static_cast<size_t>(i)];
+  requireStorage(x, "linear");
+  requireStorage(y, "linear");
   if (x.cols != p.cols || y.rows != x.rows || y.cols != rows || !contiguous(x) || !contiguous(y)) {
     shapeError("linear [" + std::to_string(x.rows) + ", " + std::to_string(x.cols) + "] -> [" + std::to_string(y.rows) + ", " +
                std::to_string(y.cols) + "] with a [" + std::to_string(rows) + ", " + std::to_string(p.cols) + "] weight");
@@ -103,17 +112,24 @@ void CudaOps::linear(const models::View& x, models::ParamId w, const models::Vie
 }
 
 void CudaOps::norm(const models::NormArgs& a) {
+  requireStorage(a.x, "norm's input");
+  requireStorage(a.out, "norm's output");
   const void* beta = a.beta == models::kNoParam ? nullptr : param(a.beta).data;
+  const bool residualFloat = a.residual && a.residual->elementBytes == 4;
+  const bool sumFloat = a.sum && a.sum->elementBytes == 4;
   kernels::residualLayerNorm(type_, a.x.data, a.residual ? a.residual->data : nullptr, a.x.rows, static_cast<int>(a.x.cols), param(a.gamma).data,
-                             beta, a.eps, a.out.data, stream_, a.sum ? a.sum->data : nullptr);
+                             beta, a.eps, a.out.data, stream_, a.sum ? a.sum->data : nullptr, residualFloat, sumFloat);
 }
 
 void CudaOps::gated(const models::View& x, models::Activation act, const models::View& out) {
+  requireStorage(x, "gated");
+  requireStorage(out, "gated");
   if (x.cols != 2 * out.cols || x.rows != out.rows || !contiguous(x) || !contiguous(out)) shapeError("gated input must be twice as wide as its output");
   kernels::gatedActivation(type_, kernelActivation(act), x.data, x.rows, out.cols, out.data, stream_);
 }
 
 void CudaOps::attention(const models::AttentionArgs& a) {
+  for (const models::View* v : {&a.q, &a.k, &a.v, &a.out}) requireStorage(*v, "attention");
   const bool firstOnly = a.queries == models::QueryRows::First;
   if (a.ropeTheta > 0.0f) {
     // Queries of first tokens sit at position 0, where the rotation is the identity: only the keys turn then.
@@ -148,10 +164,12 @@ void CudaOps::attention(const models::AttentionArgs& a) {
 }
 
 void CudaOps::firstTokens(const models::View& x, const models::View& out) {
+  requireStorage(x, "firstTokens");
   kernels::gatherFirstTokens(type_, x.data, tokens_.cuSeqLens, shape_.sequences, static_cast<int>(x.cols), out.data, stream_);
 }
 
 void CudaOps::meanPool(const models::View& x, const models::View& out) {
+  requireStorage(x, "meanPool");
   kernels::meanPool(type_, x.data, tokens_.cuSeqLens, shape_.sequences, static_cast<int>(x.cols), out.data, stream_);
 }
 
