@@ -1,7 +1,7 @@
 import { loadAddon } from './binding/loader.js';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { NativeLoadOptions, NativeRequest, NativeSession, NativeSystemInfo } from './binding/native.js';
+import type { NativeLoadOptions, NativeRequest, NativeSession } from './binding/native.js';
 import {
   AbortError,
   BackendError,
@@ -72,20 +72,6 @@ function findEngine(modelDir: string): string | undefined {
   return ['model.plan', 'model.engine'].map((f) => join(modelDir, f)).find((f) => existsSync(f));
 }
 
-/** Why CUDA device `device` cannot be used, or undefined when it can. */
-function deviceUnavailable(system: NativeSystemInfo, device: number): string | undefined {
-  if (system.cuda.devices.length > device) return undefined;
-  return system.cuda.devices.length === 0
-    ? `no CUDA device${system.cuda.error ? ` (${system.cuda.error})` : ''}`
-    : `CUDA device ${device} does not exist (${system.cuda.devices.length} found)`;
-}
-
-/** Why the CUDA backend cannot run here, or undefined when it can. */
-function cudaUnavailable(system: NativeSystemInfo, device: number): string | undefined {
-  if (!system.backends.includes('cuda')) return 'this build of trt-rerank has no CUDA parts (the CUDA toolkit was not found when it was built)';
-  return deviceUnavailable(system, device) ?? (system.cublasLt.found ? undefined : system.cublasLt.error ?? 'cuBLASLt did not load');
-}
-
 /** The GPU pipeline's settings, for every GPU backend. */
 function gpuSessionOptions(o: CheckedLoadOptions, maxLength: number) {
   return {
@@ -97,15 +83,8 @@ function gpuSessionOptions(o: CheckedLoadOptions, maxLength: number) {
   };
 }
 
-/** Why the TensorRT backend cannot run here, or undefined when it can. */
-function tensorRtUnavailable(system: NativeSystemInfo, engine: string | undefined, device: number): string | undefined {
-  if (!system.backends.includes('tensorrt')) {
-    return 'this build of trt-rerank has no TensorRT backend (it was compiled without TensorRT headers): rebuild with ' +
-      'TENSORRT_INCLUDE_DIR set to a TensorRT 10 or 11 include folder (`TENSORRT_INCLUDE_DIR=... npm rebuild trt-rerank`, docs/tensorrt.md)';
-  }
-  if (!system.tensorrt.found) return system.tensorrt.error ?? 'libnvinfer did not load';
-  const noDevice = deviceUnavailable(system, device);
-  if (noDevice) return noDevice;
+/** Why the TensorRT backend cannot use `engine` (the addon's own reasons come first), or undefined when it can. */
+function engineUnavailable(engine: string | undefined): string | undefined {
   if (!engine) return 'no engine: the model folder has no model.plan or model.engine and no `engine` option was given (`trt-rerank build-engine` makes one)';
   if (!existsSync(engine)) return `the engine file ${engine} does not exist`;
   return undefined;
@@ -204,35 +183,44 @@ export class Reranker {
       const addon = loadAddon();
       const system = addon.systemInfo();
       const gpuOptions = gpuSessionOptions(o, tokenizer.maxLength);
-      // What 'auto' passed over, and why: the reason it reports.
-      const passedOver: string[] = [];
       const engine = o.engine ?? findEngine(modelDir);
-      if (o.backend === 'tensorrt' || (o.backend === 'auto' && engine)) {
-        const unavailable = tensorRtUnavailable(system, engine, o.device);
-        if (!unavailable) {
-          const session = await addon.loadSession(null, { ...gpuOptions, backend: 'tensorrt', engine: engine! });
-          const reason = o.backend === 'tensorrt' ? `requested (engine ${engine})` : `auto: TensorRT engine ${engine}`;
-          return { session, reason, device: o.device, dtype: 'engine' };
+      // The addon's backend table (native/backends/registry.h), in the order 'auto' tries it, with why each
+      // cannot run here; the conditions only this side knows (an engine file, the dtype) follow.
+      const status = addon.backendStatus(o.device);
+      const extra: Partial<Record<string, string | undefined>> = {
+        tensorrt: engineUnavailable(engine),
+        cuda: o.dtype === 'fp32' ? "dtype 'fp32' was asked for; the CUDA backend stores fp16 or bf16 (its arithmetic is fp32)" : undefined,
+      };
+      const passedOver: string[] = [];  // what 'auto' passed over, and why: the reason it reports
+      for (const { name, unavailable: native } of status) {
+        if (o.backend !== 'auto' && o.backend !== name) continue;
+        if (o.backend === 'auto' && name === 'tensorrt' && !engine) continue;  // tried only where an engine is
+        const unavailable = native || extra[name];
+        if (name === 'tensorrt') {
+          if (!unavailable) {
+            const session = await addon.loadSession(null, { ...gpuOptions, backend: 'tensorrt', engine: engine! });
+            const reason = o.backend === 'tensorrt' ? `requested (engine ${engine})` : `auto: TensorRT engine ${engine}`;
+            return { session, reason, device: o.device, dtype: 'engine' as const };
+          }
+          if (o.backend === 'tensorrt') throw new BackendUnavailableError(`the TensorRT backend cannot run here: ${unavailable}`);
+          passedOver.push(`TensorRT engine ${engine} found, but ${unavailable}`);
+        } else if (name === 'cuda') {
+          if (!unavailable) {
+            const dtype = o.dtype === 'bf16' ? 'bf16' : 'fp16';
+            const session = await addon.loadSession(plan, { ...gpuOptions, backend: 'cuda', dtype });
+            const gpu = system.cuda.devices[o.device]!.name;
+            const reason = o.backend === 'cuda' ? `requested (${gpu})` : `auto: CUDA backend on ${gpu}${passedOver.length ? ` (${passedOver.join('; ')})` : ''}`;
+            return { session, reason, device: o.device, dtype };
+          }
+          if (o.backend === 'cuda') throw new BackendUnavailableError(`the CUDA backend cannot run here: ${unavailable}`);
+          passedOver.push(`CUDA backend: ${unavailable}`);
+        } else if (name === 'cpu') {
+          const reason = o.backend === 'cpu' ? 'requested' : `auto: ${passedOver.join('; ')}; using the CPU backend`;
+          const session = await addon.loadSession(plan, { backend: 'cpu', threads: o.threads, maxBatchSize: cpuBatch(o) });
+          return { session, reason, device: null, dtype: 'fp32' as const };
         }
-        if (o.backend === 'tensorrt') throw new BackendUnavailableError(`the TensorRT backend cannot run here: ${unavailable}`);
-        passedOver.push(`TensorRT engine ${engine} found, but ${unavailable}`);
       }
-      if (o.backend === 'cuda' || o.backend === 'auto') {
-        const unavailable = cudaUnavailable(system, o.device) ??
-          (o.dtype === 'fp32' ? "dtype 'fp32' was asked for; the CUDA backend stores fp16 or bf16 (its arithmetic is fp32)" : undefined);
-        if (!unavailable) {
-          const dtype = o.dtype === 'bf16' ? 'bf16' : 'fp16';
-          const session = await addon.loadSession(plan, { ...gpuOptions, backend: 'cuda', dtype });
-          const gpu = system.cuda.devices[o.device]!.name;
-          const reason = o.backend === 'cuda' ? `requested (${gpu})` : `auto: CUDA backend on ${gpu}${passedOver.length ? ` (${passedOver.join('; ')})` : ''}`;
-          return { session, reason, device: o.device, dtype };
-        }
-        if (o.backend === 'cuda') throw new BackendUnavailableError(`the CUDA backend cannot run here: ${unavailable}`);
-        passedOver.push(`CUDA backend: ${unavailable}`);
-      }
-      const reason = o.backend === 'cpu' ? 'requested' : `auto: ${passedOver.join('; ')}; using the CPU backend`;
-      const session = await addon.loadSession(plan, { backend: 'cpu', threads: o.threads, maxBatchSize: cpuBatch(o) });
-      return { session, reason, device: null, dtype: 'fp32' };
+      throw new BackendUnavailableError(`backend '${o.backend}' is not one this build of trt-rerank has (${status.map((b) => b.name).join(', ')})`);
     });
   }
 

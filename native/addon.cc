@@ -22,6 +22,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("loadSession", Napi::Function::New<loadSession>(env, "loadSession"));
   exports.Set("describeModel", Napi::Function::New<describeModel>(env, "describeModel"));
   exports.Set("systemInfo", Napi::Function::New<systemInfo>(env, "systemInfo"));
+  exports.Set("backendStatus", Napi::Function::New<backendStatus>(env, "backendStatus"));
   exports.Set("engineIo", engineIoExports(env));
   exports.Set("buildEngine", Napi::Function::New<buildEngine>(env, "buildEngine"));
 #ifdef TRT_RERANK_WITH_CUDA

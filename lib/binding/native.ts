@@ -181,6 +181,8 @@ export interface NativeAddon {
   /** CUDA builds only: the kernels alone, for tests and benchmarks. */
   testing?: NativeTesting;
   systemInfo(): NativeSystemInfo;
+  /** The backends 'auto' may choose, in the order it tries them, and why each cannot run on `device` ('' when it can). */
+  backendStatus(device: number): Array<{ name: 'tensorrt' | 'cuda' | 'cpu'; inBuild: boolean; unavailable: string }>;
   /** The TensorRT backend's I/O checks and shape plans (every build; no TensorRT needed). */
   engineIo: NativeEngineIo;
   /** trt-rerank build-engine (TensorRT builds only; elsewhere it rejects, saying what the build lacks). */

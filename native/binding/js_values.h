@@ -60,4 +60,33 @@ inline int64_t integer(const Napi::Env& env, const Napi::Value& v, const std::st
   return static_cast<int64_t>(d);
 }
 
+// An options object whose fields are all optional: absent (or undefined) gives the fallback, a present value of
+// the wrong type or out of range throws ERR_INVALID_ARGUMENT naming it.
+class Options {
+ public:
+  Options(Napi::Object object, std::string what) : object_(object), what_(std::move(what)) {}
+
+  int integer(const char* name, int fallback, int min, int max) const {
+    Napi::Value v = object_.Get(name);
+    if (v.IsUndefined()) return fallback;
+    return static_cast<int>(js::integer(object_.Env(), v, what_ + " '" + name + "'", min, max));
+  }
+  std::string string(const char* name, const std::string& fallback) const {
+    Napi::Value v = object_.Get(name);
+    if (v.IsUndefined()) return fallback;
+    if (!v.IsString()) throwJsError(object_.Env(), kErrInvalidArgument, what_ + " '" + name + "' must be a string, got " + typeName(v));
+    return v.As<Napi::String>().Utf8Value();
+  }
+  bool boolean(const char* name, bool fallback) const {
+    Napi::Value v = object_.Get(name);
+    if (v.IsUndefined()) return fallback;
+    if (!v.IsBoolean()) throwJsError(object_.Env(), kErrInvalidArgument, what_ + " '" + name + "' must be true or false, got " + typeName(v));
+    return v.As<Napi::Boolean>().Value();
+  }
+
+ private:
+  Napi::Object object_;
+  std::string what_;
+};
+
 }  // namespace trt_rerank::js

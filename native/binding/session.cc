@@ -5,16 +5,9 @@
 #include <string>
 #include <utility>
 
-#include "backends/cpu/cpu_backend.h"
+#include "backends/registry.h"
 #include "binding/addon_data.h"
-#ifdef TRT_RERANK_WITH_CUDA
-#include "backends/cuda/cuda_backend.h"
-#include "backends/device_backend.h"
-#include "pipeline/gpu_engine.h"
-#endif
-#ifdef TRT_RERANK_WITH_TENSORRT
-#include "backends/tensorrt/tensorrt_backend.h"
-#endif
+#include "binding/js_values.h"
 #include "binding/model_spec_from_js.h"
 #include "binding/promise_worker.h"
 #include "common/errors.h"
@@ -51,91 +44,22 @@ class ActiveScope {
   throw NativeError(kErrCancelled, "the request was cancelled");
 }
 
-struct LoadOptions {
-  std::string backend = "cpu";
-  int threads = 0;
-  int maxBatchSize = 0;
-  int device = 0;
-  int concurrency = 2;
-  int maxLength = 512;
-  // gpu-test backend only
-  bool padded = false;
-  int numLabels = 1;
-  int spinPerToken = 0;
-  std::string fault;
-  int faultAtBatch = 1;
-  bool clampMaxLength = false;
-  bool bf16 = false;  // cuda backend: storage type
-  bool cudaGraphs = true;  // tensorrt and cuda backends
-  // tensorrt backend only
-  std::string engine;
-};
-
 class LoadWorker : public PromiseWorker {
  public:
-  LoadWorker(Napi::Env env, std::unique_ptr<ModelSpec> spec, LoadOptions options)
-      : PromiseWorker(env, "trt_rerank.load"), spec_(std::move(spec)), options_(std::move(options)) {}
+  LoadWorker(Napi::Env env, std::string backend, std::unique_ptr<ModelSpec> spec, BackendOptions options)
+      : PromiseWorker(env, "trt_rerank.load"), backend_(std::move(backend)), spec_(std::move(spec)), options_(std::move(options)) {}
 
  protected:
   void work() override {
     core_ = std::make_shared<SessionCore>();
-    if (options_.backend == "cpu") {
-      if (!spec_) throw NativeError(kErrInvalidArgument, "the cpu backend needs a model spec");
-      core_->engine = makeHostEngine(createCpuBackend(*spec_, options_.threads), options_.maxBatchSize > 0 ? options_.maxBatchSize : 256);
-      return;
-    }
-#ifdef TRT_RERANK_WITH_CUDA
-    if (options_.backend == "cuda") {
-      if (!spec_) throw NativeError(kErrInvalidArgument, "the cuda backend needs a model spec");
-      CudaBackendOptions cuda;
-      cuda.device = options_.device;
-      cuda.bf16 = options_.bf16;
-      cuda.cudaGraphs = options_.cudaGraphs;
-      core_->engine = makeGpuEngine(makeCudaBackend(*spec_, cuda), gpuOptions());
-      return;
-    }
-    if (options_.backend == "gpu-test") {
-      TestBackendOptions test;
-      test.layout = options_.padded ? InputLayout::Padded : InputLayout::Packed;
-      test.numLabels = options_.numLabels;
-      test.spinPerToken = options_.spinPerToken;
-      test.fault = options_.fault == "bad-launch"        ? TestFault::BadLaunch
-                   : options_.fault == "illegal-address" ? TestFault::IllegalAddress
-                                                         : TestFault::None;
-      test.faultAtBatch = options_.faultAtBatch;
-      core_->engine = makeGpuEngine(makeTestBackend(test), gpuOptions());
-      return;
-    }
-#endif
-#ifdef TRT_RERANK_WITH_TENSORRT
-    if (options_.backend == "tensorrt") {
-      TensorRtOptions trt;
-      trt.enginePath = options_.engine;
-      trt.device = options_.device;
-      trt.cudaGraphs = options_.cudaGraphs;
-      core_->engine = makeGpuEngine(makeTensorRtBackend(trt), gpuOptions());
-      return;
-    }
-#endif
-    throw NativeError(kErrInvalidArgument, "backend '" + options_.backend + "' is not in this build");
+    core_->engine = createEngine(backend_, spec_.get(), options_);
   }
   Napi::Value result(Napi::Env env) override { return Session::wrap(env, std::move(core_)); }
 
  private:
-#ifdef TRT_RERANK_WITH_CUDA
-  GpuEngineOptions gpuOptions() const {
-    GpuEngineOptions gpu;
-    gpu.device = options_.device;
-    gpu.concurrency = options_.concurrency;
-    gpu.maxBatchSize = options_.maxBatchSize;
-    gpu.maxLength = options_.maxLength;
-    gpu.clampMaxLength = options_.clampMaxLength;
-    return gpu;
-  }
-#endif
-
+  std::string backend_;
   std::unique_ptr<ModelSpec> spec_;
-  LoadOptions options_;
+  BackendOptions options_;
   std::shared_ptr<SessionCore> core_;
 };
 
@@ -507,28 +431,24 @@ Napi::Value loadSession(const Napi::CallbackInfo& info) {
   if (!info[1].IsObject()) throwJsError(env, kErrInvalidArgument, "loadSession(spec: object | null, options: object)");
   std::unique_ptr<ModelSpec> spec;
   if (info[0].IsObject()) spec = std::make_unique<ModelSpec>(modelSpecFromJs(info[0].As<Napi::Object>()));
-  Napi::Object o = info[1].As<Napi::Object>();
-  auto integer = [&](const char* name, int fallback) {
-    Napi::Value v = o.Get(name);
-    return v.IsNumber() ? v.As<Napi::Number>().Int32Value() : fallback;
-  };
-  LoadOptions options;
-  if (o.Get("backend").IsString()) options.backend = o.Get("backend").As<Napi::String>().Utf8Value();
-  options.threads = integer("threads", 0);
-  options.maxBatchSize = integer("maxBatchSize", 0);
-  options.device = integer("device", 0);
-  options.concurrency = integer("concurrency", 2);
-  options.maxLength = integer("maxLength", 512);
-  options.padded = o.Get("layout").IsString() && o.Get("layout").As<Napi::String>().Utf8Value() == "padded";
-  options.numLabels = integer("numLabels", 1);
-  options.spinPerToken = integer("spinPerToken", 0);
-  if (o.Get("fault").IsString()) options.fault = o.Get("fault").As<Napi::String>().Utf8Value();
-  options.faultAtBatch = integer("faultAtBatch", 1);
-  if (o.Get("engine").IsString()) options.engine = o.Get("engine").As<Napi::String>().Utf8Value();
-  options.bf16 = o.Get("dtype").IsString() && o.Get("dtype").As<Napi::String>().Utf8Value() == "bf16";
-  options.clampMaxLength = o.Get("clampMaxLength").IsBoolean() && o.Get("clampMaxLength").As<Napi::Boolean>().Value();
-  if (o.Get("cudaGraphs").IsBoolean()) options.cudaGraphs = o.Get("cudaGraphs").As<Napi::Boolean>().Value();
-  auto* worker = new LoadWorker(env, std::move(spec), std::move(options));
+  const js::Options o(info[1].As<Napi::Object>(), "loadSession options");
+  const std::string backend = o.string("backend", "cpu");
+  BackendOptions options;
+  options.threads = o.integer("threads", 0, 0, 4096);
+  options.maxBatchSize = o.integer("maxBatchSize", 0, 0, 1 << 20);
+  options.device = o.integer("device", 0, 0, 1024);
+  options.concurrency = o.integer("concurrency", 2, 1, 64);
+  options.maxLength = o.integer("maxLength", 512, 1, 1 << 20);
+  options.padded = o.string("layout", "packed") == "padded";
+  options.numLabels = o.integer("numLabels", 1, 1, 2);
+  options.spinPerToken = o.integer("spinPerToken", 0, 0, 1 << 20);
+  options.fault = o.string("fault", "");
+  options.faultAtBatch = o.integer("faultAtBatch", 1, 1, INT32_MAX);
+  options.engine = o.string("engine", "");
+  options.bf16 = o.string("dtype", "fp16") == "bf16";
+  options.clampMaxLength = o.boolean("clampMaxLength", false);
+  options.cudaGraphs = o.boolean("cudaGraphs", true);
+  auto* worker = new LoadWorker(env, backend, std::move(spec), std::move(options));
   worker->Queue();
   return worker->promise();
 }

@@ -3,6 +3,8 @@
 #include <string>
 #include <thread>
 
+#include "backends/registry.h"
+#include "binding/js_values.h"
 #include "common/dynamic_library.h"
 #ifdef TRT_RERANK_WITH_TENSORRT
 #include "backends/tensorrt/tensorrt_backend.h"
@@ -137,14 +139,26 @@ Napi::Value systemInfo(const Napi::CallbackInfo& info) {
 #endif
   out.Set("cublasLt", cublasLt);
   Napi::Array backends = Napi::Array::New(env);
-  backends.Set(0u, "cpu");
-#ifdef TRT_RERANK_WITH_CUDA
-  backends.Set(backends.Length(), "cuda");
-#endif
-#ifdef TRT_RERANK_WITH_TENSORRT
-  backends.Set(backends.Length(), "tensorrt");
-#endif
+  for (const BackendEntry& e : backendRegistry()) {
+    if (e.inBuild && e.selectable) backends.Set(backends.Length(), e.name);
+  }
   out.Set("backends", backends);
+  return out;
+}
+
+Napi::Value backendStatus(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  BackendOptions options;
+  options.device = static_cast<int>(js::integer(env, info[0], "backendStatus(device)", 0, 1024));
+  Napi::Array out = Napi::Array::New(env);
+  for (const BackendEntry& e : backendRegistry()) {
+    if (!e.selectable) continue;
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("name", e.name);
+    o.Set("inBuild", e.inBuild);
+    o.Set("unavailable", e.unavailable(options));
+    out.Set(out.Length(), o);
+  }
   return out;
 }
 

@@ -1,0 +1,133 @@
+#include "backends/registry.h"
+
+#include "backends/cpu/cpu_backend.h"
+#include "common/errors.h"
+#ifdef TRT_RERANK_WITH_CUDA
+#include <cuda_runtime_api.h>
+
+#include "backends/cuda/cublaslt.h"
+#include "backends/cuda/cuda_backend.h"
+#include "backends/device_backend.h"
+#include "pipeline/gpu_engine.h"
+#endif
+#ifdef TRT_RERANK_WITH_TENSORRT
+#include "backends/tensorrt/tensorrt_backend.h"
+#endif
+
+namespace trt_rerank {
+namespace {
+
+constexpr int kCpuBatchSize = 256;
+
+std::unique_ptr<Engine> createCpu(const ModelSpec* spec, const BackendOptions& o) {
+  return makeHostEngine(createCpuBackend(*spec, o.threads), o.maxBatchSize > 0 ? o.maxBatchSize : kCpuBatchSize);
+}
+
+#ifdef TRT_RERANK_WITH_CUDA
+// Why CUDA device `device` cannot be used ("" when it can).
+std::string deviceUnavailable(int device) {
+  int count = 0;
+  const cudaError_t status = cudaGetDeviceCount(&count);
+  if (status != cudaSuccess) {
+    cudaGetLastError();
+    return std::string("no CUDA device (") + cudaGetErrorName(status) + ": " + cudaGetErrorString(status) + ")";
+  }
+  if (count == 0) return "no CUDA device";
+  if (device < 0 || device >= count) return "CUDA device " + std::to_string(device) + " does not exist (" + std::to_string(count) + " found)";
+  return "";
+}
+
+GpuEngineOptions gpuOptions(const BackendOptions& o) {
+  GpuEngineOptions gpu;
+  gpu.device = o.device;
+  gpu.concurrency = o.concurrency;
+  gpu.maxBatchSize = o.maxBatchSize;
+  gpu.maxLength = o.maxLength;
+  gpu.clampMaxLength = o.clampMaxLength;
+  return gpu;
+}
+
+std::string cudaUnavailable(const BackendOptions& o) {
+  const std::string device = deviceUnavailable(o.device);
+  return device.empty() ? cublaslt::unavailableReason() : device;
+}
+
+std::unique_ptr<Engine> createCuda(const ModelSpec* spec, const BackendOptions& o) {
+  CudaBackendOptions cuda;
+  cuda.device = o.device;
+  cuda.bf16 = o.bf16;
+  cuda.cudaGraphs = o.cudaGraphs;
+  return makeGpuEngine(makeCudaBackend(*spec, cuda), gpuOptions(o));
+}
+
+std::unique_ptr<Engine> createGpuTest(const ModelSpec*, const BackendOptions& o) {
+  TestBackendOptions test;
+  test.layout = o.padded ? InputLayout::Padded : InputLayout::Packed;
+  test.numLabels = o.numLabels;
+  test.spinPerToken = o.spinPerToken;
+  test.fault = o.fault == "bad-launch" ? TestFault::BadLaunch : o.fault == "illegal-address" ? TestFault::IllegalAddress : TestFault::None;
+  test.faultAtBatch = o.faultAtBatch;
+  return makeGpuEngine(makeTestBackend(test), gpuOptions(o));
+}
+#else
+std::string cudaUnavailable(const BackendOptions&) {
+  return "this build of trt-rerank has no CUDA parts (the CUDA toolkit was not found when it was built)";
+}
+#endif
+
+#ifdef TRT_RERANK_WITH_TENSORRT
+std::string tensorRtUnavailable(const BackendOptions& o) {
+  const TensorRtRuntimeStatus status = tensorRtRuntimeStatus();
+  if (!status.found) return status.error.empty() ? "libnvinfer did not load" : status.error;
+  return deviceUnavailable(o.device);
+}
+
+std::unique_ptr<Engine> createTensorRt(const ModelSpec*, const BackendOptions& o) {
+  TensorRtOptions trt;
+  trt.enginePath = o.engine;
+  trt.device = o.device;
+  trt.cudaGraphs = o.cudaGraphs;
+  return makeGpuEngine(makeTensorRtBackend(trt), gpuOptions(o));
+}
+#else
+std::string tensorRtUnavailable(const BackendOptions&) {
+  return "this build of trt-rerank has no TensorRT backend (it was compiled without TensorRT headers): rebuild with "
+         "TENSORRT_INCLUDE_DIR set to a TensorRT 10 or 11 include folder (`TENSORRT_INCLUDE_DIR=... npm rebuild trt-rerank`, docs/tensorrt.md)";
+}
+#endif
+
+std::string alwaysAvailable(const BackendOptions&) { return ""; }
+
+}  // namespace
+
+const std::vector<BackendEntry>& backendRegistry() {
+  static const std::vector<BackendEntry> entries = {
+#ifdef TRT_RERANK_WITH_TENSORRT
+      {"tensorrt", true, true, false, tensorRtUnavailable, createTensorRt},
+#else
+      {"tensorrt", false, true, false, tensorRtUnavailable, nullptr},
+#endif
+#ifdef TRT_RERANK_WITH_CUDA
+      {"cuda", true, true, true, cudaUnavailable, createCuda},
+#else
+      {"cuda", false, true, true, cudaUnavailable, nullptr},
+#endif
+      {"cpu", true, true, true, alwaysAvailable, createCpu},
+#ifdef TRT_RERANK_WITH_CUDA
+      {"gpu-test", true, false, false, cudaUnavailable, createGpuTest},
+#endif
+  };
+  return entries;
+}
+
+std::unique_ptr<Engine> createEngine(const std::string& name, const ModelSpec* spec, const BackendOptions& options) {
+  for (const BackendEntry& e : backendRegistry()) {
+    if (name != e.name) continue;
+    if (!e.inBuild) throw NativeError(kErrBackendUnavailable, "backend '" + name + "' is not in this build: " + e.unavailable(options));
+    if (e.needsModel && !spec) throw NativeError(kErrInvalidArgument, "the " + name + " backend needs a model spec");
+    return e.create(spec, options);
+  }
+  throw NativeError(kErrInvalidArgument, "backend '" + name + "' is not in this build");
+}
+
+}  // namespace trt_rerank

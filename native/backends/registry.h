@@ -1,0 +1,51 @@
+// Every backend by the name Reranker.load's `backend` option uses, in the order `'auto'` tries them: whether
+// this build has it, why it cannot run here (no device, a missing library), and how to make its engine. Session
+// creation (binding/session.cc), systemInfo().backends and `'auto'` (lib/reranker.ts, through backendStatus) all
+// read this one table.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/model_spec.h"
+#include "pipeline/engine.h"
+
+namespace trt_rerank {
+
+// Load options as plain values (read on the JS thread; binding/session.cc).
+struct BackendOptions {
+  int threads = 0;
+  int maxBatchSize = 0;
+  int device = 0;
+  int concurrency = 2;
+  int maxLength = 512;
+  bool clampMaxLength = false;
+  bool bf16 = false;       // cuda: storage type
+  bool cudaGraphs = true;  // tensorrt and cuda
+  std::string engine;      // tensorrt: the engine file
+  // gpu-test only
+  bool padded = false;
+  int numLabels = 1;
+  int spinPerToken = 0;
+  std::string fault;
+  int faultAtBatch = 1;
+};
+
+struct BackendEntry {
+  const char* name;
+  bool inBuild;       // compiled into this addon
+  bool selectable;    // 'auto' may choose it (the test backend may not)
+  bool needsModel;    // runs a ModelSpec (cpu, cuda) rather than its own file (tensorrt) or nothing (gpu-test)
+  // Why it cannot run here with these options ("" when it can): what the build lacks, the device, a library.
+  std::string (*unavailable)(const BackendOptions& options);
+  std::unique_ptr<Engine> (*create)(const ModelSpec* spec, const BackendOptions& options);
+};
+
+const std::vector<BackendEntry>& backendRegistry();
+
+// The engine of backend `name`; throws NativeError: ERR_BACKEND_UNAVAILABLE (not in this build, or cannot run
+// here: the reason), ERR_INVALID_ARGUMENT (an unknown name, or no model for a backend that runs one).
+std::unique_ptr<Engine> createEngine(const std::string& name, const ModelSpec* spec, const BackendOptions& options);
+
+}  // namespace trt_rerank
