@@ -7,6 +7,8 @@
  * every run.
  */
 
+import { BYTE_CHARS } from '../tokenize/rust-compat.js';
+
 const WORDS = (
   'the of and to in is was for on that with as by at from it an be are this which or his her their they ' +
   'he she we you i not but have has had were been one all there what when who where how why can will would ' +
@@ -136,21 +138,6 @@ const BPE_MERGES = 400;
 const BPE_NON_ASCII = ['café', 'naïve', 'résumé', 'über', 'straße', 'Ångström', '中文', '日本語', '大学', '东京', '北京', '한국어'];
 
 /**
- * The byte-to-character table of byte-level BPE (GPT-2's `bytes_to_unicode`, HF tokenizers
- * pre_tokenizers/byte_level.rs `bytes_char`): bytes of printable Latin-1 stand for themselves, the others
- * (controls, space, U+00A0, U+00AD) become U+0100 onward in byte order, so ' ' is 'Ġ' and '\n' is 'Ċ'.
- */
-function byteLevelAlphabet(): string[] {
-  const chars: string[] = [];
-  let next = 256;
-  for (let b = 0; b < 256; b++) {
-    const printable = (b >= 0x21 && b <= 0x7e) || (b >= 0xa1 && b <= 0xac) || (b >= 0xae && b <= 0xff);
-    chars.push(String.fromCharCode(printable ? b : next++));
-  }
-  return chars;
-}
-
-/**
  * BPE training, deterministic: `count` times, the adjacent pair with the largest weighted count over the
  * corpus (ties: the smaller pair, first by its left then its right symbol, in UTF-16 order) is merged
  * everywhere, left to right. `corpus` holds words, already split into symbols, with their weights.
@@ -226,7 +213,7 @@ function bpeMerges(symbols: (text: string) => string[]): Array<[string, string]>
  * ModernBERT's). Template: `[CLS] A [SEP]`, pair `[CLS] A [SEP] B:1 [SEP]:1`; model_max_length 8192.
  */
 export function byteLevelBpeTokenizer(): TokenizerFiles {
-  const alphabet = byteLevelAlphabet();
+  const alphabet = BYTE_CHARS;  // byte -> the character byte-level BPE writes it as
   const encoder = new TextEncoder();
   const merges = bpeMerges((text) => Array.from(encoder.encode(text), (b) => alphabet[b]!));
   const vocab: Record<string, number> = {};

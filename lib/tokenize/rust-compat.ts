@@ -376,7 +376,7 @@ class RustMetaspace extends PreTokenizerBase {
  * GPT-2's byte-to-character table (pre_tokenizers/byte_level.rs `bytes_char`): printable Latin-1 bytes stand
  * for themselves, the others become U+0100 onward in byte order (' ' is 'Ġ').
  */
-const BYTE_CHARS: readonly string[] = (() => {
+export const BYTE_CHARS: readonly string[] = (() => {
   const chars: string[] = [];
   let next = 256;
   for (let b = 0; b < 256; b++) {
