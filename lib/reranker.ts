@@ -258,7 +258,10 @@ export class Reranker {
     const config = await readModelConfig(modelDir);
     const plan = await planModel(modelDir, config);
     const tokenizerFor = (maxLength: number | undefined) =>
-      PairTokenizer.fromDir(modelDir, { ...(maxLength !== undefined ? { maxLength } : {}), truncation: o.truncation, tokenCache: o.tokenCache });
+      PairTokenizer.fromDir(modelDir, {
+        ...(maxLength !== undefined ? { maxLength } : {}), truncation: o.truncation, tokenCache: o.tokenCache,
+        modelPositions: { limit: config.maxSequenceLength, why: `${config.architecture}'s positions (config.json, as the model layer reads it)` },
+      });
     let tokenizer = await tokenizerFor(o.maxLength);
     let opened: OpenedSession;
     try {

@@ -32,6 +32,12 @@ export interface PairTokenizerOptions {
   truncation?: Truncation;
   /** Cache of document tokens, keyed by text and bounded in bytes; `false` turns it off. Default 64 MiB. */
   tokenCache?: { maxBytes: number } | false;
+  /**
+   * The longest sequence the model's positions allow, as the addon's model layer read it from config.json
+   * (Reranker passes it): it then replaces this file's own reading of max_position_embeddings.
+   * @internal
+   */
+  modelPositions?: { limit: number; why: string };
 }
 
 type Json = Record<string, unknown>;
@@ -60,15 +66,21 @@ const CHARS_PER_TOKEN_GUESS = 8;
 /** tokenizer.json model types with a tokenizer here (tokenizers.js's, or rust-models.ts's ports of Rust's). */
 const SUPPORTED_MODEL_TYPES = ['BPE', 'Unigram', 'WordLevel', 'WordPiece'];
 
-/** The model's longest sequence, from tokenizer_config.json and config.json, and where it came from. */
-function modelLimit(tokenizerConfig: Json, modelConfig: Json | null): { limit: number; why: string } | undefined {
+/**
+ * The model's longest sequence, from tokenizer_config.json and the model's positions, and where it came from. The
+ * positions' limit is the model layer's (`positions`, native/models/) when Reranker gives it; a PairTokenizer on
+ * its own reads config.json's max_position_embeddings.
+ */
+function modelLimit(tokenizerConfig: Json, modelConfig: Json | null, positions?: { limit: number; why: string }): { limit: number; why: string } | undefined {
   const found: Array<{ limit: number; why: string }> = [];
   const mml = tokenizerConfig.model_max_length;
   if (typeof mml === 'number' && Number.isInteger(mml) && mml >= 1 && mml < SANE_MODEL_MAX_LENGTH) {
     found.push({ limit: mml, why: `tokenizer_config.json model_max_length ${mml}` });
   }
   const mpe = modelConfig?.max_position_embeddings;
-  if (typeof mpe === 'number' && Number.isInteger(mpe) && mpe >= 1) {
+  if (positions) {
+    found.push(positions);
+  } else if (typeof mpe === 'number' && Number.isInteger(mpe) && mpe >= 1) {
     const type = modelConfig?.model_type;
     if (typeof type === 'string' && OFFSET_POSITION_MODELS.has(type)) {
       const pad = typeof modelConfig?.pad_token_id === 'number' ? modelConfig.pad_token_id : 1;
@@ -179,7 +191,7 @@ export class PairTokenizer {
     const cacheBytes = tokenCache === false ? 0 : tokenCache.maxBytes;
     const template = parsePairTemplate(tokenizerJson.post_processor, path);
 
-    const limit = modelLimit(tokenizerConfig, modelConfig);
+    const limit = modelLimit(tokenizerConfig, modelConfig, o.modelPositions as { limit: number; why: string } | undefined);
     let maxLength: number;
     if (o.maxLength !== undefined) {
       const m = check.integer(o.maxLength, 'maxLength', 1);

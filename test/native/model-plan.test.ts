@@ -139,3 +139,20 @@ describe('weight plan', () => {
     await expect(planModel(dir!, await readModelConfig(dir!))).rejects.toThrow(/tensor "classifier.bias" is I32; weights must be F32, F16 or BF16/);
   });
 });
+
+describe("the tokenizer's limit comes from the model layer", () => {
+  it('XLM-R: positions from pad_token_id + 1 leave 512 of 514; a larger maxLength is refused naming why', async () => {
+    const { Reranker } = await import('../../lib/index.js');
+    // Without tokenizer_config.json's model_max_length (also 512 here), the positions set the limit alone.
+    const path = join(models['tiny-xlmr-bf16'], 'tokenizer_config.json');
+    const tokenizerConfig = JSON.parse(await readFile(path, 'utf8')) as Record<string, unknown>;
+    delete tokenizerConfig.model_max_length;
+    await writeFile(path, JSON.stringify(tokenizerConfig));
+    await expect(Reranker.load(models['tiny-xlmr-bf16'], { backend: 'cpu', maxLength: 513 })).rejects.toThrow(
+      /maxLength 513 is above this model's limit of 512 tokens \(XLMRobertaForSequenceClassification's positions/,
+    );
+    const r = await Reranker.load(models['tiny-xlmr-bf16'], { backend: 'cpu' });
+    expect(r.info.maxLength).toBe(512);
+    await r.close();
+  });
+});
