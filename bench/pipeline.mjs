@@ -11,13 +11,15 @@
 // the backend benchmarks. Writes $OUT/bench-pipeline.json when OUT is set.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadAddon } from '../dist/binding/loader.js';
+import { loadAddon, preferTestingAddon, testingUnavailable } from '../dist/binding/loader.js';
 import { median, seededRandom } from './measure.mjs';
 
+preferTestingAddon();  // addon.testing and the gpu-test backend are in the testing addon only
 const addon = loadAddon();
 const info = addon.systemInfo();
-if (!addon.testing || info.cuda.devices.length === 0) {
-  console.log(`bench:pipeline skipped: ${addon.testing ? `no CUDA device (${info.cuda.error ?? 'none found'})` : 'this build has no CUDA kernels'}`);
+const skip = testingUnavailable(addon) || (info.cuda.devices.length === 0 ? `no CUDA device (${info.cuda.error ?? 'none found'})` : '');
+if (skip) {
+  console.log(`bench:pipeline skipped: ${skip}`);
   process.exit(0);
 }
 

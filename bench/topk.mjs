@@ -6,13 +6,15 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadAddon } from '../dist/binding/loader.js';
+import { loadAddon, preferTestingAddon, testingUnavailable } from '../dist/binding/loader.js';
 import { median, seededRandom } from './measure.mjs';
 
+preferTestingAddon();  // addon.testing and the gpu-test backend are in the testing addon only
 const addon = loadAddon();
 const info = addon.systemInfo();
-if (!addon.testing || info.cuda.devices.length === 0) {
-  console.log(`bench:topk skipped: ${addon.testing ? `no CUDA device (${info.cuda.error ?? 'none found'})` : 'this build has no CUDA kernels'}`);
+const skip = testingUnavailable(addon) || (info.cuda.devices.length === 0 ? `no CUDA device (${info.cuda.error ?? 'none found'})` : '');
+if (skip) {
+  console.log(`bench:topk skipped: ${skip}`);
   process.exit(0);
 }
 const ITERATIONS = 50;

@@ -227,7 +227,8 @@ export class Reranker {
   /**
    * Loads `modelDir`'s config and tokenizer with the addon's `gpu-test` backend, which derives a deterministic
    * score from the token ids (no weights): the GPU pipeline's tests and benchmark drive the whole path, text
-   * to top-k, through it. CUDA builds only.
+   * to top-k, through it. The testing addon of a CUDA build only (TRT_RERANK_TESTING=1, lib/binding/loader.ts);
+   * the production addon rejects it with ERR_BACKEND_UNAVAILABLE, saying so.
    * @internal
    */
   static async loadTestPipeline(

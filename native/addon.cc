@@ -1,4 +1,5 @@
-// trt_rerank.node: init and the export list only. Each export lives in binding/.
+// trt_rerank.node: init and the export list only. Each export lives in binding/. Compiled once per addon: with
+// TRT_RERANK_TESTING (trt_rerank_testing.node, CMakeLists.txt) the list adds `testing`, the kernel hooks.
 #include <napi.h>
 
 #include "binding/addon_data.h"
@@ -7,7 +8,7 @@
 #include "binding/engine_io_binding.h"
 #include "binding/session.h"
 #include "binding/system_info.h"
-#ifdef TRT_RERANK_WITH_CUDA
+#if defined(TRT_RERANK_TESTING) && defined(TRT_RERANK_WITH_CUDA)
 #include "binding/gpu_testing.h"
 #endif
 
@@ -25,7 +26,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("backendStatus", Napi::Function::New<backendStatus>(env, "backendStatus"));
   exports.Set("engineIo", engineIoExports(env));
   exports.Set("buildEngine", Napi::Function::New<buildEngine>(env, "buildEngine"));
-#ifdef TRT_RERANK_WITH_CUDA
+#if defined(TRT_RERANK_TESTING) && defined(TRT_RERANK_WITH_CUDA)
   exports.Set("testing", gpuTestingExports(env));
 #endif
   return exports;

@@ -176,9 +176,10 @@ export interface NativeModelDescription {
 export interface NativeAddon {
   /** The model config.json describes; throws a coded error (ERR_MODEL_INVALID / ERR_MODEL_UNSUPPORTED) naming the field. */
   describeModel(config: Record<string, unknown>): NativeModelDescription;
-  /** spec is null for the gpu-test backend, which has no weights. */
+  /** spec is null for the gpu-test backend (testing addon only), which has no weights. */
   loadSession(spec: ModelPlan | null, options: NativeLoadOptions): Promise<NativeSession>;
-  /** CUDA builds only: the kernels alone, for tests and benchmarks. */
+  /** The testing addon of CUDA builds only (trt_rerank_testing.node, never trt_rerank.node): the kernels alone,
+   * for tests and benchmarks. */
   testing?: NativeTesting;
   systemInfo(): NativeSystemInfo;
   /** The backends 'auto' may choose, in the order it tries them, and why each cannot run on `device` ('' when it can). */

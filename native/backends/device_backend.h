@@ -62,22 +62,4 @@ class DeviceBackend {
   virtual void enqueue(const DeviceBatch& batch, float* logits, cudaStream_t stream, int slot) = 0;
 };
 
-// Failures the test backend can inject, to test how the pipeline reports them.
-enum class TestFault {
-  None,
-  BadLaunch,       // a launch the runtime refuses (cudaErrorInvalidConfiguration): the context survives
-  IllegalAddress,  // a kernel writes outside any allocation: the context is lost for the whole process
-};
-
-struct TestBackendOptions {
-  InputLayout layout = InputLayout::Packed;
-  int numLabels = 1;
-  int spinPerToken = 0;  // extra arithmetic per token, so a benchmark can give the backend real cost
-  TestFault fault = TestFault::None;
-  int faultAtBatch = 1;  // the fault happens on this batch (1-based, counted over the backend's life)
-};
-
-// A backend for testing the pipeline: a deterministic score from the token ids (see backends/testing/).
-std::unique_ptr<DeviceBackend> makeTestBackend(const TestBackendOptions& options);
-
 }  // namespace trt_rerank

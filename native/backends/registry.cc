@@ -1,3 +1,5 @@
+// Compiled once per addon: the gpu-test entry is in the testing addon's table only (TRT_RERANK_TESTING,
+// trt_rerank_testing.node); trt_rerank.node has no entry for it and says where it is.
 #include "backends/registry.h"
 
 #include "backends/cpu/cpu_backend.h"
@@ -9,6 +11,9 @@
 #include "backends/cuda/cuda_backend.h"
 #include "backends/device_backend.h"
 #include "pipeline/gpu_engine.h"
+#endif
+#if defined(TRT_RERANK_TESTING) && defined(TRT_RERANK_WITH_CUDA)
+#include "backends/testing/test_backend.h"
 #endif
 #ifdef TRT_RERANK_WITH_TENSORRT
 #include "backends/tensorrt/tensorrt_backend.h"
@@ -59,7 +64,9 @@ std::unique_ptr<Engine> createCuda(const ModelSpec* spec, const BackendOptions& 
   cuda.cudaGraphs = o.cudaGraphs;
   return makeGpuEngine(makeCudaBackend(*spec, cuda), gpuOptions(o));
 }
+#endif
 
+#if defined(TRT_RERANK_TESTING) && defined(TRT_RERANK_WITH_CUDA)
 std::unique_ptr<Engine> createGpuTest(const ModelSpec*, const BackendOptions& o) {
   TestBackendOptions test;
   test.layout = o.padded ? InputLayout::Padded : InputLayout::Packed;
@@ -69,7 +76,9 @@ std::unique_ptr<Engine> createGpuTest(const ModelSpec*, const BackendOptions& o)
   test.faultAtBatch = o.faultAtBatch;
   return makeGpuEngine(makeTestBackend(test), gpuOptions(o));
 }
-#else
+#endif
+
+#ifndef TRT_RERANK_WITH_CUDA
 std::string cudaUnavailable(const BackendOptions&) {
   return "this build of trt-rerank has no CUDA parts (the CUDA toolkit was not found when it was built)";
 }
@@ -113,8 +122,10 @@ const std::vector<BackendEntry>& backendRegistry() {
       {"cuda", false, true, true, cudaUnavailable, nullptr},
 #endif
       {"cpu", true, true, true, alwaysAvailable, createCpu},
-#ifdef TRT_RERANK_WITH_CUDA
+#if defined(TRT_RERANK_TESTING) && defined(TRT_RERANK_WITH_CUDA)
       {"gpu-test", true, false, false, cudaUnavailable, createGpuTest},
+#elif defined(TRT_RERANK_TESTING)
+      {"gpu-test", false, false, false, cudaUnavailable, nullptr},
 #endif
   };
   return entries;
@@ -127,6 +138,13 @@ std::unique_ptr<Engine> createEngine(const std::string& name, const ModelSpec* s
     if (e.needsModel && !spec) throw NativeError(kErrInvalidArgument, "the " + name + " backend needs a model spec");
     return e.create(spec, options);
   }
+#ifndef TRT_RERANK_TESTING
+  if (name == "gpu-test") {
+    throw NativeError(kErrBackendUnavailable,
+                      "backend 'gpu-test' is not in this addon: it is in the testing addon only (build/Release/trt_rerank_testing.node, "
+                      "built by `TRT_RERANK_TESTING=1 npm run build` and loaded where TRT_RERANK_TESTING=1 is set)");
+  }
+#endif
   throw NativeError(kErrInvalidArgument, "backend '" + name + "' is not in this build");
 }
 

@@ -24,7 +24,7 @@ struct BackendOptions {
   bool bf16 = false;       // cuda: storage type
   bool cudaGraphs = true;  // tensorrt and cuda
   std::string engine;      // tensorrt: the engine file
-  // gpu-test only
+  // gpu-test only (a backend of the testing addon, trt_rerank_testing.node)
   bool padded = false;
   int numLabels = 1;
   int spinPerToken = 0;

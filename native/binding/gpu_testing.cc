@@ -8,6 +8,7 @@
 #include "common/cuda_resources.h"
 #include "backends/cuda/cublaslt.h"
 #include "backends/device_backend.h"
+#include "backends/testing/test_backend.h"
 #include "common/half.h"
 #include "kernels/attention.cuh"
 #include "kernels/encoder.cuh"

@@ -1,21 +1,27 @@
 import { existsSync } from 'node:fs';
-import { addonCandidates, loadAddon } from '../../lib/binding/loader.js';
+import { addonCandidates, loadAddon, testingUnavailable } from '../../lib/binding/loader.js';
 
 /** Native tests need the built addon; without it they fail with this message (never silently skip in CI). */
 export function requireAddonBuilt(): void {
-  if (!addonCandidates().some((p) => existsSync(p))) {
-    throw new Error('the native addon is not built: run `npm run build` (npm install does it) before `npm test`');
+  const candidates = addonCandidates();
+  if (!candidates.some((p) => existsSync(p))) {
+    throw new Error(
+      process.env.TRT_RERANK_ADDON || process.env.TRT_RERANK_TESTING === '1'
+        ? `the native addon is not built: none of ${candidates.join(', ')} exists (TRT_RERANK_ADDON / TRT_RERANK_TESTING chose them)`
+        : 'the native addon is not built: run `npm run build` (npm install does it) before `npm test`',
+    );
   }
 }
 
 /**
- * Why a GPU test file cannot run here ('' when it can): no CUDA kernels in this build, or no CUDA device. The
- * reason is printed once, prefixed with `what`, so a skipped GPU lane says why.
+ * Why a GPU test file that needs `addon.testing` or the gpu-test backend cannot run here ('' when it can): no
+ * CUDA kernels in this build, the production addon loaded (the testing addon is not built, or not chosen), or
+ * no CUDA device. The reason is printed once, prefixed with `what`, so a skipped GPU lane says why.
  */
 export function gpuSkipReason(what: string): string {
   const addon = loadAddon();
   const cuda = addon.systemInfo().cuda;
-  const reason = !addon.testing ? 'this build has no CUDA kernels' : cuda.devices.length === 0 ? `no CUDA device: ${cuda.error ?? 'none found'}` : '';
+  const reason = testingUnavailable(addon) || (cuda.devices.length === 0 ? `no CUDA device: ${cuda.error ?? 'none found'}` : '');
   if (reason) console.log(`${what} skipped: ${reason}`);
   return reason;
 }

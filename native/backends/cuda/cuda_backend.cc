@@ -7,26 +7,25 @@
 // MiniLM call is ~60 launches of a few microseconds each, so the host, not the GPU, sets its pace). A graph replays fixed shapes and pointers, so
 // such a batch is copied into the slot's graph inputs padded to a bucket (kernels::padGraphBatch): pairs up to
 // a multiple of 16, tokens up to 1/16 of their power of two, the longest pair (the attention grid) up to a
-// power of two. A bucket's first batch runs that padded forward directly (lazy module loading and cuBLASLt's
-// heuristics stay out of the capture); its second is captured, and every later one replays the graph. At most
-// kMaxGraphsPerSlot buckets per slot (buckets never captured are forgotten first); past that, or if a capture
-// fails, batches run directly.
+// power of two. The buckets live in a GraphCache (common/graph_cache.h) with the OnSecondBatch policy: a
+// bucket's first batch runs that padded forward directly (lazy module loading and cuBLASLt's heuristics stay out
+// of the capture), its second is captured, and every later one replays the graph, so shapes seen once are never
+// captured. A full slot forgets its buckets without a graph first; past that, or if a capture fails, batches run
+// directly.
 #include "backends/cuda/cuda_backend.h"
 
 #include <cuda_runtime_api.h>
 
 #include <algorithm>
-#include <atomic>
-#include <map>
 #include <tuple>
 #include <vector>
 
 #include "backends/cuda/cublaslt.h"
 #include "backends/cuda/cuda_ops.h"
 #include "common/cuda_check.h"
-#include "common/cuda_graph.h"
 #include "common/cuda_resources.h"
 #include "common/errors.h"
+#include "common/graph_cache.h"
 #include "common/mapped_file.h"
 #include "kernels/encoder.cuh"
 
@@ -38,23 +37,18 @@ constexpr int kGraphMaxSequences = 128;
 // Past ~1 ms of GPU work the GPU, not the launches, sets the pace, and a graph's padded shape only risks a
 // slower cuBLASLt pick (H100: XLM-R large, 100 documents, 22.3 ms with a graph, 20.7 without).
 constexpr double kGraphMaxFlops = 0.5e12;
-constexpr size_t kMaxGraphsPerSlot = 64;
 constexpr int64_t kElementBytes = 2;
 
-// A graph bucket: (pairs, tokens, longest pair) after padding.
+// A graph bucket: (pairs, tokens, longest pair) after padding. No per-bucket state: every bucket of a slot
+// replays the same fixed buffers.
 using GraphShape = std::tuple<int32_t, int32_t, int32_t>;
-
-struct GraphBucket {
-  std::unique_ptr<CudaGraph> graph;
-  bool warm = false;    // its first batch ran directly
-  bool failed = false;  // capture failed: this bucket runs directly
-};
+using Graphs = GraphCache<GraphShape>;
 
 struct Slot {
   std::unique_ptr<cuda::CudaOps> ops;
   // The fixed inputs and logits of this slot's graphs, and the graphs by shape.
   DeviceBuffer graphIds, graphTypeIds, graphCuSeqLens, graphLogits;
-  std::map<GraphShape, GraphBucket> graphs;
+  Graphs::Slot graphs;
 };
 
 // Smallest multiple of `step` >= x.
@@ -121,11 +115,7 @@ class CudaBackend : public DeviceBackend {
     maxTokens_ = maxTokens;
   }
 
-  std::vector<std::pair<std::string, double>> counters() const override {
-    return {{"graphsCaptured", static_cast<double>(graphsCaptured_.load())},
-            {"graphLaunches", static_cast<double>(graphLaunches_.load())},
-            {"graphCaptureFailures", static_cast<double>(graphFailures_.load())}};
-  }
+  std::vector<std::pair<std::string, double>> counters() const override { return graphs_.counters(); }
 
   void enqueue(const DeviceBatch& batch, float* logits, cudaStream_t stream, int slot) override {
     if (batch.count == 0) return;
@@ -143,36 +133,14 @@ class CudaBackend : public DeviceBackend {
     padded.typeIds = s.graphTypeIds.get<uint8_t>();
     padded.cuSeqLens = s.graphCuSeqLens.get<int32_t>();
     float* paddedLogits = s.graphLogits.get<float>();
-    auto found = s.graphs.find(shape);
-    if (found == s.graphs.end() && s.graphs.size() >= kMaxGraphsPerSlot) {
-      // Full: forget the buckets seen once and never captured, so one-off shapes cannot lock out later ones.
-      for (auto it = s.graphs.begin(); it != s.graphs.end();) it = it->second.graph ? std::next(it) : s.graphs.erase(it);
-    }
-    if (found == s.graphs.end() && s.graphs.size() >= kMaxGraphsPerSlot) {
-      forward(padded, paddedLogits, stream, s);
-    } else {
-      GraphBucket& bucket = found != s.graphs.end() ? found->second : s.graphs[shape];
-      if (!bucket.graph && !bucket.failed && bucket.warm) {
-        auto graph = std::make_unique<CudaGraph>();
-        if (graph->capture(stream, [&] {
-              forward(padded, paddedLogits, stream, s);
-              return true;
-            })) {
-          bucket.graph = std::move(graph);
-          ++graphsCaptured_;
-        } else {
-          bucket.failed = true;
-          ++graphFailures_;
-        }
-      }
-      if (bucket.graph) {
-        bucket.graph->launch(stream);
-        ++graphLaunches_;
-      } else {
-        forward(padded, paddedLogits, stream, s);
-        bucket.warm = true;
-      }
-    }
+    const auto direct = [&] { forward(padded, paddedLogits, stream, s); };
+    graphs_.run(
+        s.graphs, shape, stream, [] { return NoBucketState{}; }, [&](NoBucketState&) { direct(); },
+        [&](NoBucketState&) {
+          direct();
+          return true;
+        },
+        direct);
     TRT_RERANK_CUDA_CHECK(cudaMemcpyAsync(logits, paddedLogits, sizeof(float) * batch.count * numLabels(), cudaMemcpyDeviceToDevice, stream));
   }
 
@@ -286,7 +254,7 @@ class CudaBackend : public DeviceBackend {
   std::vector<std::unique_ptr<Slot>> slots_;
   int32_t maxBatchSize_ = 0;
   int64_t maxTokens_ = 0;
-  std::atomic<uint64_t> graphsCaptured_{0}, graphLaunches_{0}, graphFailures_{0};
+  Graphs graphs_{GraphCapture::OnSecondBatch};  // the slots' buckets are in Slot::graphs
 };
 
 }  // namespace

@@ -5,17 +5,17 @@
 //
 // seqLen is the batch's longest pair rounded up to a sequence bucket (engine_io.h). With CUDA graphs on, rows
 // are rounded up too (1, 2, 4 .. 64, then multiples of 64; the extra rows are dummies), and each (rows,
-// seqLen) shape gets its own execution context, fixed to that shape, and one graph captured after a first
-// plain enqueue (TensorRT does deferred work on the first enqueue after a shape change, which must stay out
-// of the graph). Replaying a graph is then always at the shape it was captured for. A slot's contexts run one
-// at a time on its stream, so they share one block of activation memory (kUSER_MANAGED). Shapes past the cap,
-// a failed capture, or graphs off: a per-slot context whose shape is set per batch, enqueueV3 directly.
-// Every sequence bucket runs once at load (warm-up).
+// seqLen) shape is a bucket of the slot's GraphCache (common/graph_cache.h, AfterFirstBatch policy): its own
+// execution context, fixed to that shape, and one graph captured right after a first plain enqueue (TensorRT
+// does deferred work on the first enqueue after a shape change, which must stay out of the graph). Replaying a
+// graph is then always at the shape it was captured for. A slot's contexts run one at a time on its stream, so
+// they share one block of activation memory (kUSER_MANAGED). A failed capture: that shape's context, enqueueV3
+// directly. Shapes past the cap (after shapes without a graph are forgotten), or graphs off: a per-slot context
+// whose shape is set per batch, enqueueV3 directly. Every sequence bucket runs once at load (warm-up).
 #include <cuda_runtime_api.h>
 
 #include <algorithm>
 #include <atomic>
-#include <map>
 #include <utility>
 #include <vector>
 
@@ -23,9 +23,9 @@
 #include "backends/tensorrt/tensorrt_backend.h"
 #include "backends/tensorrt/tensorrt_runtime.h"
 #include "common/cuda_check.h"
-#include "common/cuda_graph.h"
 #include "common/cuda_resources.h"
 #include "common/errors.h"
+#include "common/graph_cache.h"
 #include "common/mapped_file.h"
 #include "kernels/engine_io.cuh"
 
@@ -35,8 +35,6 @@ namespace {
 namespace nv = nvinfer1;
 using tensorrt::logger;
 using tensorrt::Owned;
-
-constexpr size_t kMaxGraphsPerSlot = 64;
 
 TensorType fromTrt(nv::DataType t) {
   switch (t) {
@@ -67,19 +65,15 @@ size_t elementBytes(TensorType t) {
   }
 }
 
-// A context fixed to one shape, with the graph of its enqueue (absent when capture failed).
-struct ShapeContext {
-  Owned<nv::IExecutionContext> context;
-  std::unique_ptr<CudaGraph> graph;
-  bool warm = false;  // its first, uncaptured enqueue has run
-};
+// Graph buckets by (rows, seqLen), each with its execution context fixed to that shape.
+using ShapeContexts = GraphCache<std::pair<int, int>, Owned<nv::IExecutionContext>>;
 
 struct SlotState {
   DeviceBuffer activations;             // shared by the slot's contexts (one runs at a time)
   Owned<nv::IExecutionContext> dynamic;  // any shape, set per batch
   DeviceBuffer ids, mask, typeIds, output;
   std::pair<int, int> dynamicShape{-1, -1};
-  std::map<std::pair<int, int>, ShapeContext> shapes;
+  ShapeContexts::Slot shapes;  // last: its contexts go first
 };
 
 // Rows a graph shape uses for `count` pairs: 1, 2, 4 .. 64, then multiples of 64, within [minBatch, cap].
@@ -163,10 +157,9 @@ class TensorRtBackend : public DeviceBackend {
   }
 
   std::vector<std::pair<std::string, double>> counters() const override {
-    return {{"enqueues", static_cast<double>(enqueues_.load())},
-            {"graphsCaptured", static_cast<double>(graphsCaptured_.load())},
-            {"graphLaunches", static_cast<double>(graphLaunches_.load())},
-            {"graphCaptureFailures", static_cast<double>(graphFailures_.load())}};
+    std::vector<std::pair<std::string, double>> out{{"enqueues", static_cast<double>(enqueues_.load())}};
+    for (auto& c : graphs_.counters()) out.push_back(std::move(c));
+    return out;
   }
 
   void prepareSlots(int slots, int maxBatchSize, int64_t) override {
@@ -246,31 +239,17 @@ class TensorRtBackend : public DeviceBackend {
 
   void run(SlotState& s, const BatchShape& shape, cudaStream_t stream) {
     if (!options_.cudaGraphs) return runDynamic(s, shape, stream);
-    const std::pair<int, int> key{shape.rows, shape.seqLen};
-    auto found = s.shapes.find(key);
-    if (found == s.shapes.end()) {
-      if (s.shapes.size() >= kMaxGraphsPerSlot) return runDynamic(s, shape, stream);
-      ShapeContext fresh;
-      fresh.context = newContext(s);
-      setShape(*fresh.context, shape);
-      found = s.shapes.emplace(key, std::move(fresh)).first;
-    }
-    ShapeContext& c = found->second;
-    if (c.graph) {
-      ++graphLaunches_;
-      return c.graph->launch(stream);
-    }
-    enqueueDirect(*c.context, stream);  // this batch's result
-    if (c.warm) return;                 // capture failed before: this shape runs without a graph
-    c.warm = true;
-    // Records the next enqueue (the first one did TensorRT's deferred work); it does not run now.
-    auto graph = std::make_unique<CudaGraph>();
-    if (graph->capture(stream, [&] { return c.context->enqueueV3(stream); })) {
-      c.graph = std::move(graph);
-      ++graphsCaptured_;
-    } else {
-      ++graphFailures_;
-    }
+    using Context = Owned<nv::IExecutionContext>;
+    graphs_.run(
+        s.shapes, {shape.rows, shape.seqLen}, stream,
+        [&] {
+          Context context = newContext(s);
+          setShape(*context, shape);
+          return context;
+        },
+        [&](Context& context) { enqueueDirect(*context, stream); },
+        // The enqueue after the first (which did TensorRT's deferred work), recorded: it does not run now.
+        [&](Context& context) { return context->enqueueV3(stream); }, [&] { runDynamic(s, shape, stream); });
   }
 
   // Every sequence bucket at the full batch once on slot 0's dynamic context, so no request pays TensorRT's
@@ -302,7 +281,8 @@ class TensorRtBackend : public DeviceBackend {
   size_t activationBytes_ = 0;
   std::vector<std::unique_ptr<SlotState>> slots_;
   // Over all slots (each slot runs on one thread at a time, slots in parallel).
-  std::atomic<uint64_t> enqueues_{0}, graphsCaptured_{0}, graphLaunches_{0}, graphFailures_{0};
+  std::atomic<uint64_t> enqueues_{0};
+  ShapeContexts graphs_{GraphCapture::AfterFirstBatch};  // the slots' buckets are in SlotState::shapes
 };
 
 }  // namespace

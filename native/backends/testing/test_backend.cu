@@ -2,7 +2,7 @@
 // (test/gpu/pipeline.test.ts), computed from either input layout. With
 // spinPerToken > 0 each token also costs that many dependent multiply-adds, whose result is discarded, so a
 // benchmark can give the backend a known cost.
-#include "backends/device_backend.h"
+#include "backends/testing/test_backend.h"
 #include "backends/testing/test_score.cuh"
 #include "common/cuda_check.h"
 
