@@ -156,13 +156,25 @@ void CpuOps::linear(const View& x, models::ParamId w, const View& y, models::Act
     shapeError("linear [" + std::to_string(x.rows) + ", " + std::to_string(x.cols) + "] -> [" + std::to_string(y.rows) + ", " +
                std::to_string(y.cols) + "] with a [" + std::to_string(columns) + ", " + std::to_string(p.cols) + "] weight");
   }
-  int64_t column = 0;
-  for (int i = firstPart; i < firstPart + count; ++i) {
-    const PackedLinear& part = p.parts[static_cast<size_t>(i)];
-    cpu::linear(static_cast<const float*>(x.data), x.ld, static_cast<int>(x.rows), part, static_cast<float*>(y.data) + column, y.ld,
-                toGemm(act), &pool_);
-    column += part.outFeatures();
-  }
+  // Many rows (a chunk's tokens): blocks of rows over the pool, each block's A rows staying in cache across every
+  // output column. Few rows (first tokens only): the columns over the pool. Either way each value is accumulated
+  // in the same order (gemm.h), so the split does not change results.
+  const int64_t rowsPerTask = std::clamp<int64_t>((x.rows + 4 * pool_.size() - 1) / (4 * pool_.size()), 32, 256);
+  const int64_t rowTasks = (x.rows + rowsPerTask - 1) / rowsPerTask;
+  const auto run = [&](int64_t r0, int64_t rows, ThreadPool* pool) {
+    int64_t column = 0;
+    for (int i = firstPart; i < firstPart + count; ++i) {
+      const PackedLinear& part = p.parts[static_cast<size_t>(i)];
+      cpu::linear(static_cast<const float*>(x.data) + r0 * x.ld, x.ld, static_cast<int>(rows), part,
+                  static_cast<float*>(y.data) + r0 * y.ld + column, y.ld, toGemm(act), pool);
+      column += part.outFeatures();
+    }
+  };
+  if (rowTasks < 2 * pool_.size()) return run(0, x.rows, &pool_);
+  pool_.parallelFor(rowTasks, [&](int64_t task, int) {
+    const int64_t r0 = task * rowsPerTask;
+    run(r0, std::min(rowsPerTask, x.rows - r0), nullptr);
+  });
 }
 
 void CpuOps::norm(const models::NormArgs& a) {
