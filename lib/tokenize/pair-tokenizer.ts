@@ -55,6 +55,8 @@ export interface TokenizerSource {
   modelConfig: Json | null;
   maxLength: number;
   truncation: Truncation;
+  /** The model layer's position limit, when the main thread's tokenizer had one (workers check maxLength the same way). */
+  modelPositions?: { limit: number; why: string };
 }
 
 /** model_max_length at or above this is transformers' "no limit" placeholder (int(1e30)), not a limit. */
@@ -214,6 +216,14 @@ export class PairTokenizer {
 
     if (!check.isPlainObject(tokenizerJson.model)) throw new ModelLoadError('ERR_MODEL_INVALID', path, 'tokenizer.json has no "model"');
     const model: Json = { ...tokenizerJson.model };
+    // Older files name no type; Rust then takes the first model whose fields parse (models/mod.rs ModelUntagged:
+    // BPE, WordPiece, WordLevel, Unigram), which their fields tell apart.
+    if (model.type === undefined) {
+      model.type = Array.isArray(model.merges) ? 'BPE'
+        : Array.isArray(model.vocab) ? 'Unigram'
+        : 'continuing_subword_prefix' in model || 'max_input_chars_per_word' in model ? 'WordPiece'
+        : 'WordLevel';
+    }
     // tokenizers.js guesses a model for any other type (a vocab and no type becomes its Legacy model): refused.
     if (typeof model.type !== 'string' || !SUPPORTED_MODEL_TYPES.includes(model.type)) {
       throw new ModelLoadError(
@@ -254,7 +264,8 @@ export class PairTokenizer {
       if (cause instanceof TokenizerJsonError) throw new ModelLoadError('ERR_MODEL_INVALID', path, `tokenizer.json model: ${cause.message}`, { cause });
       throw new ModelLoadError('ERR_MODEL_UNSUPPORTED', path, `this version of tokenizers.js cannot be adapted: ${(cause as Error).message}`, { cause });
     }
-    const source: TokenizerSource = { tokenizerJson, tokenizerConfig, modelConfig, maxLength, truncation };
+    const modelPositions = o.modelPositions as TokenizerSource['modelPositions'];
+    const source: TokenizerSource = { tokenizerJson, tokenizerConfig, modelConfig, maxLength, truncation, ...(modelPositions ? { modelPositions } : {}) };
     const pt = new PairTokenizer(tokenizer, splits, template, maxLength, truncation, prefixCutAllowed(forJs), cacheBytes, source);
     // Fails at load, not at the first request, if tokenizers.js no longer reports its splits as expected.
     const firstAdded = (forJs.added_tokens as Array<{ content?: unknown }>)[0]?.content;

@@ -11,6 +11,7 @@ const tokenizer = PairTokenizer.fromObjects(source.tokenizerJson, source.tokeniz
   maxLength: source.maxLength,
   truncation: source.truncation,
   tokenCache: false,
+  ...(source.modelPositions ? { modelPositions: source.modelPositions } : {}),
 });
 
 parentPort!.on('message', ({ id, docs }: { id: number; docs: string[] }) => {

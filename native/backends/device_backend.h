@@ -48,6 +48,8 @@ class DeviceBackend {
   // Limits of the backend itself (an engine's optimization profile); 0: none.
   virtual int maxBatchSize() const { return 0; }
   virtual int maxSequenceLength() const { return 0; }
+  // Token ids a batch may hold: [0, vocabSize()) (0: the backend checks its own inputs, or reads none).
+  virtual int32_t vocabSize() const { return 0; }
   // Called once at load with the pipeline's execution slots and the largest batch (pairs, tokens), before any
   // enqueue: per-slot state (execution contexts, scratch) is made here, so no request allocates.
   virtual void prepareSlots(int slots, int maxBatchSize, int64_t maxTokens) {

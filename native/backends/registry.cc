@@ -67,6 +67,9 @@ std::unique_ptr<Engine> createCuda(const ModelSpec* spec, const BackendOptions& 
 #endif
 
 #if defined(TRT_RERANK_TESTING) && defined(TRT_RERANK_WITH_CUDA)
+// The test backend needs a device, not cuBLASLt.
+std::string gpuTestUnavailable(const BackendOptions& o) { return deviceUnavailable(o.device); }
+
 std::unique_ptr<Engine> createGpuTest(const ModelSpec*, const BackendOptions& o) {
   TestBackendOptions test;
   test.layout = o.padded ? InputLayout::Padded : InputLayout::Packed;
@@ -123,7 +126,7 @@ const std::vector<BackendEntry>& backendRegistry() {
 #endif
       {"cpu", true, true, true, alwaysAvailable, createCpu},
 #if defined(TRT_RERANK_TESTING) && defined(TRT_RERANK_WITH_CUDA)
-      {"gpu-test", true, false, false, cudaUnavailable, createGpuTest},
+      {"gpu-test", true, false, false, gpuTestUnavailable, createGpuTest},
 #elif defined(TRT_RERANK_TESTING)
       {"gpu-test", false, false, false, cudaUnavailable, nullptr},
 #endif
@@ -136,6 +139,9 @@ std::unique_ptr<Engine> createEngine(const std::string& name, const ModelSpec* s
     if (name != e.name) continue;
     if (!e.inBuild) throw NativeError(kErrBackendUnavailable, "backend '" + name + "' is not in this build: " + e.unavailable(options));
     if (e.needsModel && !spec) throw NativeError(kErrInvalidArgument, "the " + name + " backend needs a model spec");
+    if (const std::string why = e.unavailable(options); !why.empty()) {
+      throw NativeError(kErrBackendUnavailable, "the " + name + " backend cannot run here: " + why);
+    }
     return e.create(spec, options);
   }
 #ifndef TRT_RERANK_TESTING

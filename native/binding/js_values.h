@@ -5,7 +5,10 @@
 
 #include <napi.h>
 
+#include <cmath>
 #include <cstdint>
+#include <cstdio>
+#include <initializer_list>
 #include <string>
 
 #include "binding/promise_worker.h"
@@ -53,9 +56,12 @@ inline Napi::Array array(const Napi::Object& o, const char* name, const std::str
 // An integer in [min, max] (JS numbers are exact up to 2^53).
 inline int64_t integer(const Napi::Env& env, const Napi::Value& v, const std::string& name, int64_t min, int64_t max) {
   const double d = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : 0.0;
-  if (!v.IsNumber() || d != static_cast<double>(static_cast<int64_t>(d)) || d < static_cast<double>(min) || d > static_cast<double>(max)) {
+  // Range first: converting NaN, an infinity or anything past int64 to an integer is undefined behaviour.
+  if (!v.IsNumber() || !(d >= static_cast<double>(min) && d <= static_cast<double>(max)) || d != std::trunc(d)) {
+    char text[32];
+    std::snprintf(text, sizeof(text), "%.10g", d);
     throwJsError(env, kErrInvalidArgument, name + " must be an integer from " + std::to_string(min) + " to " + std::to_string(max) + ", got " +
-                                               (v.IsNumber() ? std::to_string(d) : std::string(typeName(v))));
+                                               (v.IsNumber() ? std::string(text) : std::string(typeName(v))));
   }
   return static_cast<int64_t>(d);
 }
@@ -76,6 +82,16 @@ class Options {
     if (v.IsUndefined()) return fallback;
     if (!v.IsString()) throwJsError(object_.Env(), kErrInvalidArgument, what_ + " '" + name + "' must be a string, got " + typeName(v));
     return v.As<Napi::String>().Utf8Value();
+  }
+  // One of `allowed`, or the fallback when absent.
+  std::string choice(const char* name, std::initializer_list<const char*> allowed, const std::string& fallback) const {
+    const std::string v = string(name, fallback);
+    std::string list;
+    for (const char* a : allowed) {
+      if (v == a) return v;
+      list += (list.empty() ? "'" : ", '") + std::string(a) + "'";
+    }
+    throwJsError(object_.Env(), kErrInvalidArgument, what_ + " '" + name + "' must be one of " + list + ", got '" + v + "'");
   }
   bool boolean(const char* name, bool fallback) const {
     Napi::Value v = object_.Get(name);

@@ -439,13 +439,13 @@ Napi::Value loadSession(const Napi::CallbackInfo& info) {
   options.device = o.integer("device", 0, 0, 1024);
   options.concurrency = o.integer("concurrency", 2, 1, 64);
   options.maxLength = o.integer("maxLength", 512, 1, 1 << 20);
-  options.padded = o.string("layout", "packed") == "padded";
+  options.padded = o.choice("layout", {"packed", "padded"}, "packed") == "padded";
   options.numLabels = o.integer("numLabels", 1, 1, 2);
   options.spinPerToken = o.integer("spinPerToken", 0, 0, 1 << 20);
-  options.fault = o.string("fault", "");
+  options.fault = o.choice("fault", {"", "bad-launch", "illegal-address"}, "");
   options.faultAtBatch = o.integer("faultAtBatch", 1, 1, INT32_MAX);
   options.engine = o.string("engine", "");
-  options.bf16 = o.string("dtype", "fp16") == "bf16";
+  options.bf16 = o.choice("dtype", {"fp16", "bf16"}, "fp16") == "bf16";
   options.clampMaxLength = o.boolean("clampMaxLength", false);
   options.cudaGraphs = o.boolean("cudaGraphs", true);
   auto* worker = new LoadWorker(env, backend, std::move(spec), std::move(options));

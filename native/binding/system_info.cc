@@ -139,8 +139,10 @@ Napi::Value systemInfo(const Napi::CallbackInfo& info) {
 #endif
   out.Set("cublasLt", cublasLt);
   Napi::Array backends = Napi::Array::New(env);
-  for (const BackendEntry& e : backendRegistry()) {
-    if (e.inBuild && e.selectable) backends.Set(backends.Length(), e.name);
+  // In the order earlier releases listed them (cpu first), the reverse of the order 'auto' tries them.
+  const auto& entries = backendRegistry();
+  for (auto e = entries.rbegin(); e != entries.rend(); ++e) {
+    if (e->inBuild && e->selectable) backends.Set(backends.Length(), e->name);
   }
   out.Set("backends", backends);
   return out;

@@ -15,9 +15,10 @@
 // One policy for both would either fill the CUDA slots with graphs of one-off shapes or delay every TensorRT
 // graph by a batch for no saving.
 //
-// At most `capacity` buckets a slot. A batch of a new shape in a full slot first forgets the slot's buckets that
-// hold no graph (not yet captured, or whose capture failed), so they cannot lock out later shapes; if the slot
-// is still full, the batch runs without a bucket (`fallback`). A bucket whose capture failed runs directly.
+// At most `capacity` buckets a slot. A batch of a new shape in a full slot first forgets the slot's stateless
+// buckets that hold no graph (not yet captured, or whose capture failed), so they cannot lock out later shapes
+// (buckets with state are kept: their state may be in use on the stream); if the slot is still full, the batch
+// runs without a bucket (`fallback`). A bucket whose capture failed runs directly.
 //
 // Threads: a Slot is used by one thread at a time (the backend's execution slot); the counters are shared by all
 // slots, atomic.
@@ -31,6 +32,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -91,8 +93,12 @@ class GraphCache {
     auto& buckets = slot.buckets_;
     auto found = buckets.find(shape);
     if (found == buckets.end()) {
-      if (buckets.size() >= capacity_) {
-        for (auto it = buckets.begin(); it != buckets.end();) it = it->second.graph ? std::next(it) : buckets.erase(it);
+      // Only stateless buckets are forgotten: a backend's state (a TensorRT execution context) may still be running
+      // the slot's previous batch on the stream.
+      if constexpr (std::is_same_v<State, NoBucketState>) {
+        if (buckets.size() >= capacity_) {
+          for (auto it = buckets.begin(); it != buckets.end();) it = it->second.graph ? std::next(it) : buckets.erase(it);
+        }
       }
       if (buckets.size() >= capacity_) return fallback();
       found = buckets.emplace(shape, typename Slot::Bucket(makeState())).first;

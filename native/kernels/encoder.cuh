@@ -29,8 +29,9 @@ void embeddingLayerNorm(StorageType type, const int32_t* ids, const uint8_t* typ
 // s[r] = x[r] + residual[r], out[r] = LayerNorm(s[r]) (gamma, beta, eps); x, residual, sumOut, out [rows, hidden].
 //   residual nullptr: s = x (a plain LayerNorm); beta nullptr: no bias.
 //   sumOut nullptr (post-LN, BERT): s stays in fp32 and out may alias x or residual (today's callers: out = residual).
-//   sumOut given (pre-LN, ModernBERT: sumOut = residual, the residual stream, and out another buffer): s is
-//   rounded to the storage type, written to sumOut and normalised as rounded (as PyTorch's h + y in fp16/bf16).
+//   sumOut given (pre-LN: sumOut the residual stream, out another buffer): s is rounded to sumOut's type,
+//   written there and normalised as rounded (in the storage type as PyTorch's h + y in fp16/bf16; ModernBERT keeps
+//   its stream in fp32, see below).
 //   sumOut and out may each alias x or residual, not each other: every thread reads its elements before it
 //   writes any.
 //   residualFloat / sumFloat: residual / sumOut hold fp32 (a residual stream kept in fp32; s is then stored and

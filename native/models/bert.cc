@@ -43,7 +43,7 @@ class Bert final : public Model {
     const int64_t vocab = c.integer("vocab_size", 1, limits::kMaxVocab);
     const int64_t maxPositions = c.integer("max_position_embeddings", 1, limits::kMaxPositions);
     const int64_t typeVocab = c.integer("type_vocab_size", 1, limits::kMaxTypeVocab, 2);
-    const int64_t pad = c.integer("pad_token_id", 0, vocab - 1, bert ? 0 : 1);
+    const int64_t pad = c.integer("pad_token_id", 0, limits::kMaxVocab, bert ? 0 : 1);  // any id, as transformers takes it
     eps_ = static_cast<float>(c.positive("layer_norm_eps", 1e-12, 1.0));
     // XLM-R numbers positions from pad + 1: the table's first pad + 1 rows are never a real token's.
     const int64_t longest = bert ? maxPositions : maxPositions - (pad + 1);

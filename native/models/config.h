@@ -4,7 +4,9 @@
 // anything else.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <optional>
 #include <string>
 #include <vector>
@@ -42,7 +44,8 @@ class ConfigReader {
       if (fallback) return *fallback;
       invalid(key, "is required (an integer from " + std::to_string(min) + " to " + std::to_string(max) + ")");
     }
-    if (!(*v == static_cast<double>(static_cast<int64_t>(*v))) || *v < static_cast<double>(min) || *v > static_cast<double>(max)) {
+    // Range first: converting NaN, an infinity or anything past int64 to an integer is undefined behaviour.
+    if (!(*v >= static_cast<double>(min) && *v <= static_cast<double>(max)) || *v != std::trunc(*v)) {
       invalid(key, "must be an integer from " + std::to_string(min) + " to " + std::to_string(max) + ", got " + format(*v));
     }
     return static_cast<int64_t>(*v);
@@ -70,13 +73,11 @@ class ConfigReader {
     invalid(key, "must be one of " + list + ", got \"" + v + "\"");
   }
 
+  // Shortest form a person reads ("1e+09", "0.5", "nan"), not std::to_string's 300 digits.
   static std::string format(double v) {
-    std::string s = std::to_string(v);
-    if (s.find('.') != std::string::npos) {
-      while (!s.empty() && s.back() == '0') s.pop_back();
-      if (!s.empty() && s.back() == '.') s.pop_back();
-    }
-    return s;
+    char text[32];
+    std::snprintf(text, sizeof(text), "%.10g", v);
+    return text;
   }
 };
 

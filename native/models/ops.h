@@ -65,7 +65,7 @@ struct NormArgs {
   ParamId beta = kNoParam;     // kNoParam: LayerNorm(bias=False)
   float eps = 1e-5f;
   NormKind kind = NormKind::LayerNorm;
-  View out;                    // norm(s) * gamma + beta; may alias x or residual
+  View out;                    // norm(s) * gamma + beta; may alias x or residual (not sum)
 };
 
 enum class QueryRows {
@@ -81,8 +81,9 @@ struct AttentionArgs {
   int headDim = 0;
   QueryRows queries = QueryRows::All;
   int window = -1;          // >= 0: only keys j with |i - j| <= window (positions within the sequence)
-  float ropeTheta = 0.0f;   // > 0: rotary embedding (rotate_half form) on q and k first, in place, at positions
-                            // 0 .. L-1 of each sequence (q and k are changed)
+  float ropeTheta = 0.0f;   // > 0: rotary embedding (rotate_half form) on q and k first, in place, at each token's
+                            // position under the model's rule (q and k are changed); with QueryRows::First the
+                            // CUDA backend takes the sequential rule (first queries at position 0) and refuses others
 };
 
 class Ops {
@@ -94,8 +95,8 @@ class Ops {
   // The forward checks this between layers (the CPU backend's AbortSignal); GPU backends never stop midway.
   virtual bool cancelled() const { return false; }
 
-  // Also computes each token's position under the model's rule (ModelInfo::positions), which embed's position
-  // table and attention's rotary embedding read: every forward calls embed first.
+  // Each token's position under the model's rule (ModelInfo::positions), which embed's position table and
+  // attention's rotary embedding read, is ready by the time embed runs (every forward calls it first).
   virtual void embed(const EmbedArgs& args) = 0;
   // y = act(x w^T + b), for output parts [firstPart, firstPart + parts) of a Linear param (parts = -1: to the
   // last); y's columns are those parts' rows, in order.

@@ -143,6 +143,7 @@ class GpuEngine : public Engine {
   int maxBatchSize() const override { return maxBatchSize_; }
   bool padsBatches() const override { return backend_->padsBatches(); }
   int maxLength() const override { return maxLength_; }
+  int32_t vocabSize() const { return backend_->vocabSize(); }
   int slots() const override { return static_cast<int>(slots_.size()); }
   // Grows one of a slot's buffers (never shrinks). memoryBytes() reads the buffers from the JS thread under the
   // engine's lock, so only the swap happens under it: cudaMalloc, and the cudaFree of the old buffer (which
@@ -273,6 +274,15 @@ void GpuRequest::submit(const TokenBatch& batch, const int32_t* docIndices, int3
     if (maxLength > engine_.maxLength()) {
       throw NativeError(kErrInvalidArgument, "a pair of " + std::to_string(maxLength) + " tokens is longer than the engine's maxLength " +
                                                  std::to_string(engine_.maxLength()));
+    }
+    // Ids index the backend's tables on the device: one past them would read outside the table, not fail.
+    if (const int32_t vocab = engine_.vocabSize(); vocab > 0) {
+      for (int64_t t = 0; t < tokens; ++t) {
+        if (batch.ids[t] < 0 || batch.ids[t] >= vocab) {
+          throw NativeError(kErrInvalidArgument, "token id " + std::to_string(batch.ids[t]) + " is outside the model's vocabulary of " +
+                                                     std::to_string(vocab));
+        }
+      }
     }
     if (batch.count > st.maxSequences || tokens > st.maxTokens) {
       throw NativeError(kErrInvalidArgument, "batch of " + std::to_string(batch.count) + " pairs / " + std::to_string(tokens) +

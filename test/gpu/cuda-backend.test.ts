@@ -123,6 +123,26 @@ describe.skipIf(reason !== '')('CUDA backend numerics against the CPU backend', 
     }
   });
 
+  it('refuses what would read past the model tables: token ids outside the vocabulary, maxLength past the positions', async () => {
+    const { readModelConfig } = await import('../../lib/model/config.js');
+    const { planModel } = await import('../../lib/model/plan.js');
+    const dir = dirs['tiny-bert']!;
+    const config = await readModelConfig(dir);
+    const plan = await planModel(dir, config);
+    await expect(addon.loadSession(plan, { backend: 'cuda', maxLength: config.maxSequenceLength + 1 })).rejects.toMatchObject({
+      code: 'ERR_INVALID_ARGUMENT', message: expect.stringMatching(/maxLength 513 is longer than the cuda backend takes \(512\)/),
+    });
+    const session = await addon.loadSession(plan, { backend: 'cuda', maxLength: 64 });
+    try {
+      const request = session.createRequest(1, 'none');
+      await expect(request.submit(Int32Array.from([101, config.vocabSize, 102]), new Uint8Array(3), Int32Array.from([0, 3]), 0)).rejects.toMatchObject({
+        code: 'ERR_INVALID_ARGUMENT', message: expect.stringMatching(/token id \d+ is outside the model's vocabulary of \d+/),
+      });
+    } finally {
+      await session.close();
+    }
+  });
+
   it("'auto' picks the CUDA backend on a GPU, and says so", async () => {
     const r = await Reranker.load(dirs['tiny-bert']!);
     try {

@@ -156,3 +156,17 @@ describe("the tokenizer's limit comes from the model layer", () => {
     await r.close();
   });
 });
+
+describe('loadSession options', () => {
+  it('a wrong type, range or value is ERR_INVALID_ARGUMENT naming the option, not silently the default', async () => {
+    const { loadAddon } = await import('../../lib/binding/loader.js');
+    const plan = await planModel(models['tiny-bert'], await readModelConfig(models['tiny-bert']));
+    const load = (options: Record<string, unknown>) => () => loadAddon().loadSession(plan, { backend: 'cpu', ...options } as never);
+    expect(load({ threads: 'four' })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT', message: "loadSession options 'threads' must be an integer from 0 to 4096, got a string" }));
+    expect(load({ concurrency: 0 })).toThrow(/'concurrency' must be an integer from 1 to 64, got 0/);
+    expect(load({ maxBatchSize: Number.POSITIVE_INFINITY })).toThrow(/'maxBatchSize' must be an integer from 0 to 1048576, got inf/);
+    expect(load({ dtype: 'fp32' })).toThrow(/'dtype' must be one of 'fp16', 'bf16', got 'fp32'/);
+    expect(load({ cudaGraphs: 1 })).toThrow(/'cudaGraphs' must be true or false, got a number/);
+    await expect(loadAddon().loadSession(plan, { backend: 'nope' as never })).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT', message: "backend 'nope' is not in this build" });
+  });
+});

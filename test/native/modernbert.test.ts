@@ -46,6 +46,9 @@ describe('ModernBERT config.json', () => {
     [{ num_attention_heads: 3 }, /hidden_size" 16 is not a multiple of num_attention_heads 3/],
     [{ norm_eps: -1 }, /"norm_eps" must be a positive number/],
     [{ attention_bias: 'yes' }, /"attention_bias" must be true or false, got a string/],
+    [{ hidden_size: Infinity }, /"hidden_size" must be an integer from 1 to 65536, got inf/],
+    [{ num_hidden_layers: Number.NaN }, /"num_hidden_layers" must be an integer from 1 to 1024, got nan/],
+    [{ intermediate_size: 24.5 }, /"intermediate_size" must be an integer .* got 24.5/],
   ])('%j is ERR_MODEL_INVALID naming the field', (patch, message) => {
     expect(() => parse(patch)).toThrow(expect.objectContaining({ code: 'ERR_MODEL_INVALID', message: expect.stringMatching(message) }));
   });

@@ -25,7 +25,6 @@ describe('tokenizer.json model types', () => {
     // tokenizers.js would have taken these for its Legacy model (a vocab and no known type) and loaded them.
     ['an unknown type', { type: 'Foo', vocab: { a: 0 } }, '"Foo"'],
     ['a lowercase spelling', { type: 'bpe', vocab: { a: 0 }, merges: [] }, '"bpe"'],
-    ['no type', { vocab: { a: 0 }, unk_token: 'a' }, 'null'],
   ])('refuses %s as ERR_MODEL_UNSUPPORTED, naming model.type and the supported types', (_name, model, shown) => {
     const error = loadError(model);
     expect(error.code).toBe('ERR_MODEL_UNSUPPORTED');
@@ -44,6 +43,13 @@ describe('tokenizer.json model types', () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+
+  it('takes a model with no type for the one its fields describe, as Rust does (older files)', () => {
+    const encode = (model: object) => PairTokenizer.fromObjects(tokenizerJson(model), {}, null, { maxLength: 8 }).encodePairs('a', ['a']).ids;
+    expect([...encode({ vocab: { a: 0 }, unk_token: 'a' })]).toEqual([0, 0]);                                        // WordLevel
+    expect([...encode({ vocab: { a: 0, '[UNK]': 1 }, unk_token: '[UNK]', continuing_subword_prefix: '##' })]).toEqual([0, 0]);  // WordPiece
+    expect([...encode({ vocab: { a: 0 }, merges: [] })]).toEqual([0, 0]);                                            // BPE
   });
 
   it('loads each supported type', () => {

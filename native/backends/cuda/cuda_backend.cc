@@ -83,6 +83,10 @@ class CudaBackend : public DeviceBackend {
   InputLayout layout() const override { return InputLayout::Packed; }
   int numLabels() const override { return model_->info().numLabels; }
   int maxBatchSize() const override { return kMaxBatch; }
+  // The model's positions bound the pairs (BERT's and XLM-R's position tables; ModernBERT's max_position_embeddings),
+  // its embedding table the ids: the pipeline refuses what would read past them.
+  int maxSequenceLength() const override { return model_->info().maxSequenceLength; }
+  int32_t vocabSize() const override { return model_->info().vocabSize; }
   uint64_t memoryBytes() const override {
     uint64_t bytes = weights_.bytes();
     for (const auto& s : slots_) {

@@ -132,7 +132,11 @@ void CudaOps::attention(const models::AttentionArgs& a) {
   for (const models::View* v : {&a.q, &a.k, &a.v, &a.out}) requireStorage(*v, "attention");
   const bool firstOnly = a.queries == models::QueryRows::First;
   if (a.ropeTheta > 0.0f) {
-    // Queries of first tokens sit at position 0, where the rotation is the identity: only the keys turn then.
+    // Queries of first tokens sit at position 0 under the sequential rule, where the rotation is the identity:
+    // only the keys turn then.
+    if (firstOnly && model_.info().positions != models::PositionRule::Sequential) {
+      shapeError("rotary embeddings on first-token queries need the sequential position rule");
+    }
     // q and k are columns of one fused q|k|v buffer for all-token queries (one rotary pass over both).
     if (firstOnly) {
       kernels::rotaryEmbedding(type_, a.k.data, shape_.tokens, a.k.ld, a.heads, 0, a.headDim, positions_.get<int32_t>(), a.ropeTheta, stream_,
