@@ -9,6 +9,7 @@ import { byteLevelBpeTokenizer } from '../../lib/tiny-models/tokenizers.js';
 import { prefixCutAllowed } from '../../lib/tokenize/long-text.js';
 import { PairTokenizer, type PairTokenizerOptions, type Truncation } from '../../lib/tokenize/pair-tokenizer.js';
 import { Tokenizer } from '../../lib/tokenize/tokenizers-js.js';
+import { rng } from '../helpers/random.js';
 
 type Json = Record<string, unknown>;
 
@@ -143,16 +144,6 @@ describe('pairs through PairTokenizer (as HF tokenizers 0.23.2 gives them)', () 
 // The long-text cut: tokenizing a prefix gives what tokenizing the whole text and truncating gives
 // ------------------------------------------------------------------------------------------------
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 // Words whose byte-level pieces depend on the space before them, non-ASCII of every width, the special tokens
 // ([MASK] strips the whitespace before it), and the characters where JS and Rust whitespace differ.

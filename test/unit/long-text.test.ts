@@ -7,6 +7,7 @@ import { findCut, prefixCutAllowed } from '../../lib/tokenize/long-text.js';
 import { PairTokenizer, type Truncation } from '../../lib/tokenize/pair-tokenizer.js';
 import { Tokenizer } from '../../lib/tokenize/tokenizers-js.js';
 import { SHARED_BERT_TOKENIZER, hasSharedBertTokenizer } from '../helpers/models.js';
+import { rng } from '../helpers/random.js';
 
 type Json = Record<string, unknown>;
 
@@ -66,16 +67,6 @@ describe('findCut', () => {
 // Prefix cut versus whole-text tokenization on long random texts
 // ------------------------------------------------------------------------------------------------
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const POOL = [
   'the', 'quick', 'brown', 'fox', 'jumps', 'over', 'lazy', 'dog', 'Berlin', 'population', 'museum', 'search', 'query',
