@@ -64,8 +64,8 @@ export interface RerankerInfo {
   memoryBytes: number;
 }
 
-const CPU_BATCH_SIZE = 256;
-const cpuBatch = (o: CheckedLoadOptions) => (o.maxBatchSize === 'auto' ? CPU_BATCH_SIZE : o.maxBatchSize);
+// 'auto' is 0: the CPU backend's own default (native/backends/registry.cc), which session.maxBatchSize reports.
+const cpuBatch = (o: CheckedLoadOptions) => (o.maxBatchSize === 'auto' ? 0 : o.maxBatchSize);
 
 /** model.plan or model.engine in the model folder, if there. */
 function findEngine(modelDir: string): string | undefined {

@@ -22,7 +22,7 @@
 namespace trt_rerank {
 namespace {
 
-constexpr int kCpuBatchSize = 256;
+constexpr int kCpuBatchSize = 256;  // pairs per batch when maxBatchSize is 0 ('auto')
 
 std::unique_ptr<Engine> createCpu(const ModelSpec* spec, const BackendOptions& o) {
   return makeHostEngine(createCpuBackend(*spec, o.threads), o.maxBatchSize > 0 ? o.maxBatchSize : kCpuBatchSize);
