@@ -59,7 +59,6 @@ class Bert final : public Model {
     info_.padTokenId = static_cast<int>(pad);
     info_.maxSequenceLength = static_cast<int>(longest);
     info_.positions = bert ? PositionRule::Sequential : PositionRule::XlmRoberta;
-    info_.usesPositionTable = true;
     info_.gemmFlopsPerToken = 2.0 * static_cast<double>(layers) * (4.0 * H * H + 2.0 * H * I);
 
     words_ = table("embeddings.word_embeddings.weight", vocab, H);

@@ -61,7 +61,6 @@ struct ModelInfo {
   int maxSequenceLength = 0;   // the longest sequence its positions allow
   int padTokenId = 0;
   PositionRule positions = PositionRule::Sequential;
-  bool usesPositionTable = false;  // the rule feeds an embedding table (bounds checks need the largest position)
   double gemmFlopsPerToken = 0;    // dense-layer FLOPs per token of the full encoder (graph limits, the bench floor)
   std::string pooling;             // "cls" or "mean"
 };

@@ -37,7 +37,7 @@ constexpr int kGraphMaxSequences = 128;
 // Past ~1 ms of GPU work the GPU, not the launches, sets the pace, and a graph's padded shape only risks a
 // slower cuBLASLt pick (H100: XLM-R large, 100 documents, 22.3 ms with a graph, 20.7 without).
 constexpr double kGraphMaxFlops = 0.5e12;
-constexpr int64_t kElementBytes = 2;
+constexpr int64_t kElementBytes = cuda::kStorageBytes;
 
 // A graph bucket: (pairs, tokens, longest pair) after padding. No per-bucket state: every bucket of a slot
 // replays the same fixed buffers.
@@ -98,7 +98,7 @@ class CudaBackend : public DeviceBackend {
   // The model's per-token buffers, a position id, and with graphs a padded id and type id.
   uint64_t activationBytesPerToken() const override {
     int64_t bytes = 0;
-    for (const models::BufferDecl& d : model_->buffers()) bytes += d.perToken * (d.fp32 ? 4 : kElementBytes);
+    for (const models::BufferDecl& d : model_->buffers()) bytes += d.perToken * cuda::bufferElementBytes(d);
     return bytes + sizeof(int32_t) + (graphsEnabled() ? sizeof(int32_t) + 1 : 0);
   }
 

@@ -11,7 +11,6 @@ namespace trt_rerank::cuda {
 namespace {
 
 constexpr size_t kGemmWorkspaceBytes = 32u << 20;
-constexpr int kElementBytes = 2;  // fp16 / bf16 storage
 
 kernels::Activation kernelActivation(models::Activation act) {
   switch (act) {
@@ -29,7 +28,7 @@ bool contiguous(const models::View& v) { return v.ld == v.cols; }
 
 // Every op but norm reads and writes the storage type only (fp32 buffers are residual streams).
 void requireStorage(const models::View& v, const char* op) {
-  if (v.elementBytes != kElementBytes) shapeError(std::string(op) + " reads and writes the storage type, not an fp32 buffer");
+  if (v.elementBytes != kStorageBytes) shapeError(std::string(op) + " reads and writes the storage type, not an fp32 buffer");
 }
 
 }  // namespace
@@ -38,7 +37,7 @@ CudaOps::CudaOps(const models::Model& model, const std::vector<Param>& params, c
                  int64_t maxTokens, int64_t maxSequences)
     : model_(model), params_(params), gemm_(gemm), type_(type) {
   for (const models::BufferDecl& d : model.buffers()) {
-    buffers_.emplace_back(static_cast<size_t>((d.fp32 ? 4 : kElementBytes) * (d.perToken * maxTokens + d.perSequence * maxSequences)));
+    buffers_.emplace_back(static_cast<size_t>(bufferElementBytes(d) * (d.perToken * maxTokens + d.perSequence * maxSequences)));
   }
   positions_ = DeviceBuffer(sizeof(int32_t) * static_cast<size_t>(maxTokens));
   workspace_ = DeviceBuffer(kGemmWorkspaceBytes);
@@ -66,7 +65,7 @@ const Param& CudaOps::param(models::ParamId id) const {
 models::View CudaOps::buffer(int id, int64_t rows, int64_t cols, int64_t offset) {
   if (id < 0 || static_cast<size_t>(id) >= buffers_.size()) shapeError("no buffer " + std::to_string(id));
   DeviceBuffer& b = buffers_[static_cast<size_t>(id)];
-  const int bytes = model_.buffers()[static_cast<size_t>(id)].fp32 ? 4 : kElementBytes;
+  const int bytes = bufferElementBytes(model_.buffers()[static_cast<size_t>(id)]);
   if (rows < 0 || cols < 0 || offset < 0 || static_cast<uint64_t>(bytes * (offset + rows * cols)) > b.bytes()) {
     shapeError("buffer " + std::to_string(id) + " holds " + std::to_string(b.bytes() / bytes) + " values, not " + std::to_string(rows) +
                " x " + std::to_string(cols) + " at " + std::to_string(offset));
@@ -101,8 +100,8 @@ void CudaOps::linear(const models::View& x, models::ParamId w, const models::Vie
     shapeError("linear [" + std::to_string(x.rows) + ", " + std::to_string(x.cols) + "] -> [" + std::to_string(y.rows) + ", " +
                std::to_string(y.cols) + "] with a [" + std::to_string(rows) + ", " + std::to_string(p.cols) + "] weight");
   }
-  const char* weight = static_cast<const char*>(p.data) + kElementBytes * row0 * p.cols;
-  const char* bias = p.bias ? static_cast<const char*>(p.bias) + kElementBytes * row0 : nullptr;
+  const char* weight = static_cast<const char*>(p.data) + kStorageBytes * row0 * p.cols;
+  const char* bias = p.bias ? static_cast<const char*>(p.bias) + kStorageBytes * row0 : nullptr;
   // ReLU rides in cuBLASLt's bias epilogue; the GELUs, SiLU and tanh are their own pass (cuBLASLt's GELU is
   // neither the erf nor the tanh form: docs/NOTES.md).
   const bool fusedRelu = act == models::Activation::Relu && bias;
@@ -143,7 +142,7 @@ void CudaOps::attention(const models::AttentionArgs& a) {
                                /*rotateQ=*/false);
     } else {
       if (a.q.ld != a.k.ld) shapeError("rotary embedding needs q and k in one buffer");
-      const int64_t kOffset = (static_cast<const char*>(a.k.data) - static_cast<const char*>(a.q.data)) / kElementBytes;
+      const int64_t kOffset = (static_cast<const char*>(a.k.data) - static_cast<const char*>(a.q.data)) / kStorageBytes;
       kernels::rotaryEmbedding(type_, a.q.data, shape_.tokens, a.q.ld, a.heads, kOffset, a.headDim, positions_.get<int32_t>(), a.ropeTheta, stream_);
     }
   }

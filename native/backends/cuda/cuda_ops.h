@@ -16,6 +16,10 @@
 
 namespace trt_rerank::cuda {
 
+// Bytes of a stored value: fp16 / bf16 for weights and activations, fp32 for buffers a model declares so.
+constexpr int kStorageBytes = 2;
+constexpr int bufferElementBytes(const models::BufferDecl& d) { return d.fp32 ? 4 : kStorageBytes; }
+
 // A param on the device: a Linear's parts stacked by rows (weight [rows, cols], bias [rows] or none).
 struct Param {
   models::ParamDecl::Kind kind = models::ParamDecl::Kind::Vector;
