@@ -97,3 +97,8 @@ export function tokenCache(value: unknown, name: string): { maxBytes: number } |
   }
   return { maxBytes: bytes };
 }
+
+export function callback<T>(value: unknown, name: string): T {
+  if (typeof value !== 'function') throw invalid(name, 'a function', value);
+  return value as T;
+}

@@ -80,6 +80,26 @@ export class AbortError extends RerankError {
   }
 }
 
+/**
+ * The Reranker's queue is full: admitted calls not yet finished hold `maxQueuedPairs` pairs. The call was refused
+ * at once and nothing of it was queued; retry later (an HTTP server answers 429), or load with a larger
+ * `maxQueuedPairs`.
+ */
+export class OverloadedError extends RerankError {
+  constructor(message: string) {
+    super('ERR_OVERLOADED', message);
+  }
+}
+
+/** The call ran longer than its `timeoutMs`; its pairs left the queue. */
+export class TimeoutError extends RerankError {
+  readonly timeoutMs: number;
+  constructor(timeoutMs: number) {
+    super('ERR_TIMEOUT', `the call did not finish within its timeoutMs of ${timeoutMs} ms`);
+    this.timeoutMs = timeoutMs;
+  }
+}
+
 type FromNative = (message: string, cause: unknown, modelDir: string | undefined) => RerankError;
 const modelError = (code: 'ERR_MODEL_INVALID' | 'ERR_MODEL_UNSUPPORTED'): FromNative => (message, cause, modelDir) =>
   new ModelLoadError(code, modelDir ?? 'the model folder', message, { cause });
@@ -92,6 +112,7 @@ const FROM_NATIVE: Record<NativeErrorCode, FromNative> = {
   ERR_MODEL_UNSUPPORTED: modelError('ERR_MODEL_UNSUPPORTED'),
   ERR_BACKEND_UNAVAILABLE: (message) => new BackendUnavailableError(message),
   ERR_BACKEND: (message, cause) => new BackendError(message, { cause }),
+  ERR_OVERLOADED: (message) => new OverloadedError(message),
   // Cancelled or closed: only the call knows its signal and whether close() ran (lib/reranker.ts fromNative).
   ERR_CANCELLED: (message, cause) => new BackendError(message, { cause }),
   ERR_CLOSED: (message, cause) => new BackendError(message, { cause }),

@@ -3,7 +3,8 @@
  * The public surface; everything else in lib/ is internal.
  */
 export { Reranker, type RerankResult, type RerankerInfo } from './reranker.js';
-export type { Activation, BackendName, DType, LoadOptions, RerankOptions, ScoreOptions, Truncation } from './options.js';
+export type { Activation, BackendName, CallTimings, DType, LoadOptions, RerankOptions, ScoreOptions, Truncation } from './options.js';
+export type { Histogram, Percentiles, RerankerStats } from './stats.js';
 export { PairTokenizer, type EncodedPairs, type PairTokenizerOptions } from './tokenize/pair-tokenizer.js';
 export { systemInfo, type SystemInfo } from './system-info.js';
 export {
@@ -14,7 +15,9 @@ export {
   InvalidArgumentError,
   ModelLoadError,
   NativeAddonError,
+  OverloadedError,
   RerankError,
+  TimeoutError,
   TruncationError,
   type RerankErrorCode,
 } from './errors.js';

@@ -22,14 +22,26 @@ export interface LoadOptions {
   maxLength?: number;
   /** How a pair longer than maxLength is cut, with HF tokenizers' exact rules. Default `'longest_first'`. */
   truncation?: Truncation;
-  /** Pairs per batch. `'auto'` sizes it from the backend (GPU: free memory, capped at 512). Default `'auto'`. */
+  /** Most pairs in one batch. `'auto'`: 512, or less where the backend takes fewer (a TensorRT profile).
+   * Default `'auto'`. */
   maxBatchSize?: number | 'auto';
+  /** Most tokens in one batch (for backends that pad, pairs x the batch's longest pair). Pairs of concurrent calls
+   * share batches up to this budget, and the GPU's activation memory is sized by it, not by maxBatchSize x
+   * maxLength. `'auto'`: from the model's activation cost per token and free device memory, between maxLength and
+   * 65 536 (CPU: 16 384). Default `'auto'`. */
+  maxBatchTokens?: number | 'auto';
+  /** Most pairs that admitted, unfinished calls hold at once. A call that would go past it is refused at once with
+   * an OverloadedError (`ERR_OVERLOADED`). Default 262 144. */
+  maxQueuedPairs?: number;
+  /** GPU backends: run every batch shape once at load (capturing its CUDA graph), so no call pays for it.
+   * Default true. */
+  warmup?: boolean;
   /** Compute precision of GPU backends (default `'fp16'`). The CPU backend always computes in fp32. */
   dtype?: DType;
   /** CPU backend threads. Default: all cores. */
   threads?: number;
-  /** GPU backends: calls that run on the GPU at once, each in its own execution slot (stream and buffers,
-   * allocated at load). Further calls wait for a free slot. Default 2. */
+  /** GPU backends: batches in flight at once, each in its own execution slot (stream and buffers, allocated at
+   * load), so one batch is uploaded and launched while another computes. Default 2. */
   concurrency?: number;
   /** Cache of document tokens, keyed by text, bounded in bytes; `false` turns it off. Default 64 MiB. */
   tokenCache?: { maxBytes: number } | false;
@@ -47,6 +59,29 @@ export interface ScoreOptions {
   activation?: Activation;
   /** Cancels the call between batches; the promise rejects with an AbortError. */
   signal?: AbortSignal;
+  /** Rejects with a TimeoutError (`ERR_TIMEOUT`) once the call has run this long, its pairs leaving the queue.
+   * Default: no limit. */
+  timeoutMs?: number;
+  /** Cuts each document to at most this many tokens (before the pair's own truncation to maxLength). Default: no
+   * cut of its own. */
+  maxTokensPerDoc?: number;
+  /** Called once, before the promise resolves, with what the call cost: pairs, tokens, batches, queue wait and
+   * run time. */
+  onTimings?: (timings: CallTimings) => void;
+}
+
+/** What one call cost (ScoreOptions.onTimings). */
+export interface CallTimings {
+  /** Documents scored. */
+  pairs: number;
+  /** Tokens of the scored pairs, special tokens included. */
+  tokens: number;
+  /** Batches that held at least one of the call's pairs (shared with other calls). */
+  batches: number;
+  /** From the call's admission to its first pair starting on the backend, in ms. */
+  queueMs: number;
+  /** From the call's admission to its scores (and top-k) being ready, in ms. */
+  runMs: number;
 }
 
 export interface RerankOptions extends ScoreOptions {
@@ -63,6 +98,9 @@ export interface CheckedLoadOptions {
   maxLength: number | undefined;
   truncation: Truncation;
   maxBatchSize: number | 'auto';
+  maxBatchTokens: number | 'auto';
+  maxQueuedPairs: number;
+  warmup: boolean;
   dtype: DType | undefined;
   threads: number;
   concurrency: number;
@@ -80,6 +118,9 @@ export function checkLoadOptions(options: unknown): CheckedLoadOptions {
     maxLength: o.maxLength === undefined ? undefined : check.integer(o.maxLength, 'options.maxLength', 1, 1 << 20),
     truncation: check.truncation(o.truncation, 'options.truncation'),
     maxBatchSize: o.maxBatchSize === undefined || o.maxBatchSize === 'auto' ? 'auto' : check.integer(o.maxBatchSize, "options.maxBatchSize (or 'auto')", 1, 65536),
+    maxBatchTokens: o.maxBatchTokens === undefined || o.maxBatchTokens === 'auto' ? 'auto' : check.integer(o.maxBatchTokens, "options.maxBatchTokens (or 'auto')", 1, 1 << 24),
+    maxQueuedPairs: o.maxQueuedPairs === undefined ? 262_144 : check.integer(o.maxQueuedPairs, 'options.maxQueuedPairs', 1, 1 << 30),
+    warmup: o.warmup === undefined ? true : check.boolean(o.warmup, 'options.warmup'),
     dtype: o.dtype === undefined ? undefined : check.oneOf(o.dtype, 'options.dtype', ['fp16', 'bf16', 'fp32'] as const),
     threads: o.threads === undefined ? 0 : check.integer(o.threads, 'options.threads', 1, 1024),
     concurrency: o.concurrency === undefined ? 2 : check.integer(o.concurrency, 'options.concurrency', 1, 64),
@@ -100,6 +141,9 @@ export function checkDocs(docs: unknown): readonly string[] {
 export interface CheckedScoreOptions {
   activation: Activation;
   signal: AbortSignal | undefined;
+  timeoutMs: number | undefined;
+  maxTokensPerDoc: number | undefined;
+  onTimings: ((timings: CallTimings) => void) | undefined;
 }
 
 export function checkScoreOptions(options: unknown): CheckedScoreOptions {
@@ -107,6 +151,9 @@ export function checkScoreOptions(options: unknown): CheckedScoreOptions {
   return {
     activation: o.activation === undefined ? 'sigmoid' : check.oneOf(o.activation, 'options.activation', ['sigmoid', 'none'] as const),
     signal: o.signal === undefined ? undefined : check.abortSignal(o.signal, 'options.signal'),
+    timeoutMs: o.timeoutMs === undefined ? undefined : check.integer(o.timeoutMs, 'options.timeoutMs', 1, 2 ** 31 - 1),
+    maxTokensPerDoc: o.maxTokensPerDoc === undefined ? undefined : check.integer(o.maxTokensPerDoc, 'options.maxTokensPerDoc', 1, 1 << 24),
+    onTimings: o.onTimings === undefined ? undefined : check.callback<(timings: CallTimings) => void>(o.onTimings, 'options.onTimings'),
   };
 }
 
