@@ -57,6 +57,13 @@ class DeviceBackend {
     (void)maxBatchSize;
     (void)maxTokens;
   }
+  // Called once per slot at load, after prepareSlots, when the Reranker's `warmup` option is on (the default):
+  // runs every shape the backend keeps state for (CUDA graph buckets, TensorRT shape contexts) on `stream`, so
+  // no caller's batch pays for a first run, a capture or a lazy kernel load. Blocks until done.
+  virtual void warmup(int slot, cudaStream_t stream) {
+    (void)slot;
+    (void)stream;
+  }
   // Named counters for tests and tuning (e.g. CUDA graphs captured and replayed).
   virtual std::vector<std::pair<std::string, double>> counters() const { return {}; }
   // Enqueues the forward of `batch` on `stream`: logits [count, numLabels()] fp32 into `logits`. `slot` is the
