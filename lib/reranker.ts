@@ -10,6 +10,7 @@ import {
   fromNativeCode,
   InvalidArgumentError,
   RerankError,
+  TimeoutError,
 } from './errors.js';
 import { readModelConfig, type ModelConfig } from './model/config.js';
 import { planModel, type ModelPlan } from './model/plan.js';
@@ -21,6 +22,7 @@ import {
   checkScoreOptions,
   type Activation,
   type CheckedLoadOptions,
+  type CheckedScoreOptions,
   type BackendName,
   type DType,
   type LoadOptions,
@@ -29,7 +31,7 @@ import {
   type Truncation,
 } from './options.js';
 import { BatchStream, type BatchStats } from './schedule/batches.js';
-import { SlotGate } from './schedule/slot-gate.js';
+import type { RerankerStats } from './stats.js';
 import { PairTokenizer } from './tokenize/pair-tokenizer.js';
 import { TokenizerPool } from './tokenize/worker-pool.js';
 
@@ -51,8 +53,12 @@ export interface RerankerInfo {
   device: number | null;
   /** Compute precision; `'engine'` for TensorRT, whose precision was fixed when the engine was built. */
   dtype: DType | 'engine';
-  /** Pairs per batch. */
+  /** Most pairs of one batch. */
   maxBatchSize: number;
+  /** Most tokens of one batch (backends that pad: pairs x the batch's longest pair). */
+  maxBatchTokens: number;
+  /** Most pairs that admitted, unfinished calls hold; past it calls are refused (ERR_OVERLOADED). */
+  maxQueuedPairs: number;
   /** Longest pair in tokens, special tokens included. */
   maxLength: number;
   truncation: Truncation;
@@ -64,22 +70,29 @@ export interface RerankerInfo {
   memoryBytes: number;
 }
 
-// 'auto' is 0: the CPU backend's own default (native/backends/registry.cc), which session.maxBatchSize reports.
-const cpuBatch = (o: CheckedLoadOptions) => (o.maxBatchSize === 'auto' ? 0 : o.maxBatchSize);
-
 /** model.plan or model.engine in the model folder, if there. */
 function findEngine(modelDir: string): string | undefined {
   return ['model.plan', 'model.engine'].map((f) => join(modelDir, f)).find((f) => existsSync(f));
 }
 
+/** The scheduler's settings, for every backend. */
+function schedulerOptions(o: CheckedLoadOptions) {
+  return {
+    maxBatchSize: o.maxBatchSize === 'auto' ? 0 : o.maxBatchSize,
+    maxBatchTokens: o.maxBatchTokens === 'auto' ? 0 : o.maxBatchTokens,
+    maxQueuedPairs: o.maxQueuedPairs,
+  };
+}
+
 /** The GPU pipeline's settings, for every GPU backend. */
 function gpuSessionOptions(o: CheckedLoadOptions, maxLength: number) {
   return {
+    ...schedulerOptions(o),
     device: o.device,
     concurrency: o.concurrency,
     maxLength,
     clampMaxLength: o.maxLength === undefined,
-    maxBatchSize: o.maxBatchSize === 'auto' ? 0 : o.maxBatchSize,
+    warmup: o.warmup,
   };
 }
 
@@ -135,8 +148,8 @@ export class Reranker {
   /** Read once: the session answers 'closed' and 0 after close(). */
   readonly #backend: string;
   readonly #maxBatchSize: number;
-  /** At most one call per GPU execution slot reaches the addon; the others wait here. */
-  readonly #gate: SlotGate;
+  readonly #maxBatchTokens: number;
+  readonly #maxQueuedPairs: number;
   readonly #tokenizer: PairTokenizer;
   readonly #config: ModelConfig;
   readonly #pool: TokenizerPool | undefined;
@@ -156,11 +169,11 @@ export class Reranker {
     this.#session = opened.session;
     this.#backend = opened.session.backend;
     this.#maxBatchSize = opened.session.maxBatchSize;
-    const slots = opened.session.slots;
-    if (!Number.isInteger(slots) || slots < 0) {
-      throw new BackendError('the native addon does not report its execution slots: it is older than this package; rebuild it (npm rebuild trt-rerank)');
+    this.#maxBatchTokens = opened.session.maxBatchTokens;
+    this.#maxQueuedPairs = opened.session.maxQueuedPairs;
+    if (typeof opened.session.stats !== 'function') {
+      throw new BackendError('the native addon has no scheduler: it is older than this package; rebuild it (npm rebuild trt-rerank)');
     }
-    this.#gate = new SlotGate(slots);
     this.#pool = pool;
     this.#streamThreshold = streamThreshold;
     this.#tokenizer = tokenizer;
@@ -216,7 +229,7 @@ export class Reranker {
           passedOver.push(`CUDA backend: ${unavailable}`);
         } else if (name === 'cpu') {
           const reason = o.backend === 'cpu' ? 'requested' : `auto: ${passedOver.join('; ')}; using the CPU backend`;
-          const session = await addon.loadSession(plan, { backend: 'cpu', threads: o.threads, maxBatchSize: cpuBatch(o) });
+          const session = await addon.loadSession(plan, { ...schedulerOptions(o), backend: 'cpu', threads: o.threads, maxLength: tokenizer.maxLength });
           return { session, reason, device: null, dtype: 'fp32' as const };
         }
       }
@@ -287,6 +300,8 @@ export class Reranker {
       device: this.#opened.device,
       dtype: this.#opened.dtype,
       maxBatchSize: this.#maxBatchSize,
+      maxBatchTokens: this.#maxBatchTokens,
+      maxQueuedPairs: this.#maxQueuedPairs,
       maxLength: this.#tokenizer.maxLength,
       truncation: this.#tokenizer.truncation,
       modelType: this.#config.modelType,
@@ -311,7 +326,7 @@ export class Reranker {
     const d = checkDocs(docs);
     const o = checkRerankOptions(options);
     const topK = Math.min(o.topK ?? d.length, d.length);
-    const { indices, scores } = await this.#run(q, d, o.activation, topK, o.signal);
+    const { indices, scores } = await this.#run(q, d, topK, o);
     const results: RerankResult[] = new Array(indices.length);
     for (let i = 0; i < indices.length; i++) {
       const index = indices[i]!;
@@ -332,7 +347,7 @@ export class Reranker {
     const q = checkQuery(query);
     const d = checkDocs(docs);
     const o = checkScoreOptions(options);
-    return (await this.#run(q, d, o.activation, 0, o.signal)).scores;
+    return (await this.#run(q, d, 0, o)).scores;
   }
 
   /**
@@ -341,14 +356,30 @@ export class Reranker {
   close(): Promise<void> {
     if (!this.#closing) {
       this.#closed = true;
-      this.#gate.close(new ClosedError('the Reranker was closed while the call waited for a GPU slot'));
       this.#closing = Promise.all([this.#session.close(), this.#pool?.close()]).then(() => undefined);
     }
     return this.#closing;
   }
 
   /**
-   * How the last call was batched: batch count, whether it streamed or used the worker pool, and the most
+   * The scheduler's counters since load: calls, pairs, tokens, batches, how full batches ran, queue wait and run
+   * time (histograms and percentiles). One copy from the addon; cheap enough to call every second. After close(),
+   * the last counters (calls it ended count as failed).
+   *
+   * @example
+   * ```ts
+   * const { calls, batches, queueMs, batchFill } = reranker.stats();
+   * console.log(`${calls} calls in ${batches} batches, queue p99 ${queueMs.p99.toFixed(2)} ms`);
+   * ```
+   */
+  stats(): RerankerStats {
+    const stats = this.#session.stats();
+    if (!stats) throw new ClosedError();  // a session from an older addon
+    return stats;
+  }
+
+  /**
+   * How the last call was tokenized into chunks: batch count, whether it streamed or used the worker pool, and the most
    * batches held at once. For tests and tuning.
    * @internal
    */
@@ -373,59 +404,57 @@ export class Reranker {
     await this.close();
   }
 
-  async #run(query: string, docs: readonly string[], activation: Activation, topK: number, signal: AbortSignal | undefined) {
+  async #run(query: string, docs: readonly string[], topK: number, o: CheckedScoreOptions) {
+    const { signal, timeoutMs } = o;
     if (this.#closed) throw new ClosedError();
     if (signal?.aborted) throw new AbortError(signal.reason);
-    if (docs.length === 0) return { indices: new Int32Array(0), scores: new Float32Array(0) };
-    const release = await this.#gate.acquire(signal, () => new AbortError(signal?.reason));
-    try {
-      return await this.#runAdmitted(query, docs, activation, topK, signal);
-    } finally {
-      release();
+    if (docs.length === 0) {
+      o.onTimings?.({ pairs: 0, tokens: 0, batches: 0, queueMs: 0, runMs: 0 });
+      return { indices: new Int32Array(0), scores: new Float32Array(0) };
     }
-  }
-
-  /** One call, once the gate admitted it: on return or throw, the engine holds nothing for it any more. */
-  async #runAdmitted(query: string, docs: readonly string[], activation: Activation, topK: number, signal: AbortSignal | undefined) {
     let request: NativeRequest;
     try {
-      request = this.#session.createRequest(docs.length, activation);
+      request = this.#session.createRequest(docs.length, o.activation);  // admission: ERR_OVERLOADED at once
     } catch (error) {
       throw fromNative(error, signal, this.#closed);
     }
-    const onAbort = () => void request.cancel();
-    signal?.addEventListener('abort', onAbort, { once: true });
-    let pending: Promise<void> | undefined;
+    let timedOut = false;
+    const stop = () => void request.cancel();
+    const timer = timeoutMs === undefined ? undefined : setTimeout(() => {
+      timedOut = true;
+      stop();
+    }, timeoutMs);
+    signal?.addEventListener('abort', stop, { once: true });
     const stream = new BatchStream(this.#tokenizer, this.#pool, query, docs, {
       batchSize: this.#maxBatchSize,
       streamThreshold: this.#streamThreshold,
       parallelMinDocs: PARALLEL_MIN_DOCS,
       window: 2 * (this.#pool?.size ?? 1),
       sortByLength: this.#session.padsBatches,
+      ...(o.maxTokensPerDoc !== undefined ? { maxDocTokens: o.maxTokensPerDoc } : {}),
     });
     this.#lastBatchStats = stream.stats;
     try {
-      // The backend scores batch i while batch i+1 is tokenized (here or on the workers).
+      // The scheduler batches this call's chunks with other calls' while the next chunk is tokenized; a chunk
+      // waits (the promise submit returns) only when the call already has two batches' worth queued.
       for await (const { first, pairs, docIndices } of stream) {
-        if (pending) await pending;
         if (this.#closed) throw new ClosedError('the Reranker was closed while the call ran');
         if (signal?.aborted) throw new AbortError(signal.reason);
-        pending = request.submit(pairs.ids, pairs.typeIds, pairs.offsets, first, docIndices);
-        // Awaited before the next submit or in the error path; until then a rejection must not count as unhandled.
-        pending.catch(() => undefined);
+        if (timedOut) throw new TimeoutError(timeoutMs!);
+        const room = request.submit(pairs.ids, pairs.typeIds, pairs.offsets, first, docIndices);
+        if (room) await room;
       }
-      await pending;
-      pending = undefined;
-      return await request.finish(topK);
+      const result = await request.finish(topK);
+      o.onTimings?.(result.timings);
+      return result;
     } catch (error) {
-      const cancelled = request.cancel();
-      // Let a batch still running settle, and the slot come back, before the error propagates: nothing
-      // outlives the call.
-      await pending?.catch(() => undefined);
-      await cancelled;
+      // Nothing outlives the call: it leaves the queue, and the batches holding its pairs finish, first.
+      await request.cancel();
+      if (timedOut && !this.#closed) throw new TimeoutError(timeoutMs!);
       throw fromNative(error, signal, this.#closed);
     } finally {
-      signal?.removeEventListener('abort', onAbort);
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', stop);
     }
   }
 }

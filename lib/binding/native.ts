@@ -4,6 +4,8 @@
  * @internal
  */
 import type { ModelPlan } from '../model/plan.js';
+import type { CallTimings } from '../options.js';
+import type { RerankerStats } from '../stats.js';
 
 export interface NativeCudaDevice {
   index: number;
@@ -49,30 +51,46 @@ export interface NativeTopK {
   scores: Float32Array;
 }
 
+export interface NativeResult extends NativeTopK {
+  /** What the call cost (the scheduler's view). */
+  timings: CallTimings;
+}
+
 export interface NativeRequest {
-  /** One batch of packed pairs; pair i scores document docIndices[i], or firstIndex + i. */
-  submit(ids: Int32Array, typeIds: Uint8Array, offsets: Int32Array, firstIndex: number, docIndices?: Int32Array): Promise<void>;
-  finish(topK: number): Promise<NativeTopK>;
-  /** Settles once what the request holds (a GPU slot) is given back; never rejects. (When the session is being
-   * closed, close() gives the slot back instead and this settles at once: await close() for that.) */
+  /** Queues one chunk of packed pairs (copied); pair i scores document docIndices[i], or firstIndex + i. A promise
+   * back means the call has enough queued: wait for it before the next chunk. Throws (synchronously) on bad input,
+   * nothing queued. */
+  submit(ids: Int32Array, typeIds: Uint8Array, offsets: Int32Array, firstIndex: number, docIndices?: Int32Array): Promise<void> | undefined;
+  finish(topK: number): Promise<NativeResult>;
+  /** The call leaves the queue; settles once no batch in flight holds its pairs. Never rejects. */
   cancel(): Promise<void>;
 }
+
+/** The scheduler's counters: RerankerStats (lib/stats.ts) as the addon reports them. */
+export type NativeStats = RerankerStats;
 
 export interface NativeSession {
   readonly backend: string;
   readonly memoryBytes: number;
   readonly numLabels: number;
-  /** Pairs per submit() the engine takes at most. */
+  /** Most pairs of one batch. */
   readonly maxBatchSize: number;
+  /** Most tokens of one batch (padding backends: pairs x longest pair). */
+  readonly maxBatchTokens: number;
+  /** Most pairs admitted, unfinished calls hold. */
+  readonly maxQueuedPairs: number;
   /** True when the backend pads each batch to its longest pair: the caller sorts pairs by length. */
   readonly padsBatches: boolean;
-  /** Requests that can hold engine resources at once (GPU execution slots); 0: no limit. */
+  /** Batches in flight at once (GPU execution slots; 1 on the CPU). */
   readonly slots: number;
-  /** Longest pair the engine takes (0: no limit of its own). */
+  /** Longest pair the engine takes. */
   readonly maxLength: number;
-  /** The backend's counters (TensorRT: enqueues, graphsCaptured, graphLaunches, graphCaptureFailures). */
+  /** The backend's counters (graphsCaptured, graphLaunches, graphCaptureFailures, loadWarmupMs, ...). */
   readonly counters: Record<string, number>;
+  /** Admits a call, or throws ERR_OVERLOADED at once. */
   createRequest(count: number, activation: 'sigmoid' | 'none'): NativeRequest;
+  /** null once closed. */
+  stats(): NativeStats | null;
   close(): Promise<void>;
 }
 
@@ -81,10 +99,16 @@ export interface NativeLoadOptions {
   /** cuda backend: storage type of weights and activations (arithmetic is fp32). */
   dtype?: 'fp16' | 'bf16';
   threads?: number;
-  /** Pairs per batch; 0 or absent: the engine's default (GPU: from free memory, at most 512). */
+  /** Pairs per batch; 0 or absent: the executor's default (GPU 512, CPU 256, or the backend's cap). */
   maxBatchSize?: number;
+  /** Tokens per batch; 0 or absent: the executor's default. */
+  maxBatchTokens?: number;
+  /** Most pairs admitted, unfinished calls hold (default 262 144). */
+  maxQueuedPairs?: number;
+  /** GPU backends: run every stateful batch shape at load (default true). */
+  warmup?: boolean;
   device?: number;
-  /** GPU execution slots (requests running at once). */
+  /** GPU execution slots (batches in flight at once). */
   concurrency?: number;
   /** Longest pair in tokens (sizes the GPU staging buffers). */
   maxLength?: number;

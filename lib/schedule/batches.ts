@@ -1,5 +1,6 @@
 /**
- * Turns one call's documents into encoded batches for the backend, in document order.
+ * Turns one call's documents into encoded chunks for the scheduler, in document order (the scheduler regroups
+ * pairs of all calls into batches; a chunk is at most one batch's pairs).
  *
  * - Fewer than `parallelMinDocs` documents (or no pool): tokenized on the calling thread, batch by batch.
  * - Up to `streamThreshold` documents: every batch is tokenized first (in parallel on the worker pool), so the
@@ -26,6 +27,8 @@ export interface BatchPlan {
   window: number;
   /** Regroup a pre-tokenized call's pairs by length (for backends that pad batches). */
   sortByLength?: boolean;
+  /** Cut each document to this many tokens first (the call's maxTokensPerDoc). */
+  maxDocTokens?: number;
 }
 
 export interface EncodedBatch {
@@ -98,7 +101,7 @@ export class BatchStream {
       for (let first = 0; first < n; first += batchSize) {
         this.stats.batches++;
         this.stats.maxHeld = 1;
-        yield { first, pairs: this.#tokenizer.encodePairsPrepared(this.#query, this.#docs.slice(first, first + batchSize)) };
+        yield { first, pairs: this.#tokenizer.encodePairsPrepared(this.#query, this.#docs.slice(first, first + batchSize), this.#plan.maxDocTokens) };
       }
       return;
     }
@@ -170,7 +173,7 @@ export class BatchStream {
         }
       }
     }
-    return this.#tokenizer.assemble(this.#query, runs as Int32Array[]);
+    return this.#tokenizer.assemble(this.#query, runs as Int32Array[], this.#plan.maxDocTokens);
   }
 }
 

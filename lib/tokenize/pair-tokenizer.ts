@@ -307,7 +307,7 @@ export class PairTokenizer {
    * every batch of a call.
    * @internal
    */
-  encodePairsPrepared(q: PreparedQuery, docs: readonly string[]): EncodedPairs {
+  encodePairsPrepared(q: PreparedQuery, docs: readonly string[], maxDocTokens?: number): EncodedPairs {
     const runs: Int32Array[] = new Array<Int32Array>(docs.length);
     const seen = new Map<string, Int32Array>();
     for (let i = 0; i < docs.length; i++) {
@@ -325,7 +325,7 @@ export class PairTokenizer {
       }
       runs[i] = run;
     }
-    return this.assemble(q, runs);
+    return this.assemble(q, runs, maxDocTokens);
   }
 
   /**
@@ -370,11 +370,13 @@ export class PairTokenizer {
   }
 
   /**
-   * Pairs of the prepared query with each document run, truncated and laid out by the pair template.
+   * Pairs of the prepared query with each document run, truncated and laid out by the pair template. With
+   * `maxDocTokens`, each run is first cut to that many tokens (a call's maxTokensPerDoc).
    * @throws {TruncationError} truncation 'only_second' and the query leaves no room for a document.
    * @internal
    */
-  assemble(q: PreparedQuery, runs: readonly Int32Array[]): EncodedPairs {
+  assemble(q: PreparedQuery, fullRuns: readonly Int32Array[], maxDocTokens?: number): EncodedPairs {
+    const runs = maxDocTokens === undefined ? fullRuns : fullRuns.map((r) => (r.length > maxDocTokens ? r.subarray(0, maxDocTokens) : r));
     const budget = this.#budget;
     const special = this.#template.specialCount;
     const k1s = new Int32Array(runs.length);

@@ -3,6 +3,7 @@
 #include "backends/registry.h"
 
 #include "backends/cpu/cpu_backend.h"
+#include "pipeline/host_executor.h"
 #include "common/errors.h"
 #ifdef TRT_RERANK_WITH_CUDA
 #include <cuda_runtime_api.h>
@@ -10,7 +11,7 @@
 #include "backends/cuda/cublaslt.h"
 #include "backends/cuda/cuda_backend.h"
 #include "backends/device_backend.h"
-#include "pipeline/gpu_engine.h"
+#include "pipeline/gpu_executor.h"
 #endif
 #if defined(TRT_RERANK_TESTING) && defined(TRT_RERANK_WITH_CUDA)
 #include "backends/testing/test_backend.h"
@@ -22,10 +23,23 @@
 namespace trt_rerank {
 namespace {
 
-constexpr int kCpuBatchSize = 256;  // pairs per batch when maxBatchSize is 0 ('auto')
+// What every executor takes from the load options.
+ExecutorOptions executorOptions(const BackendOptions& o) {
+  ExecutorOptions e;
+  e.maxBatchPairs = o.maxBatchSize;
+  e.maxBatchTokens = o.maxBatchTokens;
+  e.maxCallPairs = o.maxQueuedPairs;
+  e.arenaPairs = 2 * o.maxQueuedPairs;  // room for any admissible call however the ranges lie (score_arena.h)
+  e.maxLength = o.maxLength;
+  e.clampMaxLength = o.clampMaxLength;
+  e.slots = o.concurrency;
+  e.warmup = o.warmup;
+  e.device = o.device;
+  return e;
+}
 
-std::unique_ptr<Engine> createCpu(const ModelSpec* spec, const BackendOptions& o) {
-  return makeHostEngine(createCpuBackend(*spec, o.threads), o.maxBatchSize > 0 ? o.maxBatchSize : kCpuBatchSize);
+std::unique_ptr<BatchExecutor> createCpu(const ModelSpec* spec, const BackendOptions& o) {
+  return makeHostExecutor(createCpuBackend(*spec, o.threads), executorOptions(o));
 }
 
 #ifdef TRT_RERANK_WITH_CUDA
@@ -42,27 +56,17 @@ std::string deviceUnavailable(int device) {
   return "";
 }
 
-GpuEngineOptions gpuOptions(const BackendOptions& o) {
-  GpuEngineOptions gpu;
-  gpu.device = o.device;
-  gpu.concurrency = o.concurrency;
-  gpu.maxBatchSize = o.maxBatchSize;
-  gpu.maxLength = o.maxLength;
-  gpu.clampMaxLength = o.clampMaxLength;
-  return gpu;
-}
-
 std::string cudaUnavailable(const BackendOptions& o) {
   const std::string device = deviceUnavailable(o.device);
   return device.empty() ? cublaslt::unavailableReason() : device;
 }
 
-std::unique_ptr<Engine> createCuda(const ModelSpec* spec, const BackendOptions& o) {
+std::unique_ptr<BatchExecutor> createCuda(const ModelSpec* spec, const BackendOptions& o) {
   CudaBackendOptions cuda;
   cuda.device = o.device;
   cuda.bf16 = o.bf16;
   cuda.cudaGraphs = o.cudaGraphs;
-  return makeGpuEngine(makeCudaBackend(*spec, cuda), gpuOptions(o));
+  return makeGpuExecutor(makeCudaBackend(*spec, cuda), executorOptions(o));
 }
 #endif
 
@@ -70,14 +74,14 @@ std::unique_ptr<Engine> createCuda(const ModelSpec* spec, const BackendOptions& 
 // The test backend needs a device, not cuBLASLt.
 std::string gpuTestUnavailable(const BackendOptions& o) { return deviceUnavailable(o.device); }
 
-std::unique_ptr<Engine> createGpuTest(const ModelSpec*, const BackendOptions& o) {
+std::unique_ptr<BatchExecutor> createGpuTest(const ModelSpec*, const BackendOptions& o) {
   TestBackendOptions test;
   test.layout = o.padded ? InputLayout::Padded : InputLayout::Packed;
   test.numLabels = o.numLabels;
   test.spinPerToken = o.spinPerToken;
   test.fault = o.fault == "bad-launch" ? TestFault::BadLaunch : o.fault == "illegal-address" ? TestFault::IllegalAddress : TestFault::None;
   test.faultAtBatch = o.faultAtBatch;
-  return makeGpuEngine(makeTestBackend(test), gpuOptions(o));
+  return makeGpuExecutor(makeTestBackend(test), executorOptions(o));
 }
 #endif
 
@@ -94,12 +98,12 @@ std::string tensorRtUnavailable(const BackendOptions& o) {
   return deviceUnavailable(o.device);
 }
 
-std::unique_ptr<Engine> createTensorRt(const ModelSpec*, const BackendOptions& o) {
+std::unique_ptr<BatchExecutor> createTensorRt(const ModelSpec*, const BackendOptions& o) {
   TensorRtOptions trt;
   trt.enginePath = o.engine;
   trt.device = o.device;
   trt.cudaGraphs = o.cudaGraphs;
-  return makeGpuEngine(makeTensorRtBackend(trt), gpuOptions(o));
+  return makeGpuExecutor(makeTensorRtBackend(trt), executorOptions(o));
 }
 #else
 std::string tensorRtUnavailable(const BackendOptions&) {
@@ -134,7 +138,7 @@ const std::vector<BackendEntry>& backendRegistry() {
   return entries;
 }
 
-std::unique_ptr<Engine> createEngine(const std::string& name, const ModelSpec* spec, const BackendOptions& options) {
+std::unique_ptr<BatchExecutor> createExecutor(const std::string& name, const ModelSpec* spec, const BackendOptions& options) {
   for (const BackendEntry& e : backendRegistry()) {
     if (name != e.name) continue;
     if (!e.inBuild) throw NativeError(kErrBackendUnavailable, "backend '" + name + "' is not in this build: " + e.unavailable(options));

@@ -9,18 +9,21 @@
 #include <vector>
 
 #include "common/model_spec.h"
-#include "pipeline/engine.h"
+#include "pipeline/executor.h"
 
 namespace trt_rerank {
 
 // Load options as plain values (read on the JS thread; binding/session.cc).
 struct BackendOptions {
   int threads = 0;
-  int maxBatchSize = 0;
+  int maxBatchSize = 0;       // pairs a batch; 0: auto
+  int64_t maxBatchTokens = 0; // tokens a batch; 0: auto
+  int64_t maxQueuedPairs = 1 << 18;
   int device = 0;
-  int concurrency = 2;
+  int concurrency = 2;        // GPU execution slots
   int maxLength = 512;
   bool clampMaxLength = false;
+  bool warmup = true;
   bool bf16 = false;       // cuda: storage type
   bool cudaGraphs = true;  // tensorrt and cuda
   std::string engine;      // tensorrt: the engine file
@@ -39,13 +42,13 @@ struct BackendEntry {
   bool needsModel;    // runs a ModelSpec (cpu, cuda) rather than its own file (tensorrt) or nothing (gpu-test)
   // Why it cannot run here with these options ("" when it can): what the build lacks, the device, a library.
   std::string (*unavailable)(const BackendOptions& options);
-  std::unique_ptr<Engine> (*create)(const ModelSpec* spec, const BackendOptions& options);
+  std::unique_ptr<BatchExecutor> (*create)(const ModelSpec* spec, const BackendOptions& options);
 };
 
 const std::vector<BackendEntry>& backendRegistry();
 
-// The engine of backend `name`; throws NativeError: ERR_BACKEND_UNAVAILABLE (not in this build, or cannot run
+// The executor of backend `name` (the scheduler, pipeline/scheduler.h, runs its batches); throws NativeError: ERR_BACKEND_UNAVAILABLE (not in this build, or cannot run
 // here: the reason), ERR_INVALID_ARGUMENT (an unknown name, or no model for a backend that runs one).
-std::unique_ptr<Engine> createEngine(const std::string& name, const ModelSpec* spec, const BackendOptions& options);
+std::unique_ptr<BatchExecutor> createExecutor(const std::string& name, const ModelSpec* spec, const BackendOptions& options);
 
 }  // namespace trt_rerank

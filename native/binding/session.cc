@@ -1,8 +1,8 @@
 #include "binding/session.h"
 
 #include <algorithm>
-#include <cstring>
 #include <string>
+#include <thread>
 #include <utility>
 
 #include "backends/registry.h"
@@ -13,35 +13,127 @@
 #include "common/errors.h"
 
 namespace trt_rerank {
-namespace {
 
-// Marks a worker as running on the session; refuses once the session is closed. close() waits for
-// every ActiveScope to end before it frees the backend.
-class ActiveScope {
- public:
-  explicit ActiveScope(SessionCore& core) : core_(core) {
-    std::lock_guard<std::mutex> lock(core_.stateMutex);
-    if (core_.closed) throw NativeError(kErrClosed, "the session is closed");
-    ++core_.active;
-  }
-  ~ActiveScope() {
-    {
-      std::lock_guard<std::mutex> lock(core_.stateMutex);
-      --core_.active;
-    }
-    core_.idleChanged.notify_all();
-  }
-  ActiveScope(const ActiveScope&) = delete;
-  ActiveScope& operator=(const ActiveScope&) = delete;
-
- private:
-  SessionCore& core_;
+// What a scheduler thread posts to the JS thread.
+struct SessionEvent {
+  enum class Kind { Retired, Drained } kind;
+  SessionCore* core;
+  uint64_t call = 0;
+  CallOutcome outcome;
 };
 
-[[noreturn]] void throwStopped(const RequestState& state) {
-  std::lock_guard<std::mutex> lock(state.core->stateMutex);
-  if (state.core->closed) throw NativeError(kErrClosed, "the session was closed while the request ran");
-  throw NativeError(kErrCancelled, "the request was cancelled");
+namespace {
+
+AddonData& addonData(Napi::Env env) { return *env.GetInstanceData<AddonData>(); }
+
+// An Error with a code property (JS thread).
+Napi::Value codedError(Napi::Env env, const char* code, const std::string& message) {
+  Napi::Error error = Napi::Error::New(env, message);
+  error.Set("code", Napi::String::New(env, code));
+  return error.Value();
+}
+
+Napi::Object histogramValue(Napi::Env env, const Histogram& h) {
+  Napi::Object out = Napi::Object::New(env);
+  Napi::Array le = Napi::Array::New(env, h.le.size());
+  for (size_t i = 0; i < h.le.size(); ++i) le.Set(i, h.le[i]);
+  Napi::Array counts = Napi::Array::New(env, h.counts.size());
+  for (size_t i = 0; i < h.counts.size(); ++i) counts.Set(i, static_cast<double>(h.counts[i]));
+  out.Set("le", le);
+  out.Set("counts", counts);
+  out.Set("sum", h.sum);
+  out.Set("count", static_cast<double>(h.count));
+  return out;
+}
+
+Napi::Object percentilesValue(Napi::Env env, const Window& w) {
+  const Window::Percentiles p = w.percentiles();
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("p50", p.p50);
+  out.Set("p90", p.p90);
+  out.Set("p99", p.p99);
+  out.Set("max", p.max);
+  return out;
+}
+
+Napi::Object resultValue(Napi::Env env, const CallOutcome& o) {
+  Napi::Object out = Napi::Object::New(env);
+  Napi::Int32Array indices = Napi::Int32Array::New(env, o.indices.size());
+  std::copy(o.indices.begin(), o.indices.end(), indices.Data());
+  Napi::Float32Array scores = Napi::Float32Array::New(env, o.scores.size());
+  std::copy(o.scores.begin(), o.scores.end(), scores.Data());
+  Napi::Object timings = Napi::Object::New(env);
+  timings.Set("pairs", static_cast<double>(o.timings.pairs));
+  timings.Set("tokens", static_cast<double>(o.timings.tokens));
+  timings.Set("batches", static_cast<double>(o.timings.batches));
+  timings.Set("queueMs", o.timings.queueMs);
+  timings.Set("runMs", o.timings.runMs);
+  out.Set("indices", indices);
+  out.Set("scores", scores);
+  out.Set("timings", timings);
+  return out;
+}
+
+// Settles what waits on a retired call (JS thread).
+void settleRetired(Napi::Env env, PendingCall& call) {
+  const CallOutcome& o = call.outcome;
+  if (call.finish) {
+    if (o.code) call.finish->Reject(codedError(env, o.code, o.message));
+    else call.finish->Resolve(resultValue(env, o));
+    call.finish.reset();
+  }
+  if (call.drain) {
+    if (o.code) call.drain->Reject(codedError(env, o.code, o.message));
+    else call.drain->Resolve(env.Undefined());
+    call.drain.reset();
+  }
+  for (auto& c : call.cancels) c.Resolve(env.Undefined());
+  call.cancels.clear();
+}
+
+// Runs on the JS thread for each event (env is null once the environment is going away: drop it).
+void dispatchEvent(Napi::Env env, Napi::Function, SessionEvent* event) {
+  std::unique_ptr<SessionEvent> owned(event);
+  if (env == nullptr) return;
+  Napi::HandleScope scope(env);
+  SessionCore& core = *owned->core;
+  auto found = core.calls.find(owned->call);
+  if (found == core.calls.end()) return;
+  PendingCall& call = *found->second;
+  if (owned->kind == SessionEvent::Kind::Drained) {
+    if (call.drain) {
+      call.drain->Resolve(env.Undefined());
+      call.drain.reset();
+    }
+    return;
+  }
+  call.retired = true;
+  call.outcome = std::move(owned->outcome);
+  std::shared_ptr<PendingCall> keep = found->second;  // the Request object may hold the last other reference
+  core.calls.erase(found);
+  settleRetired(env, call);
+  if (--core.unsettled == 0 && !core.closed) core.events.Unref(env);
+}
+
+// Closes the scheduler (blocking: batches in flight drain), lets the event function go once its queue is
+// delivered, and frees the model.
+// The lock guards only the pointer: the JS thread's calls meanwhile find a closing scheduler (ERR_CLOSED), never
+// a wait for the batches in flight.
+void shutDown(SessionCore& core) {
+  Scheduler* running = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(core.schedulerMutex);
+    running = core.scheduler.get();
+  }
+  if (running) running->close();
+  std::unique_ptr<Scheduler> scheduler;
+  {
+    std::lock_guard<std::mutex> lock(core.schedulerMutex);
+    if (core.scheduler) core.finalStats = core.scheduler->stats();
+    scheduler = std::move(core.scheduler);
+  }
+  core.events.Release();
+  scheduler.reset();
 }
 
 class LoadWorker : public PromiseWorker {
@@ -52,9 +144,30 @@ class LoadWorker : public PromiseWorker {
  protected:
   void work() override {
     core_ = std::make_shared<SessionCore>();
-    core_->engine = createEngine(backend_, spec_.get(), options_);
+    SessionCore* core = core_.get();
+    SchedulerEvents events;
+    events.retired = [core](CallOutcome&& outcome) {
+      const uint64_t id = outcome.call;
+      core->post(new SessionEvent{SessionEvent::Kind::Retired, core, id, std::move(outcome)});
+    };
+    events.drained = [core](uint64_t id) { core->post(new SessionEvent{SessionEvent::Kind::Drained, core, id, {}}); };
+    core_->scheduler = std::make_unique<Scheduler>(createExecutor(backend_, spec_.get(), options_), options_.maxQueuedPairs, std::move(events));
   }
-  Napi::Value result(Napi::Env env) override { return Session::wrap(env, std::move(core_)); }
+  Napi::Value result(Napi::Env env) override {
+    // The event function's context keeps the core alive until it is finalized (after close() released it).
+    auto* holder = new std::shared_ptr<SessionCore>(core_);
+    core_->events = Napi::ThreadSafeFunction::New(
+        env, Napi::Function::New(env, [](const Napi::CallbackInfo&) {}), "trt_rerank.events", 0, 1, holder,
+        [](Napi::Env, std::shared_ptr<SessionCore>* context) {
+          {
+            std::lock_guard<std::mutex> lock((*context)->postMutex);
+            (*context)->posting = false;
+          }
+          delete context;
+        });
+    core_->events.Unref(env);
+    return Session::wrap(env, std::move(core_));
+  }
 
  private:
   std::string backend_;
@@ -63,176 +176,51 @@ class LoadWorker : public PromiseWorker {
   std::shared_ptr<SessionCore> core_;
 };
 
-// Clears the busy mark of a request when its worker settles (on the JS thread).
-class RequestWorker : public PromiseWorker {
- public:
-  RequestWorker(Napi::Env env, const char* name, std::shared_ptr<RequestState> state)
-      : PromiseWorker(env, name), state_(std::move(state)) {
-    state_->busy = true;
-  }
-
- protected:
-  void beforeSettle() override { state_->busy = false; }
-
-  std::shared_ptr<RequestState> state_;
-};
-
-class SubmitWorker : public RequestWorker {
- public:
-  SubmitWorker(Napi::Env env, std::shared_ptr<RequestState> state, const Napi::Int32Array& ids,
-               const Napi::Uint8Array& typeIds, const Napi::Int32Array& offsets, int32_t firstIndex,
-               const Napi::Value& docIndices)
-      : RequestWorker(env, "trt_rerank.submit", std::move(state)),
-        idsRef_(Napi::Persistent(ids)),
-        typeIdsRef_(Napi::Persistent(typeIds)),
-        offsetsRef_(Napi::Persistent(offsets)),
-        firstIndex_(firstIndex) {
-    batch_.ids = ids.Data();
-    batch_.typeIds = typeIds.Data();
-    batch_.offsets = offsets.Data();
-    batch_.count = static_cast<int32_t>(offsets.ElementLength()) - 1;
-    if (docIndices.IsTypedArray()) {
-      docIndicesRef_ = Napi::Persistent(docIndices.As<Napi::Int32Array>());
-      docIndices_ = docIndices.As<Napi::Int32Array>().Data();
-    }
-  }
-
- protected:
-  void work() override {
-    RequestState& state = *state_;
-    ActiveScope active(*state.core);
-    if (state.cancel.isSet() || !state.request) throwStopped(state);
-    try {
-      state.request->submit(batch_, docIndices_, firstIndex_, state.cancel);
-    } catch (const NativeError& e) {
-      if (std::string(e.code()) == kErrCancelled) throwStopped(state);
-      throw;
-    }
-    state.submitted += batch_.count;
-  }
-
- private:
-  // The typed arrays stay referenced (so alive) until the worker is destroyed on the JS thread.
-  Napi::Reference<Napi::Int32Array> idsRef_;
-  Napi::Reference<Napi::Uint8Array> typeIdsRef_;
-  Napi::Reference<Napi::Int32Array> offsetsRef_;
-  Napi::Reference<Napi::Int32Array> docIndicesRef_;
-  TokenBatch batch_;
-  const int32_t* docIndices_ = nullptr;
-  int32_t firstIndex_;
-};
-
-class FinishWorker : public RequestWorker {
- public:
-  FinishWorker(Napi::Env env, std::shared_ptr<RequestState> state, int32_t topK)
-      : RequestWorker(env, "trt_rerank.finish", std::move(state)), topK_(topK) {}
-
- protected:
-  void work() override {
-    RequestState& state = *state_;
-    ActiveScope active(*state.core);
-    if (state.cancel.isSet() || !state.request) throwStopped(state);
-    if (state.submitted != state.count) {
-      throw NativeError(kErrInvalidArgument, "finish() called after " + std::to_string(state.submitted) + " of " +
-                                                 std::to_string(state.count) + " documents were submitted");
-    }
-    state.request->finish(topK_, indices_, scores_, state.cancel);
-  }
-  Napi::Value result(Napi::Env env) override {
-    Napi::Object out = Napi::Object::New(env);
-    Napi::Int32Array indices = Napi::Int32Array::New(env, indices_.size());
-    std::copy(indices_.begin(), indices_.end(), indices.Data());
-    Napi::Float32Array scores = Napi::Float32Array::New(env, scores_.size());
-    std::copy(scores_.begin(), scores_.end(), scores.Data());
-    out.Set("indices", indices);
-    out.Set("scores", scores);
-    return out;
-  }
-
- private:
-  int32_t topK_;
-  std::vector<int32_t> indices_;
-  std::vector<float> scores_;
-};
-
-// After cancel(): gives back what the request holds (a GPU slot) once a submit still running has returned; its
-// promise settles when that is done. It keeps the RequestState alive, so close() still finds the request and
-// releases it before the engine goes, whichever runs first (release() is idempotent and serialised per request).
-class ReleaseWorker : public PromiseWorker {
- public:
-  ReleaseWorker(Napi::Env env, std::shared_ptr<RequestState> state, std::shared_ptr<EngineRequest> request)
-      : PromiseWorker(env, "trt_rerank.release"), state_(std::move(state)), request_(std::move(request)) {}
-
- protected:
-  void work() override {
-    try {
-      request_->release();
-    } catch (...) {
-      // Nothing to report: the request was abandoned, and a lost context is reported by the next call.
-    }
-  }
-
- private:
-  std::shared_ptr<RequestState> state_;
-  std::shared_ptr<EngineRequest> request_;
-};
-
 class CloseWorker : public PromiseWorker {
  public:
-  CloseWorker(Napi::Env env, std::shared_ptr<SessionCore> core)
-      : PromiseWorker(env, "trt_rerank.close"), core_(std::move(core)) {}
+  CloseWorker(Napi::Env env, std::shared_ptr<SessionCore> core) : PromiseWorker(env, "trt_rerank.close"), core_(std::move(core)) {}
 
  protected:
-  void work() override {
-    std::unique_lock<std::mutex> lock(core_->stateMutex);
-    core_->idleChanged.wait(lock, [this] { return core_->active == 0; });
-    // Requests never finished still hold engine resources: release them before the engine goes.
-    std::vector<std::shared_ptr<EngineRequest>> requests;
-    for (auto& weak : core_->requests) {
-      if (auto state = weak.lock()) requests.push_back(std::move(state->request));
-    }
-    core_->requests.clear();
-    lock.unlock();
-    for (auto& r : requests) r->release();
-    requests.clear();
-    core_->engine.reset();  // frees weights and buffers off the JS thread
-  }
+  void work() override { shutDown(*core_); }
 
  private:
   std::shared_ptr<SessionCore> core_;
 };
 
-AddonData& addonData(Napi::Env env) { return *env.GetInstanceData<AddonData>(); }
-
-int32_t checkedInt(Napi::Env env, const Napi::Value& value, const char* what, int32_t min, int32_t max) {
-  if (!value.IsNumber()) throwJsError(env, kErrInvalidArgument, std::string(what) + " must be a number");
-  const double d = value.As<Napi::Number>().DoubleValue();
-  if (!(d >= min && d <= max) || d != static_cast<double>(static_cast<int64_t>(d))) {
-    throwJsError(env, kErrInvalidArgument,
-                 std::string(what) + " must be an integer in [" + std::to_string(min) + ", " + std::to_string(max) + "]");
-  }
-  return static_cast<int32_t>(d);
+template <typename T>
+bool isTyped(const Napi::Value& v, napi_typedarray_type type) {
+  return v.IsTypedArray() && v.As<Napi::TypedArray>().TypedArrayType() == type;
 }
 
 }  // namespace
+
+void SessionCore::post(SessionEvent* event) {
+  std::lock_guard<std::mutex> lock(postMutex);
+  if (!posting || events.NonBlockingCall(event, dispatchEvent) != napi_ok) delete event;
+}
 
 // ---- Session --------------------------------------------------------------------------------------
 
 Napi::Function Session::define(Napi::Env env) {
   return DefineClass(env, "Session",
-                     {InstanceMethod<&Session::createRequest>("createRequest"),
-                      InstanceMethod<&Session::close>("close"),
-                      InstanceAccessor<&Session::backendName>("backend"),
-                      InstanceAccessor<&Session::memoryBytes>("memoryBytes"),
-                      InstanceAccessor<&Session::numLabels>("numLabels"),
+                     {InstanceMethod<&Session::createRequest>("createRequest"), InstanceMethod<&Session::close>("close"),
+                      InstanceMethod<&Session::stats>("stats"), InstanceAccessor<&Session::backendName>("backend"),
+                      InstanceAccessor<&Session::memoryBytes>("memoryBytes"), InstanceAccessor<&Session::numLabels>("numLabels"),
                       InstanceAccessor<&Session::maxBatchSize>("maxBatchSize"),
-                      InstanceAccessor<&Session::padsBatches>("padsBatches"),
-                      InstanceAccessor<&Session::maxLength>("maxLength"),
-                      InstanceAccessor<&Session::counters>("counters"),
-                      InstanceAccessor<&Session::slots>("slots")});
+                      InstanceAccessor<&Session::maxBatchTokens>("maxBatchTokens"),
+                      InstanceAccessor<&Session::maxQueuedPairs>("maxQueuedPairs"),
+                      InstanceAccessor<&Session::padsBatches>("padsBatches"), InstanceAccessor<&Session::maxLength>("maxLength"),
+                      InstanceAccessor<&Session::counters>("counters"), InstanceAccessor<&Session::slots>("slots")});
 }
 
 Session::Session(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Session>(info) {}
+
+// A Session dropped without close(): close it off the JS thread (joining the scheduler blocks).
+Session::~Session() {
+  if (!core_ || core_->closed) return;
+  core_->closed = true;
+  std::thread([core = core_] { shutDown(*core); }).detach();
+}
 
 Napi::Object Session::wrap(Napi::Env env, std::shared_ptr<SessionCore> core) {
   Napi::Object object = addonData(env).sessionConstructor.New({});
@@ -243,100 +231,137 @@ Napi::Object Session::wrap(Napi::Env env, std::shared_ptr<SessionCore> core) {
 Napi::Value Session::createRequest(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!core_) throwJsError(env, kErrInvalidArgument, "Session objects are made by loadSession()");
-  {
-    std::lock_guard<std::mutex> lock(core_->stateMutex);
-    if (core_->closed) throwJsError(env, kErrClosed, "the session is closed");
-    // Forget requests that are gone, so the list stays as long as the requests alive.
-    auto& list = core_->requests;
-    list.erase(std::remove_if(list.begin(), list.end(), [](const auto& weak) { return weak.expired(); }), list.end());
-  }
-  auto state = std::make_shared<RequestState>();
-  state->core = core_;
-  state->count = checkedInt(env, info[0], "count", 0, INT32_MAX - 1);
+  if (core_->closed) throwJsError(env, kErrClosed, "the session is closed");
+  const auto count = static_cast<int32_t>(js::integer(env, info[0], "count", 0, INT32_MAX - 1));
   const std::string activation = info[1].IsString() ? info[1].As<Napi::String>().Utf8Value() : "";
   if (activation != "sigmoid" && activation != "none") throwJsError(env, kErrInvalidArgument, "activation must be 'sigmoid' or 'none'");
-  const ScoreActivation scoreActivation = activation == "sigmoid" ? ScoreActivation::Sigmoid : ScoreActivation::None;
-  {
-    std::lock_guard<std::mutex> lock(core_->stateMutex);
-    if (core_->closed || !core_->engine) throwJsError(env, kErrClosed, "the session is closed");
-    try {
-      state->request = core_->engine->begin(state->count, scoreActivation);
-    } catch (const NativeError& e) {
-      throwJsError(env, e.code(), e.what());
-    } catch (const std::exception& e) {
-      throwJsError(env, kErrBackend, e.what());
-    }
-    core_->requests.push_back(state);
+  auto call = std::make_shared<PendingCall>();
+  call->count = count;
+  try {
+    std::lock_guard<std::mutex> lock(core_->schedulerMutex);
+    if (!core_->scheduler) throw NativeError(kErrClosed, "the session is closed");
+    call->id = core_->scheduler->admit(count, activation == "sigmoid" ? ScoreActivation::Sigmoid : ScoreActivation::None);
+  } catch (const NativeError& e) {
+    throwJsError(env, e.code(), e.what());
   }
-  return Request::wrap(env, std::move(state));
+  core_->calls.emplace(call->id, call);
+  if (core_->unsettled++ == 0) core_->events.Ref(env);
+  return Request::wrap(env, core_, std::move(call));
 }
 
 Napi::Value Session::close(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!core_) throwJsError(env, kErrInvalidArgument, "Session objects are made by loadSession()");
-  {
-    std::lock_guard<std::mutex> lock(core_->stateMutex);
-    core_->closed = true;
-    for (auto& weak : core_->requests) {
-      if (auto request = weak.lock()) request->cancel.cancelled = true;
-    }
+  if (core_->closed) {
+    auto done = Napi::Promise::Deferred::New(env);
+    done.Resolve(env.Undefined());
+    return done.Promise();
   }
+  core_->closed = true;
+  core_->events.Ref(env);  // until every call's ERR_CLOSED is delivered and the function is released
   auto* worker = new CloseWorker(env, core_);
   worker->Queue();
   return worker->promise();
 }
 
-// What an accessor answers: fn(engine) while the session is open, else `closed` (also for a Session made from
+// The live counters while the scheduler exists (also while it closes), its last ones after.
+Napi::Value Session::stats(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!core_) return env.Null();
+  SchedulerStats st;
+  {
+    std::lock_guard<std::mutex> lock(core_->schedulerMutex);
+    if (core_->scheduler) st = core_->scheduler->stats();
+    else if (core_->finalStats) st = *core_->finalStats;
+    else return env.Null();
+  }
+  Napi::Object out = Napi::Object::New(env);
+  const auto number = [&](const char* name, double v) { out.Set(name, v); };
+  number("calls", static_cast<double>(st.calls));
+  number("failedCalls", static_cast<double>(st.failedCalls));
+  number("rejectedCalls", static_cast<double>(st.rejectedCalls));
+  number("pairs", static_cast<double>(st.pairs));
+  number("tokens", static_cast<double>(st.tokens));
+  number("batches", static_cast<double>(st.batches));
+  number("activeCalls", static_cast<double>(st.activeCalls));
+  number("queuedPairs", static_cast<double>(st.queuedPairs));
+  number("maxBatchTokens", static_cast<double>(st.maxBatchTokens));
+  number("maxBatchPairs", st.maxBatchPairs);
+  number("maxQueuedPairs", static_cast<double>(st.maxQueuedPairs));
+  out.Set("batchFill", histogramValue(env, st.batchFill));
+  out.Set("batchPairs", histogramValue(env, st.batchPairs));
+  out.Set("batchTokens", histogramValue(env, st.batchTokens));
+  out.Set("queueSeconds", histogramValue(env, st.queueSeconds));
+  out.Set("runSeconds", histogramValue(env, st.runSeconds));
+  out.Set("queueMs", percentilesValue(env, st.queueMs));
+  out.Set("runMs", percentilesValue(env, st.runMs));
+  return out;
+}
+
+// What an accessor answers: fn(scheduler) while the session is open, else `closed` (also for a Session made from
 // JS without loadSession, which has no core).
 template <typename Fn>
-Napi::Value Session::engineValue(Napi::Value closed, Fn&& fn) const {
-  if (!core_) return closed;
-  std::lock_guard<std::mutex> lock(core_->stateMutex);
-  return core_->engine && !core_->closed ? fn(*core_->engine) : closed;
+Napi::Value Session::schedulerValue(Napi::Value closed, Fn&& fn) const {
+  if (!core_ || core_->closed) return closed;
+  std::lock_guard<std::mutex> lock(core_->schedulerMutex);
+  return core_->scheduler ? fn(static_cast<const Scheduler&>(*core_->scheduler)) : closed;
 }
 
 Napi::Value Session::backendName(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  return engineValue(Napi::String::New(env, "closed"), [&](Engine& e) { return Napi::String::New(env, e.backendName()); });
+  return schedulerValue(Napi::String::New(env, "closed"), [&](const Scheduler& s) { return Napi::String::New(env, s.executor().backendName()); });
 }
 
 Napi::Value Session::memoryBytes(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  return engineValue(Napi::Number::New(env, 0), [&](Engine& e) { return Napi::Number::New(env, static_cast<double>(e.memoryBytes())); });
+  return schedulerValue(Napi::Number::New(env, 0),
+                        [&](const Scheduler& s) { return Napi::Number::New(env, static_cast<double>(s.executor().memoryBytes())); });
 }
 
 Napi::Value Session::numLabels(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  return engineValue(Napi::Number::New(env, 0), [&](Engine& e) { return Napi::Number::New(env, e.numLabels()); });
+  return schedulerValue(Napi::Number::New(env, 0), [&](const Scheduler& s) { return Napi::Number::New(env, s.executor().numLabels()); });
 }
 
 Napi::Value Session::maxBatchSize(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  return engineValue(Napi::Number::New(env, 0), [&](Engine& e) { return Napi::Number::New(env, e.maxBatchSize()); });
+  return schedulerValue(Napi::Number::New(env, 0), [&](const Scheduler& s) { return Napi::Number::New(env, s.executor().limits().maxBatchPairs); });
+}
+
+Napi::Value Session::maxBatchTokens(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return schedulerValue(Napi::Number::New(env, 0), [&](const Scheduler& s) {
+    return Napi::Number::New(env, static_cast<double>(s.executor().limits().maxBatchTokens));
+  });
+}
+
+Napi::Value Session::maxQueuedPairs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return schedulerValue(Napi::Number::New(env, 0), [&](const Scheduler& s) { return Napi::Number::New(env, static_cast<double>(s.maxQueuedPairs())); });
 }
 
 Napi::Value Session::padsBatches(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  return engineValue(Napi::Boolean::New(env, false), [&](Engine& e) { return Napi::Boolean::New(env, e.padsBatches()); });
+  return schedulerValue(Napi::Boolean::New(env, false), [&](const Scheduler& s) { return Napi::Boolean::New(env, s.executor().limits().padsBatches); });
 }
 
 Napi::Value Session::maxLength(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  return engineValue(Napi::Number::New(env, 0), [&](Engine& e) { return Napi::Number::New(env, e.maxLength()); });
+  return schedulerValue(Napi::Number::New(env, 0), [&](const Scheduler& s) { return Napi::Number::New(env, s.executor().limits().maxLength); });
 }
 
 Napi::Value Session::counters(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  return engineValue(Napi::Object::New(env), [&](Engine& e) {
+  return schedulerValue(Napi::Object::New(env), [&](const Scheduler& s) {
     Napi::Object out = Napi::Object::New(env);
-    for (const auto& [name, value] : e.counters()) out.Set(name, value);
+    for (const auto& [name, value] : s.executor().counters()) out.Set(name, value);
     return out;
   });
 }
 
 Napi::Value Session::slots(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  return engineValue(Napi::Number::New(env, 0), [&](Engine& e) { return Napi::Number::New(env, e.slots()); });
+  return schedulerValue(Napi::Number::New(env, 0), [&](const Scheduler& s) { return Napi::Number::New(env, s.executor().limits().slots); });
 }
 
 // ---- Request --------------------------------------------------------------------------------------
@@ -349,79 +374,109 @@ Napi::Function Request::define(Napi::Env env) {
 
 Request::Request(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Request>(info) {}
 
-Napi::Object Request::wrap(Napi::Env env, std::shared_ptr<RequestState> state) {
+// A Request dropped before it retired leaves the queue, so its arena range comes back.
+Request::~Request() {
+  if (!core_ || !call_ || call_->retired) return;
+  std::lock_guard<std::mutex> lock(core_->schedulerMutex);
+  if (core_->scheduler) core_->scheduler->cancel(call_->id, kErrCancelled, "the request was dropped");
+}
+
+Napi::Object Request::wrap(Napi::Env env, std::shared_ptr<SessionCore> core, std::shared_ptr<PendingCall> call) {
   Napi::Object object = addonData(env).requestConstructor.New({});
-  Unwrap(object)->state_ = std::move(state);
+  Request* request = Unwrap(object);
+  request->core_ = std::move(core);
+  request->call_ = std::move(call);
   return object;
 }
 
 Napi::Value Request::submit(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!state_) throwJsError(env, kErrInvalidArgument, "Request objects are made by Session.createRequest()");
-  if (state_->busy) throwJsError(env, kErrInvalidArgument, "a submit() or finish() of this request is still running");
-  if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array ||
-      !info[1].IsTypedArray() || info[1].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array ||
-      !info[2].IsTypedArray() || info[2].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array) {
+  if (!call_) throwJsError(env, kErrInvalidArgument, "Request objects are made by Session.createRequest()");
+  if (call_->retired) throwJsError(env, call_->outcome.code ? call_->outcome.code : kErrInvalidArgument,
+                                   call_->outcome.code ? call_->outcome.message : "submit() after the call finished");
+  if (call_->drain) throwJsError(env, kErrInvalidArgument, "submit() before the promise of the previous submit() settled");
+  if (!isTyped<int32_t>(info[0], napi_int32_array) || !isTyped<uint8_t>(info[1], napi_uint8_array) || !isTyped<int32_t>(info[2], napi_int32_array)) {
     throwJsError(env, kErrInvalidArgument, "submit(ids: Int32Array, typeIds: Uint8Array, offsets: Int32Array, firstIndex)");
   }
   Napi::Int32Array ids = info[0].As<Napi::Int32Array>();
   Napi::Uint8Array typeIds = info[1].As<Napi::Uint8Array>();
   Napi::Int32Array offsets = info[2].As<Napi::Int32Array>();
-  const int32_t firstIndex = checkedInt(env, info[3], "firstIndex", 0, state_->count);
+  const auto firstIndex = static_cast<int32_t>(js::integer(env, info[3], "firstIndex", 0, call_->count));
   const size_t count = offsets.ElementLength() == 0 ? 0 : offsets.ElementLength() - 1;
   if (offsets.ElementLength() == 0 || offsets[0] != 0 || typeIds.ElementLength() != ids.ElementLength() ||
       static_cast<size_t>(offsets[count]) != ids.ElementLength()) {
-    throwJsError(env, kErrInvalidArgument,
-                 "submit: offsets must start at 0 and end at ids.length, and typeIds.length must equal ids.length");
+    throwJsError(env, kErrInvalidArgument, "submit: offsets must start at 0 and end at ids.length, and typeIds.length must equal ids.length");
   }
   for (size_t i = 0; i < count; ++i) {
     if (offsets[i + 1] <= offsets[i]) throwJsError(env, kErrInvalidArgument, "submit: every pair needs at least one token");
   }
-  if (static_cast<int64_t>(firstIndex) + static_cast<int64_t>(count) > state_->count) {
+  if (static_cast<int64_t>(firstIndex) + static_cast<int64_t>(count) > call_->count) {
     throwJsError(env, kErrInvalidArgument, "submit: documents past the request's count");
   }
-  Napi::Value docIndices = info[4];
-  if (!docIndices.IsUndefined()) {
-    if (!docIndices.IsTypedArray() || docIndices.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array ||
-        docIndices.As<Napi::Int32Array>().ElementLength() != count) {
+  const int32_t* docIndices = nullptr;
+  if (!info[4].IsUndefined()) {
+    if (!isTyped<int32_t>(info[4], napi_int32_array) || info[4].As<Napi::Int32Array>().ElementLength() != count) {
       throwJsError(env, kErrInvalidArgument, "submit: docIndices must be an Int32Array with one entry per pair");
     }
-    Napi::Int32Array d = docIndices.As<Napi::Int32Array>();
+    docIndices = info[4].As<Napi::Int32Array>().Data();
     for (size_t i = 0; i < count; ++i) {
-      if (d[i] < 0 || d[i] >= state_->count) throwJsError(env, kErrInvalidArgument, "submit: docIndices past the request's count");
+      if (docIndices[i] < 0 || docIndices[i] >= call_->count) throwJsError(env, kErrInvalidArgument, "submit: docIndices past the request's count");
     }
   }
-  auto* worker = new SubmitWorker(env, state_, ids, typeIds, offsets, firstIndex, docIndices);
-  worker->Queue();
-  return worker->promise();
+  TokenBatch batch;
+  batch.ids = ids.Data();
+  batch.typeIds = typeIds.Data();
+  batch.offsets = offsets.Data();
+  batch.count = static_cast<int32_t>(count);
+  bool room = true;
+  try {
+    std::lock_guard<std::mutex> lock(core_->schedulerMutex);
+    if (!core_->scheduler) throw NativeError(kErrClosed, "the session is closed");
+    room = core_->scheduler->enqueue(call_->id, batch, docIndices, firstIndex);
+  } catch (const NativeError& e) {
+    throwJsError(env, e.code(), e.what());
+  }
+  call_->submitted += static_cast<int64_t>(count);
+  if (room) return env.Undefined();
+  call_->drain = Napi::Promise::Deferred::New(env);
+  return call_->drain->Promise();
 }
 
 Napi::Value Request::finish(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!state_) throwJsError(env, kErrInvalidArgument, "Request objects are made by Session.createRequest()");
-  if (state_->busy) throwJsError(env, kErrInvalidArgument, "a submit() or finish() of this request is still running");
-  const int32_t topK = checkedInt(env, info[0], "topK", 0, INT32_MAX);
-  auto* worker = new FinishWorker(env, state_, topK);
-  worker->Queue();
-  return worker->promise();
+  if (!call_) throwJsError(env, kErrInvalidArgument, "Request objects are made by Session.createRequest()");
+  const auto topK = static_cast<int32_t>(js::integer(env, info[0], "topK", 0, INT32_MAX));
+  if (call_->finish) throwJsError(env, kErrInvalidArgument, "finish() was called twice");
+  auto deferred = Napi::Promise::Deferred::New(env);
+  Napi::Promise promise = deferred.Promise();
+  if (call_->retired) {  // it failed (or was cancelled) before: its error
+    const CallOutcome& o = call_->outcome;
+    deferred.Reject(codedError(env, o.code ? o.code : kErrInvalidArgument, o.code ? o.message : "finish() was called twice"));
+    return promise;
+  }
+  try {
+    std::lock_guard<std::mutex> lock(core_->schedulerMutex);
+    if (!core_->scheduler) throw NativeError(kErrClosed, "the session is closed");
+    core_->scheduler->finish(call_->id, topK);
+  } catch (const NativeError& e) {
+    throwJsError(env, e.code(), e.what());
+  }
+  call_->finish = std::move(deferred);
+  return promise;
 }
 
 Napi::Value Request::cancel(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  std::shared_ptr<EngineRequest> request;
-  if (state_) {
-    state_->cancel.cancelled = true;
-    std::lock_guard<std::mutex> lock(state_->core->stateMutex);
-    request = state_->request;
+  auto deferred = Napi::Promise::Deferred::New(env);
+  Napi::Promise promise = deferred.Promise();
+  if (!call_ || call_->retired) {
+    deferred.Resolve(env.Undefined());
+    return promise;
   }
-  if (!request) {
-    auto done = Napi::Promise::Deferred::New(env);
-    done.Resolve(env.Undefined());
-    return done.Promise();
-  }
-  auto* worker = new ReleaseWorker(env, state_, std::move(request));
-  worker->Queue();
-  return worker->promise();
+  call_->cancels.push_back(std::move(deferred));
+  std::lock_guard<std::mutex> lock(core_->schedulerMutex);
+  if (core_->scheduler) core_->scheduler->cancel(call_->id, kErrCancelled, "the request was cancelled");
+  return promise;
 }
 
 // ---- loadSession ----------------------------------------------------------------------------------
@@ -436,6 +491,9 @@ Napi::Value loadSession(const Napi::CallbackInfo& info) {
   BackendOptions options;
   options.threads = o.integer("threads", 0, 0, 4096);
   options.maxBatchSize = o.integer("maxBatchSize", 0, 0, 1 << 20);
+  options.maxBatchTokens = o.integer("maxBatchTokens", 0, 0, 1 << 24);
+  options.maxQueuedPairs = o.integer("maxQueuedPairs", 1 << 18, 1, 1 << 26);
+  options.warmup = o.boolean("warmup", true);
   options.device = o.integer("device", 0, 0, 1024);
   options.concurrency = o.integer("concurrency", 2, 1, 64);
   options.maxLength = o.integer("maxLength", 512, 1, 1 << 20);

@@ -16,6 +16,11 @@ __global__ void finalizeScoresKernel(const float* __restrict__ logits, int32_t c
   scores[docIndices ? docIndices[i] : firstIndex + i] = s;
 }
 
+__global__ void sigmoidInPlaceKernel(float* scores, int32_t count) {
+  const int32_t i = blockIdx.x * blockDim.x + threadIdx.x;
+  if (i < count) scores[i] = 1.0f / (1.0f + expf(-scores[i]));
+}
+
 // One block per sequence: its tokens, then zeros to paddedLength.
 __global__ void packedToPaddedKernel(const int32_t* __restrict__ ids, const uint8_t* __restrict__ typeIds,
                                      const int32_t* __restrict__ cuSeqLens, int32_t paddedLength,
@@ -41,6 +46,12 @@ void finalizeScores(const float* logits, int32_t count, int numLabels, ScoreActi
   finalizeScoresKernel<<<(count + kThreads - 1) / kThreads, kThreads, 0, stream>>>(
       logits, count, numLabels, activation == ScoreActivation::Sigmoid, docIndices, firstIndex, scores);
   TRT_RERANK_LAUNCH_CHECK("finalizeScoresKernel");
+}
+
+void sigmoidInPlace(float* scores, int32_t count, cudaStream_t stream) {
+  if (count <= 0) return;
+  sigmoidInPlaceKernel<<<(count + kThreads - 1) / kThreads, kThreads, 0, stream>>>(scores, count);
+  TRT_RERANK_LAUNCH_CHECK("sigmoidInPlaceKernel");
 }
 
 void packedToPadded(const int32_t* ids, const uint8_t* typeIds, const int32_t* cuSeqLens, int32_t count,

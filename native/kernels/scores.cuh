@@ -14,6 +14,9 @@ namespace trt_rerank::kernels {
 void finalizeScores(const float* logits, int32_t count, int numLabels, ScoreActivation activation,
                     const int32_t* docIndices, int32_t firstIndex, float* scores, cudaStream_t stream);
 
+// scores[i] = sigmoid(scores[i]) (a call's raw scores in the score arena, once they are all in).
+void sigmoidInPlace(float* scores, int32_t count, cudaStream_t stream);
+
 // Packed [totalTokens] + cuSeqLens [count + 1] -> padded [count, paddedLength] ids, type ids and mask.
 void packedToPadded(const int32_t* ids, const uint8_t* typeIds, const int32_t* cuSeqLens, int32_t count,
                     int32_t paddedLength, int32_t* paddedIds, uint8_t* paddedTypeIds, uint8_t* paddedMask,

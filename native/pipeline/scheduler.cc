@@ -1,0 +1,432 @@
+#include "pipeline/scheduler.h"
+
+#include <algorithm>
+#include <cstring>
+#include <exception>
+
+#include "common/errors.h"
+
+namespace trt_rerank {
+namespace {
+
+double msBetween(std::chrono::steady_clock::time_point a, std::chrono::steady_clock::time_point b) {
+  return std::chrono::duration<double, std::milli>(b - a).count();
+}
+
+// An executor's failure as a code and message.
+std::pair<const char*, std::string> describeFailure(std::exception_ptr error) {
+  try {
+    std::rethrow_exception(error);
+  } catch (const NativeError& e) {
+    return {e.code(), e.what()};
+  } catch (const std::exception& e) {
+    return {kErrBackend, e.what()};
+  } catch (...) {
+    return {kErrBackend, "unknown native error"};
+  }
+}
+
+}  // namespace
+
+Scheduler::Scheduler(std::unique_ptr<BatchExecutor> executor, int64_t maxQueuedPairs, SchedulerEvents events)
+    : executor_(std::move(executor)),
+      limits_(executor_->limits()),
+      maxQueuedPairs_(maxQueuedPairs),
+      events_(std::move(events)),
+      arena_(executor_->limits().arenaPairs),
+      slotBusy_(limits_.slots, false),
+      inFlight_(limits_.slots) {
+  stats_.maxBatchTokens = limits_.maxBatchTokens;
+  stats_.maxBatchPairs = limits_.maxBatchPairs;
+  stats_.maxQueuedPairs = maxQueuedPairs_;
+  batchThread_ = std::thread([this] { batchLoop(); });
+  completionThread_ = std::thread([this] { completionLoop(); });
+}
+
+Scheduler::~Scheduler() { close(); }
+
+uint64_t Scheduler::admit(int32_t count, ScoreActivation activation) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (closing_) throw NativeError(kErrClosed, "the session is closed");
+  if (const std::string why = executor_->broken(); !why.empty()) {
+    throw NativeError(kErrBackend, "the CUDA context is lost (" + why + "): close this Reranker and load a new one");
+  }
+  const auto refuse = [&](const std::string& why) {
+    ++stats_.rejectedCalls;
+    throw NativeError(kErrOverloaded, why);
+  };
+  if (count > maxQueuedPairs_) {
+    refuse("a call of " + std::to_string(count) + " documents is more than maxQueuedPairs (" + std::to_string(maxQueuedPairs_) +
+           ") allows: split it, or load with a larger maxQueuedPairs");
+  }
+  if (admittedPairs_ + count > maxQueuedPairs_) {
+    refuse("the queue holds " + std::to_string(admittedPairs_) + " pairs of unfinished calls and takes " + std::to_string(maxQueuedPairs_) +
+           " (maxQueuedPairs): retry later");
+  }
+  const int64_t offset = arena_.allocate(std::max<int64_t>(count, 1));
+  if (offset < 0) refuse("the score arena has no free range of " + std::to_string(count) + " pairs: retry later");
+  auto call = std::make_shared<Call>();
+  call->id = nextCall_++;
+  call->count = count;
+  call->activation = activation;
+  call->arenaOffset = offset;
+  call->admitted = Clock::now();
+  admittedPairs_ += count;
+  calls_.emplace(call->id, call);
+  return call->id;
+}
+
+bool Scheduler::enqueue(uint64_t id, const TokenBatch& batch, const int32_t* docIndices, int32_t firstIndex) {
+  // Checked before the lock: what the batch thread copies into a device batch must be in range there.
+  const int64_t tokens = batch.offsets[batch.count];
+  for (int32_t i = 0; i < batch.count; ++i) {
+    const int32_t length = batch.offsets[i + 1] - batch.offsets[i];
+    if (length > limits_.maxLength) {
+      throw NativeError(kErrInvalidArgument, "a pair of " + std::to_string(length) + " tokens is longer than the engine's maxLength " +
+                                                 std::to_string(limits_.maxLength));
+    }
+  }
+  if (limits_.vocabSize > 0) {
+    for (int64_t t = 0; t < tokens; ++t) {
+      if (batch.ids[t] < 0 || batch.ids[t] >= limits_.vocabSize) {
+        throw NativeError(kErrInvalidArgument, "token id " + std::to_string(batch.ids[t]) + " is outside the model's vocabulary of " +
+                                                   std::to_string(limits_.vocabSize));
+      }
+    }
+  }
+  Chunk chunk;
+  chunk.ids.assign(batch.ids, batch.ids + tokens);
+  chunk.typeIds.assign(batch.typeIds, batch.typeIds + tokens);
+  chunk.offsets.assign(batch.offsets, batch.offsets + batch.count + 1);
+  chunk.docs.resize(batch.count);
+  for (int32_t i = 0; i < batch.count; ++i) chunk.docs[i] = docIndices ? docIndices[i] : firstIndex + i;
+
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto found = calls_.find(id);
+  if (found == calls_.end()) throw NativeError(kErrCancelled, "the call is no longer queued");
+  Call& call = *found->second;
+  if (call.errorCode) throw NativeError(call.errorCode, call.errorMessage);
+  if (call.topK >= 0) throw NativeError(kErrInvalidArgument, "enqueue after finish()");
+  if (call.submitted + batch.count > call.count) throw NativeError(kErrInvalidArgument, "more pairs than the call's count");
+  for (int32_t d : chunk.docs) {
+    if (d < 0 || d >= call.count) throw NativeError(kErrInvalidArgument, "a document index past the call's count");
+  }
+  if (batch.count == 0) return true;
+  call.submitted += batch.count;
+  call.waiting += batch.count;
+  call.tokens += tokens;
+  waitingPairs_ += batch.count;
+  call.chunks.push_back(std::move(chunk));
+  const bool room = call.waiting < perCallQueueLimit();
+  call.wantsDrain = !room;
+  batchWake_.notify_one();
+  return room;
+}
+
+void Scheduler::finish(uint64_t id, int32_t topK) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto found = calls_.find(id);
+  if (found == calls_.end()) throw NativeError(kErrCancelled, "the call is no longer queued");
+  Call& call = *found->second;
+  if (call.errorCode) throw NativeError(call.errorCode, call.errorMessage);
+  if (call.topK >= 0) throw NativeError(kErrInvalidArgument, "finish() was called twice");
+  if (call.submitted != call.count) {
+    throw NativeError(kErrInvalidArgument, "finish() called after " + std::to_string(call.submitted) + " of " + std::to_string(call.count) +
+                                               " documents were submitted");
+  }
+  call.topK = topK;
+  if (call.scored == call.count) {
+    call.finishing = true;
+    toFinish_.push_back(found->second);
+    completionWake_.notify_one();
+  }
+}
+
+void Scheduler::cancel(uint64_t id, const char* code, const std::string& message) {
+  std::vector<CallOutcome> outcomes;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto found = calls_.find(id);
+    if (found == calls_.end()) return;
+    if (failLocked(*found->second, code, message)) outcomes.push_back(retireLocked(*found->second));
+  }
+  emit(outcomes, {});
+}
+
+bool Scheduler::failLocked(Call& call, const char* code, const std::string& message) {
+  if (!call.errorCode) {
+    call.errorCode = code;
+    call.errorMessage = message;
+    waitingPairs_ -= call.waiting;
+    call.waiting = 0;
+    call.chunks.clear();
+  }
+  return call.inFlight == 0 && !call.finishing;
+}
+
+CallOutcome Scheduler::retireLocked(Call& call) {
+  CallOutcome out;
+  out.call = call.id;
+  out.code = call.errorCode;
+  out.message = call.errorMessage;
+  const Clock::time_point now = Clock::now();
+  out.timings.pairs = call.count;
+  out.timings.tokens = call.tokens;
+  out.timings.batches = call.batches;
+  out.timings.queueMs = call.hasStarted ? msBetween(call.admitted, call.started) : msBetween(call.admitted, now);
+  out.timings.runMs = msBetween(call.admitted, now);
+  if (call.errorCode) {
+    ++stats_.failedCalls;
+  } else {
+    ++stats_.calls;
+    stats_.queueSeconds.observe(out.timings.queueMs / 1000);
+    stats_.runSeconds.observe(out.timings.runMs / 1000);
+    stats_.queueMs.observe(out.timings.queueMs);
+    stats_.runMs.observe(out.timings.runMs);
+  }
+  arena_.release(call.arenaOffset, std::max<int64_t>(call.count, 1));
+  admittedPairs_ -= call.count;
+  calls_.erase(call.id);  // `call` stays alive: the caller holds a shared_ptr, or the map's was the last and
+                          // out has everything it needs
+  return out;
+}
+
+void Scheduler::emit(std::vector<CallOutcome>& outcomes, const std::vector<uint64_t>& drained) {
+  for (uint64_t id : drained) events_.drained(id);
+  for (CallOutcome& o : outcomes) events_.retired(std::move(o));
+  outcomes.clear();
+}
+
+bool Scheduler::fillBatch(int slot, InFlight& batch, int32_t& longest, std::vector<uint64_t>& drained) {
+  const BatchInput in = executor_->input(slot);
+  const uint64_t seq = nextBatch_;
+  std::vector<Call*> queued;
+  for (auto& [id, call] : calls_) {
+    if (call->waiting > 0) queued.push_back(call.get());
+  }
+  std::vector<int32_t> taken(queued.size(), 0);
+  int32_t count = 0;
+  int64_t tokens = 0;
+  longest = 0;
+  in.offsets[0] = 0;
+  for (bool progress = true; progress && count < limits_.maxBatchPairs;) {
+    progress = false;
+    for (size_t c = 0; c < queued.size() && count < limits_.maxBatchPairs; ++c) {
+      Call& call = *queued[c];
+      if (call.waiting == 0) continue;
+      Chunk& chunk = call.chunks.front();
+      const int32_t begin = chunk.offsets[chunk.next];
+      const int32_t length = chunk.offsets[chunk.next + 1] - begin;
+      const int32_t newLongest = std::max(longest, length);
+      const int64_t cost = limits_.padsBatches ? static_cast<int64_t>(count + 1) * newLongest : tokens + length;
+      if (cost > limits_.maxBatchTokens) continue;
+      std::memcpy(in.ids + tokens, chunk.ids.data() + begin, sizeof(int32_t) * length);
+      std::memcpy(in.typeIds + tokens, chunk.typeIds.data() + begin, length);
+      in.dest[count] = static_cast<int32_t>(call.arenaOffset + chunk.docs[chunk.next]);
+      tokens += length;
+      in.offsets[++count] = static_cast<int32_t>(tokens);
+      longest = newLongest;
+      ++taken[c];
+      --call.waiting;
+      if (++chunk.next + 1 == chunk.offsets.size()) call.chunks.pop_front();
+      progress = true;
+    }
+  }
+  if (count == 0) return false;
+  const Clock::time_point now = Clock::now();
+  for (size_t c = 0; c < queued.size(); ++c) {
+    if (taken[c] == 0) continue;
+    Call& call = *queued[c];
+    call.inFlight += taken[c];
+    if (call.lastBatch != seq) {
+      call.lastBatch = seq;
+      ++call.batches;
+    }
+    if (!call.hasStarted) {
+      call.hasStarted = true;
+      call.started = now;
+    }
+    if (call.wantsDrain && call.waiting < perCallQueueLimit()) {
+      call.wantsDrain = false;
+      drained.push_back(call.id);
+    }
+    batch.calls.emplace_back(calls_.at(call.id), taken[c]);
+  }
+  ++nextBatch_;
+  waitingPairs_ -= count;
+  batch.count = count;
+  batch.tokens = tokens;
+  const int64_t cost = limits_.padsBatches ? static_cast<int64_t>(count) * longest : tokens;
+  ++stats_.batches;
+  stats_.batchPairs.observe(count);
+  stats_.batchTokens.observe(static_cast<double>(cost));
+  stats_.batchFill.observe(static_cast<double>(cost) / static_cast<double>(limits_.maxBatchTokens));
+  return true;
+}
+
+void Scheduler::batchLoop() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  for (;;) {
+    int slot = -1;
+    batchWake_.wait(lock, [&] {
+      if (closing_) return true;
+      if (waitingPairs_ == 0) return false;
+      for (int s = 0; s < limits_.slots; ++s) {
+        if (!slotBusy_[s]) {
+          slot = s;
+          return true;
+        }
+      }
+      return false;
+    });
+    if (closing_) return;
+    InFlight batch;
+    int32_t longest = 0;
+    std::vector<uint64_t> drained;
+    if (!fillBatch(slot, batch, longest, drained)) continue;
+    slotBusy_[slot] = true;
+    const int32_t count = batch.count;
+    const int64_t tokens = batch.tokens;
+    inFlight_[slot] = std::move(batch);
+    lock.unlock();
+    std::vector<CallOutcome> outcomes;
+    emit(outcomes, drained);
+    std::exception_ptr failure;
+    try {
+      executor_->launch(slot, count, tokens, longest);
+    } catch (...) {
+      failure = std::current_exception();
+    }
+    lock.lock();
+    if (!failure) {
+      launched_.push_back(slot);
+      completionWake_.notify_one();
+      continue;
+    }
+    // Nothing of the batch runs: its calls fail, and the slot is free again.
+    const auto [code, message] = describeFailure(failure);
+    for (auto& [call, n] : inFlight_[slot].calls) {
+      call->inFlight -= n;
+      if (failLocked(*call, code, message) && calls_.count(call->id)) outcomes.push_back(retireLocked(*call));
+    }
+    inFlight_[slot] = InFlight{};
+    slotBusy_[slot] = false;
+    completionWake_.notify_one();
+    lock.unlock();
+    emit(outcomes, {});
+    lock.lock();
+  }
+}
+
+void Scheduler::completionLoop() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  for (;;) {
+    // Closing: it stops only once no slot is busy (a batch being launched is pushed to launched_ after).
+    const auto idle = [&] { return std::none_of(slotBusy_.begin(), slotBusy_.end(), [](bool b) { return b; }); };
+    completionWake_.wait(lock, [&] { return !launched_.empty() || !toFinish_.empty() || (closing_ && idle()); });
+    std::vector<CallOutcome> outcomes;
+    if (!launched_.empty()) {
+      const int slot = launched_.front();
+      lock.unlock();
+      std::exception_ptr failure;
+      try {
+        executor_->wait(slot);
+      } catch (...) {
+        failure = std::current_exception();
+      }
+      lock.lock();
+      launched_.pop_front();
+      InFlight done = std::move(inFlight_[slot]);
+      inFlight_[slot] = InFlight{};
+      slotBusy_[slot] = false;
+      batchWake_.notify_one();
+      const auto [code, message] = failure ? describeFailure(failure) : std::pair<const char*, std::string>{nullptr, ""};
+      for (auto& [call, n] : done.calls) {
+        call->inFlight -= n;
+        if (failure) {
+          if (failLocked(*call, code, message) && calls_.count(call->id)) outcomes.push_back(retireLocked(*call));
+          continue;
+        }
+        call->scored += n;
+        stats_.pairs += n;
+        if (call->errorCode) {
+          if (call->inFlight == 0 && !call->finishing && calls_.count(call->id)) outcomes.push_back(retireLocked(*call));
+        } else if (call->topK >= 0 && call->scored == call->count && !call->finishing) {
+          call->finishing = true;
+          toFinish_.push_back(call);
+        }
+      }
+      stats_.tokens += done.tokens;
+    } else if (!toFinish_.empty()) {
+      std::shared_ptr<Call> call = std::move(toFinish_.front());
+      toFinish_.pop_front();
+      CallOutcome result;
+      if (call->errorCode) {  // cancelled or closed meanwhile: no results wanted
+        if (calls_.count(call->id)) outcomes.push_back(retireLocked(*call));
+        lock.unlock();
+        emit(outcomes, {});
+        lock.lock();
+        continue;
+      }
+      lock.unlock();
+      std::exception_ptr failure;
+      try {
+        executor_->finishCall(call->arenaOffset, call->count, call->activation, call->topK, result.indices, result.scores);
+      } catch (...) {
+        failure = std::current_exception();
+      }
+      lock.lock();
+      call->finishing = false;
+      if (failure && !call->errorCode) {
+        const auto [code, message] = describeFailure(failure);
+        call->errorCode = code;
+        call->errorMessage = message;
+      }
+      if (calls_.count(call->id)) {
+        CallOutcome out = retireLocked(*call);
+        if (!out.code) {
+          out.indices = std::move(result.indices);
+          out.scores = std::move(result.scores);
+        }
+        outcomes.push_back(std::move(out));
+      }
+    } else {
+      return;  // closing, and nothing left in flight
+    }
+    lock.unlock();
+    emit(outcomes, {});
+    lock.lock();
+  }
+}
+
+void Scheduler::close() {
+  std::call_once(closeOnce_, [this] {
+    std::vector<CallOutcome> outcomes;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      closing_ = true;
+      for (auto it = calls_.begin(); it != calls_.end();) {
+        std::shared_ptr<Call> call = (it++)->second;
+        if (failLocked(*call, kErrClosed, "the session was closed while the call ran")) outcomes.push_back(retireLocked(*call));
+      }
+    }
+    executor_->stop();
+    batchWake_.notify_all();
+    completionWake_.notify_all();
+    emit(outcomes, {});
+    batchThread_.join();
+    completionThread_.join();  // it drains the batches in flight, and retires their calls, before it stops
+  });
+}
+
+SchedulerStats Scheduler::stats() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  SchedulerStats out = stats_;
+  out.activeCalls = calls_.size();
+  uint64_t queued = 0;
+  for (const auto& [id, call] : calls_) queued += call->count - call->scored;
+  out.queuedPairs = queued;
+  return out;
+}
+
+}  // namespace trt_rerank
