@@ -1,9 +1,10 @@
 /**
- * The GPU pipeline (native/pipeline/gpu_engine.cc) with the gpu-test backend, whose score JS recomputes
- * exactly: scores land in one device buffer in document order whatever the batch order, packed and padded
- * inputs give the same scores, top-k through the pipeline equals a CPU sort for N up to 10^7, cancelling
- * frees the execution slot, requests run in parallel slots, and the text-to-top-k path through the Reranker
- * (tokenization, length-sorted batches, streaming, AbortSignal) matches a JS recomputation.
+ * The GPU executor (native/pipeline/gpu_executor.cc) under the scheduler, with the gpu-test backend, whose score
+ * JS recomputes exactly: each call's scores land in its range of the device score arena in document order
+ * whatever the batch order, packed and padded inputs give the same scores, top-k through the pipeline equals a
+ * CPU sort for N up to 10^7, concurrent requests share batches, cancelling leaves nothing queued, and the
+ * text-to-top-k path through the Reranker (tokenization, length-sorted batches, streaming, AbortSignal) matches a
+ * JS recomputation.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadAddon } from '../../lib/binding/loader.js';
@@ -164,7 +165,7 @@ describe.skipIf(reason !== '')('GPU pipeline (gpu-test backend)', () => {
 
   it('concatenation and top-k are exact against the CPU for N up to 10^7 (heavy ties)', async () => {
     // 65 536 distinct logits at most, so 10^7 documents tie a lot: the lower index must win every tie.
-    const session = await load({ maxLength: 4, maxBatchSize: 1 << 17 });
+    const session = await load({ maxLength: 4, maxBatchSize: 1 << 17, maxQueuedPairs: 1 << 24 });
     try {
       for (const n of [1, 1000, 100_000, 1_000_000, 10_000_000]) {
         const pairs = randomPairs(n, 3);
@@ -200,76 +201,72 @@ describe.skipIf(reason !== '')('GPU pipeline (gpu-test backend)', () => {
     }
   });
 
-  it('a batch larger than the engine takes is refused with the sizes, and the session stays usable', async () => {
+  it('a chunk larger than a batch is split into batches; a pair past maxLength is refused at once, nothing queued', async () => {
     const session = await load({ maxLength: 16, maxBatchSize: 8 });
     try {
       const pairs = randomPairs(20, 10);
-      const request = session.createRequest(20, 'none');
-      await expect(request.submit(pairs.ids, pairs.typeIds, pairs.offsets, 0)).rejects.toThrow(/exceeds the engine's 8/);
-      request.cancel();
-      expect((await scoreAll(session, pairs, 8)).scores).toEqual(expectedLogits(pairs));
+      const before = session.stats()!.batches;
+      expect((await scoreAll(session, pairs, 20)).scores).toEqual(expectedLogits(pairs));
+      expect(session.stats()!.batches - before).toBeGreaterThanOrEqual(3);
+      const long = randomPairs(1, 40);
+      const request = session.createRequest(1, 'none');
+      expect(() => request.submit(long.ids.subarray(0, 17), long.typeIds.subarray(0, 17), new Int32Array([0, 17]), 0)).toThrow(/longer than the engine's maxLength 16/);
+      await request.cancel();
+      expect(session.stats()).toMatchObject({ activeCalls: 0, queuedPairs: 0 });
     } finally {
       await session.close();
     }
   });
 
-  it('cancel() frees the execution slot; later calls on the cancelled request reject ERR_CANCELLED', async () => {
-    const session = await load({ maxLength: 64, concurrency: 1 });
+  it('cancel() takes a request out of the queue; later calls on it throw ERR_CANCELLED; others run on', async () => {
+    const session = await load({ maxLength: 64, concurrency: 1, spinPerToken: 2000 });
     try {
       const pairs = randomPairs(1000, 50);
       const a = session.createRequest(1000, 'none');
       const first = slice(pairs, 0, 500);
-      await a.submit(first.ids, first.typeIds, first.offsets, 0); // a holds the only slot now
-      a.cancel();
+      await a.submit(first.ids, first.typeIds, first.offsets, 0);
+      await a.cancel();
       const second = slice(pairs, 500, 1000);
-      await expect(a.submit(second.ids, second.typeIds, second.offsets, 500)).rejects.toMatchObject({ code: 'ERR_CANCELLED' });
-      // Would wait forever for the slot if cancel() had not given it back.
+      expect(() => a.submit(second.ids, second.typeIds, second.offsets, 500)).toThrow(expect.objectContaining({ code: 'ERR_CANCELLED' }));
+      expect(session.stats()).toMatchObject({ activeCalls: 0, queuedPairs: 0 });
       expect((await scoreAll(session, pairs, 500)).scores).toEqual(expectedLogits(pairs));
     } finally {
       await session.close();
     }
   });
 
-  it('requests beyond `concurrency` wait for a slot; requests within it run side by side', async () => {
-    const two = await load({ maxLength: 64, concurrency: 2 });
-    const one = await load({ maxLength: 64, concurrency: 1 });
-    try {
-      const pairs = randomPairs(400, 50);
-      const expected = expectedLogits(pairs);
-      // Two slots: both requests hold a slot at once and finish correctly.
-      const a = two.createRequest(400, 'none');
-      const b = two.createRequest(400, 'none');
-      await a.submit(pairs.ids, pairs.typeIds, pairs.offsets, 0);
-      await b.submit(pairs.ids, pairs.typeIds, pairs.offsets, 0);
-      expect((await b.finish(0)).scores).toEqual(expected);
-      expect((await a.finish(0)).scores).toEqual(expected);
-      // One slot: b's first submit waits until a finishes.
-      const c = one.createRequest(400, 'none');
-      const d = one.createRequest(400, 'none');
-      await c.submit(pairs.ids, pairs.typeIds, pairs.offsets, 0);
-      let dDone = false;
-      const dSubmit = d.submit(pairs.ids, pairs.typeIds, pairs.offsets, 0).then(() => (dDone = true));
-      await new Promise((r) => setTimeout(r, 100));
-      expect(dDone).toBe(false);
-      expect((await c.finish(0)).scores).toEqual(expected);
-      await dSubmit;
-      expect((await d.finish(0)).scores).toEqual(expected);
-    } finally {
-      await two.close();
-      await one.close();
+  it('concurrent requests share batches and each gets its own scores', async () => {
+    for (const concurrency of [1, 2]) {
+      const session = await load({ maxLength: 64, concurrency });
+      try {
+        const sets = Array.from({ length: 16 }, () => randomPairs(25, 50));
+        const before = session.stats()!.batches;
+        const requests = sets.map((p) => {
+          const r = session.createRequest(25, 'none');
+          r.submit(p.ids, p.typeIds, p.offsets, 0);
+          return r;
+        });
+        const results = await Promise.all(requests.map((r) => r.finish(0)));
+        results.forEach((res, i) => expect(res.scores).toEqual(expectedLogits(sets[i]!)));
+        // 16 x 25 = 400 pairs, at most 512 a batch: the queue holds them all before the first slot frees.
+        expect(session.stats()!.batches - before).toBeLessThanOrEqual(1 + concurrency);
+      } finally {
+        await session.close();
+      }
     }
   });
 
-  it('close() rejects a request waiting for a slot and frees everything', async () => {
-    const session = await load({ maxLength: 64, concurrency: 1 });
+  it('close() rejects unfinished requests with ERR_CLOSED and frees everything', async () => {
+    const session = await load({ maxLength: 64, concurrency: 1, spinPerToken: 20_000 });
     const pairs = randomPairs(100, 20);
     const a = session.createRequest(100, 'none');
     const b = session.createRequest(100, 'none');
-    await a.submit(pairs.ids, pairs.typeIds, pairs.offsets, 0);
-    // Settled into a value at once, so the rejection is never unhandled while close() runs.
-    const waiting = b.submit(pairs.ids, pairs.typeIds, pairs.offsets, 0).then(() => 'resolved', (e: unknown) => e);
+    a.submit(pairs.ids, pairs.typeIds, pairs.offsets, 0);
+    b.submit(pairs.ids, pairs.typeIds, pairs.offsets, 0);
+    // Settled into values at once, so no rejection is unhandled while close() runs.
+    const outcomes = [a.finish(0), b.finish(0)].map((p) => p.then(() => 'resolved', (e: unknown) => e));
     await session.close();
-    expect(await waiting).toMatchObject({ code: expect.stringMatching(/ERR_CANCELLED|ERR_CLOSED/) });
+    for (const o of await Promise.all(outcomes)) expect(o === 'resolved' || (o as { code?: string }).code === 'ERR_CLOSED').toBe(true);
     expect(session.memoryBytes).toBe(0);
     expect(() => session.createRequest(1, 'none')).toThrow(/closed/);
   });
@@ -321,7 +318,7 @@ describe.skipIf(reason !== '')('Reranker over the GPU pipeline (text in, top-k o
     }
   });
 
-  it('more concurrent calls than slots and libuv threads all finish (they queue in JS, not on pool threads)', async () => {
+  it('more concurrent calls than slots and libuv threads all finish (none waits on a pool thread)', async () => {
     const r = await Reranker.loadTestPipeline(model.dir, { spinPerToken: 20_000 }, { tokenizerThreads: 2, concurrency: 2, maxBatchSize: 64 });
     try {
       const slices = Array.from({ length: 12 }, (_, i) => docs.slice(i * 200, i * 200 + 300));
@@ -339,7 +336,7 @@ describe.skipIf(reason !== '')('Reranker over the GPU pipeline (text in, top-k o
       const call = r.rerank(query, docs, { topK: 5, signal: controller.signal });
       setTimeout(() => controller.abort(new Error('user gave up')), 5);
       await expect(call).rejects.toMatchObject({ name: 'AbortError' });
-      // The slot came back: with concurrency 1 this would otherwise never finish.
+      // Nothing of the aborted call is left queued ahead of this one.
       const top = await r.rerank(query, docs.slice(0, 100), { topK: 3, activation: 'none' });
       expect(top.map((t) => t.index)).toEqual([...cpuTopK(expectedFor(docs.slice(0, 100)), 3)]);
     } finally {
