@@ -19,6 +19,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   data->sessionConstructor = Napi::Persistent(Session::define(env));
   data->requestConstructor = Napi::Persistent(Request::define(env));
   env.SetInstanceData(data);  // deleted by Node when the environment ends
+  env.AddCleanupHook([env] { closeSessionsAtExit(env); });
 
   exports.Set("loadSession", Napi::Function::New<loadSession>(env, "loadSession"));
   exports.Set("describeModel", Napi::Function::New<describeModel>(env, "describeModel"));

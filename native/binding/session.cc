@@ -223,6 +223,9 @@ Session::~Session() {
 }
 
 Napi::Object Session::wrap(Napi::Env env, std::shared_ptr<SessionCore> core) {
+  auto& sessions = addonData(env).sessions;
+  sessions.erase(std::remove_if(sessions.begin(), sessions.end(), [](const auto& weak) { return weak.expired(); }), sessions.end());
+  sessions.push_back(core);
   Napi::Object object = addonData(env).sessionConstructor.New({});
   Unwrap(object)->core_ = std::move(core);
   return object;
@@ -477,6 +480,15 @@ Napi::Value Request::cancel(const Napi::CallbackInfo& info) {
   std::lock_guard<std::mutex> lock(core_->schedulerMutex);
   if (core_->scheduler) core_->scheduler->cancel(call_->id, kErrCancelled, "the request was cancelled");
   return promise;
+}
+
+void closeSessionsAtExit(Napi::Env env) {
+  for (auto& weak : addonData(env).sessions) {
+    std::shared_ptr<SessionCore> core = weak.lock();
+    if (!core || core->closed) continue;
+    core->closed = true;
+    shutDown(*core);
+  }
 }
 
 // ---- loadSession ----------------------------------------------------------------------------------

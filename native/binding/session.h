@@ -106,4 +106,8 @@ class Request : public Napi::ObjectWrap<Request> {
 // loadSession(spec, options) -> Promise<Session>
 Napi::Value loadSession(const Napi::CallbackInfo& info);
 
+// The environment is ending (an env cleanup hook, on the JS thread): closes every session still open, waiting for
+// its scheduler's threads, so none outlives the addon (a process that exits without close()).
+void closeSessionsAtExit(Napi::Env env);
+
 }  // namespace trt_rerank
