@@ -53,6 +53,8 @@ class CudaGraph {
     return true;
   }
   void launch(cudaStream_t stream) const { TRT_RERANK_CUDA_CHECK(cudaGraphLaunch(exec_, stream)); }
+  // Moves the instantiated graph's work to the device ahead of its first launch (which would otherwise do it).
+  void upload(cudaStream_t stream) const { TRT_RERANK_CUDA_CHECK(cudaGraphUpload(exec_, stream)); }
 
  private:
   cudaGraph_t graph_ = nullptr;

@@ -3,7 +3,8 @@
  * TensorRT, so a library built from TensorRT's own headers stands in for it, implementing only the calls the
  * backend makes and checking them as TensorRT does. Its network computes the pipeline test backend's score,
  * so every logit is known exactly. This proves the backend's use of the API (loading, I/O discovery, contexts,
- * addresses, shapes, enqueueV3 and CUDA graph capture, logits conversion) — not TensorRT's own behaviour.
+ * addresses, shapes, enqueueV3 and CUDA graph capture, warm-up at load, logits conversion) — not TensorRT's own
+ * behaviour.
  *
  * Runs where TRT_RERANK_FAKE_TENSORRT=1, TRT_RERANK_ADDON is an addon built with the TensorRT backend and
  * LD_LIBRARY_PATH holds the fake (tools/gpu-check.sh sets all three); skips with the reason elsewhere.
@@ -110,6 +111,41 @@ describe.skipIf(reason !== '')('TensorRT backend on the fake libnvinfer', () => 
       expect(await r.score(query, docs.slice(0, 7), { activation: 'none' })).toEqual(expected.slice(0, 7));
     } finally {
       await r.close();
+    }
+  });
+
+  it('warmup (the default) makes and captures the smallest shapes at load: one-pair calls of any length replay at once; warmup: false makes none', async () => {
+    const path = await engine('warmup', {});
+    const cold = await Reranker.load(model.dir, { backend: 'tensorrt', engine: path, concurrency: 1, warmup: false });
+    const warm = await Reranker.load(model.dir, { backend: 'tensorrt', engine: path, concurrency: 2 });
+    try {
+      expect(cold.backendCounters).toMatchObject({ enqueues: 0, graphsCaptured: 0, graphLaunches: 0, warmupGraphs: 0, warmupMs: 0 });
+      const loaded = warm.backendCounters;
+      console.log(`warm-up: ${loaded.warmupGraphs} graphs over 2 slots, ${loaded.warmupMs!.toFixed(1)} ms`);
+      // The same shapes in each slot, leaving 16 of a slot's 64 buckets for shapes first seen at run time.
+      expect(loaded.warmupGraphs).toBeGreaterThan(0);
+      expect(loaded.warmupGraphs! % 2).toBe(0);
+      expect(loaded.warmupGraphs! / 2).toBeLessThanOrEqual(48);
+      expect(loaded).toMatchObject({ graphsCaptured: loaded.warmupGraphs, graphLaunches: 0, graphCaptureFailures: 0 });
+      expect(loaded.warmupMs).toBeGreaterThan(0);
+      // One row (the first row bucket, every sequence bucket of it warmed): a replay, no enqueue, no new context.
+      for (const doc of [docs[0]!, docs[36]!, 'tide '.repeat(300), '']) {
+        const before = warm.backendCounters;
+        const expected = await expectedLogits(warm.info.maxLength, [doc], true);
+        expect(await warm.score(query, [doc], { activation: 'none' })).toEqual(expected);
+        const after = warm.backendCounters;
+        expect(after.graphsCaptured, 'captured on the call').toBe(before.graphsCaptured);
+        expect(after.graphLaunches! - before.graphLaunches!).toBe(1);
+        expect(after.enqueues, 'an enqueue on the call').toBe(before.enqueues);
+      }
+      // Larger calls: exact either way (warmed shapes replay; the others are made and captured after a first run).
+      const expected = await expectedLogits(warm.info.maxLength, docs, true);
+      expect(await warm.score(query, docs, { activation: 'none' })).toEqual(expected);
+      expect(await cold.score(query, docs, { activation: 'none' })).toEqual(expected);
+      expect(warm.backendCounters.graphCaptureFailures).toBe(0);
+    } finally {
+      await cold.close();
+      await warm.close();
     }
   });
 

@@ -3,19 +3,34 @@
 //   the engine           a CUDA graph replay, or enqueueV3
 //   engineLogitsToFloat  the engine's logits -> the pipeline's fp32 logits (activation and scatter follow)
 //
-// seqLen is the batch's longest pair rounded up to a sequence bucket (engine_io.h). With CUDA graphs on, rows
-// are rounded up too (1, 2, 4 .. 64, then multiples of 64; the extra rows are dummies), and each (rows,
-// seqLen) shape is a bucket of the slot's GraphCache (common/graph_cache.h, AfterFirstBatch policy): its own
-// execution context, fixed to that shape, and one graph captured right after a first plain enqueue (TensorRT
-// does deferred work on the first enqueue after a shape change, which must stay out of the graph). Replaying a
-// graph is then always at the shape it was captured for. A slot's contexts run one at a time on its stream, so
-// they share one block of activation memory (kUSER_MANAGED). A failed capture: that shape's context, enqueueV3
-// directly. Shapes past the cap (after shapes without a graph are forgotten), or graphs off: a per-slot context
-// whose shape is set per batch, enqueueV3 directly. Every sequence bucket runs once at load (warm-up).
+// seqLen is the batch's longest pair rounded up to a sequence bucket (engine_io.h: 16, 32, then multiples of 64
+// up to the profile's maxSeq). With CUDA graphs on, rows are rounded up too (graphRows: 1, 2, 4 .. 64, then
+// multiples of 64, within the profile; the extra rows are dummies), and each (rows, seqLen) shape is a bucket of
+// the slot's GraphCache (common/graph_cache.h): its own execution context, fixed to that shape, and one graph
+// captured after a first plain enqueue (TensorRT does deferred work on the first enqueue after a shape change,
+// which must stay out of the graph). Replaying a graph is then always at the shape it was captured for. A slot's
+// contexts run one at a time on its stream, so they share one block of activation memory (kUSER_MANAGED). A
+// failed capture: that shape's context, enqueueV3 directly. Shapes past the cap, or graphs off: a per-slot context
+// whose shape is set per batch, enqueueV3 directly.
+//
+// warmup() (at load, per slot) makes, runs and captures the shapes a batch is most likely to hit, through
+// GraphCache::prepare, on dummy rows. The shapes a batch can hit are the row buckets of 1 .. the slots' pairs x
+// the sequence buckets, less those the slots' tokens rule out (count x longest <= maxBatchTokens: a 512 x 512
+// engine with 65 536 tokens has 14 x 10 row and sequence buckets, 120 of them reachable), often more than a slot
+// holds (kMaxGraphsPerSlot = 64). So warmup takes whole row buckets, fewest rows first, every sequence bucket of
+// each, while they fit in the capacity less kShapesLeftForRunTime (that 512 x 512 engine: rows 1, 2, 4, 8, 40
+// shapes): a call of few pairs is where a first run's cost (a new context, TensorRT's per-shape work, the capture)
+// is the largest multiple of the batch's own time, and a call of any length then never meets one. The shapes it
+// leaves (larger batches, GPU-bound) are still captured after their first batch (the AfterFirstBatch policy),
+// into the room left. Once per backend it also runs every sequence bucket at the most rows the slots' tokens
+// allow on a slot's per-batch context, so TensorRT's first-run costs of those shapes are paid at load too.
 #include <cuda_runtime_api.h>
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <mutex>
 #include <utility>
 #include <vector>
 
@@ -68,6 +83,9 @@ size_t elementBytes(TensorType t) {
 // Graph buckets by (rows, seqLen), each with its execution context fixed to that shape.
 using ShapeContexts = GraphCache<std::pair<int, int>, Owned<nv::IExecutionContext>>;
 
+// Graph buckets warmup() leaves free for shapes first seen at run time (a bucket with a context is never forgotten).
+constexpr size_t kShapesLeftForRunTime = 16;
+
 struct SlotState {
   DeviceBuffer activations;             // shared by the slot's contexts (one runs at a time)
   Owned<nv::IExecutionContext> dynamic;  // any shape, set per batch
@@ -82,6 +100,34 @@ int graphRows(int count, int minBatch, int cap) {
   while (rows < count && rows < 64) rows *= 2;
   if (rows < count) rows = (count + 63) / 64 * 64;
   return std::clamp(std::max(rows, minBatch), 1, std::max(cap, minBatch));
+}
+
+// The graph shapes warmup() makes, in order: for each row bucket of 1 .. maxPairs pairs, fewest rows first, every
+// sequence bucket a batch of those rows can reach (fewest pairs x shortest longest pair <= maxTokens; maxTokens
+// <= 0: no bound), while the whole row bucket fits in `budget` shapes; if not even the first fits, as many of its
+// sequence buckets as do.
+std::vector<std::pair<int, int>> warmupShapes(const EngineIoPlan& plan, int maxPairs, int64_t maxTokens, size_t budget) {
+  std::vector<std::pair<int, int>> shapes;
+  const std::vector<int> seqs = sequenceBuckets(plan);
+  const int cap = std::max(maxPairs, plan.minBatch);
+  int fewest = 1;  // the fewest pairs that map to the current row bucket
+  for (int count = 1; count <= cap && shapes.size() < budget;) {
+    const int rows = graphRows(count, plan.minBatch, cap);
+    std::vector<std::pair<int, int>> group;
+    for (size_t j = 0; j < seqs.size(); ++j) {
+      const int shortest = j == 0 ? 1 : seqs[j - 1] + 1;
+      if (maxTokens <= 0 || static_cast<int64_t>(fewest) * shortest <= maxTokens) group.emplace_back(rows, seqs[j]);
+    }
+    if (shapes.size() + group.size() > budget) {
+      if (shapes.empty()) shapes.assign(group.begin(), group.begin() + static_cast<std::ptrdiff_t>(budget));
+      break;
+    }
+    shapes.insert(shapes.end(), group.begin(), group.end());
+    // The next row bucket starts past this one's rows (rows >= count: graphRows rounds up).
+    count = rows + 1;
+    fewest = count;
+  }
+  return shapes;
 }
 
 class TensorRtBackend : public DeviceBackend {
@@ -162,8 +208,9 @@ class TensorRtBackend : public DeviceBackend {
     return out;
   }
 
-  void prepareSlots(int slots, int maxBatchSize, int64_t) override {
+  void prepareSlots(int slots, int maxBatchSize, int64_t maxTokens) override {
     rowsCap_ = std::max(maxBatchSize, plan_.minBatch);
+    maxTokens_ = maxTokens;
     const size_t tokens = static_cast<size_t>(rowsCap_) * plan_.maxSeq;
     const size_t intBytes = elementBytes(plan_.inputType);
     activationBytes_ = static_cast<size_t>(std::max<int64_t>(0, engine_->getDeviceMemorySizeV2()));
@@ -177,7 +224,41 @@ class TensorRtBackend : public DeviceBackend {
       s->dynamic = newContext(*s);
       slots_.push_back(std::move(s));
     }
-    if (options_.warmUp && !slots_.empty()) warmUp();
+    if (options_.cudaGraphs) warmShapes_ = warmupShapes(plan_, maxBatchSize, maxTokens, kMaxGraphsPerSlot - kShapesLeftForRunTime);
+  }
+
+  // The slot's warm-up shapes (warmupShapes), each made, run once and captured on dummy rows; the first call of
+  // any slot also runs every sequence bucket on that slot's per-batch context. Blocks until done.
+  void warmup(int slot, cudaStream_t stream) override {
+    const auto start = std::chrono::steady_clock::now();
+    SlotState& s = *slots_.at(slot);
+    std::call_once(dynamicWarmed_, [&] {
+      for (int seqLen : sequenceBuckets(plan_)) {
+        BatchShape shape;
+        shape.seqLen = seqLen;
+        shape.rows = maxTokens_ > 0 ? static_cast<int>(std::clamp<int64_t>(maxTokens_ / seqLen, plan_.minBatch, rowsCap_)) : rowsCap_;
+        packDummies(s, shape, stream);
+        runDynamic(s, shape, stream);
+      }
+      TRT_RERANK_CUDA_CHECK(cudaStreamSynchronize(stream));
+    });
+    using Context = Owned<nv::IExecutionContext>;
+    for (const auto& [rows, seqLen] : warmShapes_) {
+      BatchShape shape;
+      shape.rows = rows;
+      shape.seqLen = seqLen;
+      packDummies(s, shape, stream);
+      graphs_.prepare(
+          s.shapes, {rows, seqLen}, stream,
+          [&] {
+            Context context = newContext(s);
+            setShape(*context, shape);
+            return context;
+          },
+          [&](Context& context) { enqueueDirect(*context, stream); }, [&](Context& context) { return context->enqueueV3(stream); });
+      TRT_RERANK_CUDA_CHECK(cudaStreamSynchronize(stream));
+    }
+    graphs_.addWarmupTime(std::chrono::steady_clock::now() - start);
   }
 
   void enqueue(const DeviceBatch& batch, float* logits, cudaStream_t stream, int slot) override {
@@ -252,23 +333,10 @@ class TensorRtBackend : public DeviceBackend {
         [&](Context& context) { return context->enqueueV3(stream); }, [&] { runDynamic(s, shape, stream); });
   }
 
-  // Every sequence bucket at the full batch once on slot 0's dynamic context, so no request pays TensorRT's
-  // first-run costs (the per-shape contexts then warm up on their first batch).
-  void warmUp() {
-    SlotState& s = *slots_.front();
-    CudaStream stream;
-    const size_t tokens = static_cast<size_t>(rowsCap_) * plan_.maxSeq;
-    const size_t intBytes = elementBytes(plan_.inputType);
-    TRT_RERANK_CUDA_CHECK(cudaMemsetAsync(s.ids.get(), 0, tokens * intBytes, stream.get()));
-    TRT_RERANK_CUDA_CHECK(cudaMemsetAsync(s.mask.get(), 0, tokens * intBytes, stream.get()));
-    if (!plan_.typeIdsName.empty()) TRT_RERANK_CUDA_CHECK(cudaMemsetAsync(s.typeIds.get(), 0, tokens * intBytes, stream.get()));
-    for (int seqLen : sequenceBuckets(plan_)) {
-      BatchShape shape;
-      shape.rows = rowsCap_;
-      shape.seqLen = seqLen;
-      runDynamic(s, shape, stream.get());
-    }
-    TRT_RERANK_CUDA_CHECK(cudaStreamSynchronize(stream.get()));
+  // `shape.rows` dummy rows in the slot's inputs (no real pair: id 0 and mask 1 at the first position, zeros after).
+  void packDummies(SlotState& s, const BatchShape& shape, cudaStream_t stream) {
+    kernels::packEngineInputs(nullptr, nullptr, nullptr, 0, shape.rows, shape.seqLen, intType_, s.ids.get(), s.mask.get(),
+                              plan_.typeIdsName.empty() ? nullptr : s.typeIds.get(), stream);
   }
 
   TensorRtOptions options_;
@@ -278,7 +346,10 @@ class TensorRtBackend : public DeviceBackend {
   kernels::EngineIntType intType_ = kernels::EngineIntType::Int32;
   kernels::EngineFloatType floatType_ = kernels::EngineFloatType::Float;
   int rowsCap_ = 0;
+  int64_t maxTokens_ = 0;
   size_t activationBytes_ = 0;
+  std::vector<std::pair<int, int>> warmShapes_;  // (rows, seqLen) warmup() captures in each slot
+  std::once_flag dynamicWarmed_;
   std::vector<std::unique_ptr<SlotState>> slots_;
   // Over all slots (each slot runs on one thread at a time, slots in parallel).
   std::atomic<uint64_t> enqueues_{0};

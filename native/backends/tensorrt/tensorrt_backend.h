@@ -18,7 +18,6 @@ struct TensorRtOptions {
   std::string enginePath;
   int device = 0;
   bool cudaGraphs = true;  // capture each (rows, seqLen) shape's enqueue once, then replay it
-  bool warmUp = true;      // run every sequence bucket once at load
 };
 
 std::unique_ptr<DeviceBackend> makeTensorRtBackend(const TensorRtOptions& options);
