@@ -3,6 +3,7 @@
  * trt-rerank command line:
  *   trt-rerank rerank --model DIR --query Q [--docs FILE.jsonl|-] [--top-k N] [--backend B] [--max-length N]
  *   trt-rerank build-engine --onnx FILE --out FILE [--max-batch N] [--max-seq N] [--opt-seq N] [--fp16|--bf16] [...]
+ *   trt-rerank serve --model DIR [--host H] [--port N] [load options] [server limits]   (lib/serve/)
  *   trt-rerank demo
  *   trt-rerank info
  */
@@ -13,6 +14,7 @@ import { parseArgs } from 'node:util';
 import { loadAddon } from './binding/loader.js';
 import { fromNativeCode, InvalidArgumentError, RerankError } from './errors.js';
 import { Reranker } from './reranker.js';
+import { SERVE_USAGE, serveCommand, ServeUsageError } from './serve/command.js';
 import { systemInfo } from './system-info.js';
 import { TINY_MODELS, writeTinyModel } from './tiny-models/generate.js';
 
@@ -28,6 +30,9 @@ const USAGE = `Usage:
       batch 1..max-batch, sequence 1..max-seq, tuned for opt-seq. Needs a build with the TensorRT backend and
       TensorRT's libraries (libnvinfer, libnvonnxparser). TensorRT 11 takes no --fp16/--bf16: convert the ONNX
       first (docs/tensorrt.md). Takes minutes.
+  trt-rerank serve --model DIR [--host 127.0.0.1] [--port 8080] [...]
+      Serves the model over HTTP (Cohere, Jina and TEI rerank APIs, /health, /info, /metrics) until SIGTERM;
+      \`trt-rerank serve --help\` lists its options.
   trt-rerank demo     Reranks a built-in example on a generated tiny model (random weights).
   trt-rerank info     Prints GPUs, driver/CUDA and TensorRT availability, and the backends in this build.`;
 
@@ -193,6 +198,8 @@ async function main(argv: string[]): Promise<number> {
       case 'build-engine':
         await buildEngineCommand(rest);
         return 0;
+      case 'serve':
+        return await serveCommand(rest);
       case 'demo':
         await demoCommand();
         return 0;
@@ -209,6 +216,11 @@ async function main(argv: string[]): Promise<number> {
         throw new UsageError(`unknown command ${JSON.stringify(command)}`);
     }
   } catch (error) {
+    if (error instanceof ServeUsageError) {
+      if (error.help) console.log(SERVE_USAGE);
+      else console.error(`trt-rerank: ${error.message}\n\n${SERVE_USAGE}`);
+      return error.help ? 0 : 2;
+    }
     if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
       console.error(`trt-rerank: ${(error as Error).message}\n\n${USAGE}`);
       return 2;
