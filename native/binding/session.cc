@@ -377,9 +377,10 @@ Napi::Function Request::define(Napi::Env env) {
 
 Request::Request(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Request>(info) {}
 
-// A Request dropped before it retired leaves the queue, so its arena range comes back.
+// A Request dropped before it retired, and before finish() (whose promise then holds the call), leaves the queue,
+// so its arena range comes back.
 Request::~Request() {
-  if (!core_ || !call_ || call_->retired) return;
+  if (!core_ || !call_ || call_->retired || call_->finish) return;
   std::lock_guard<std::mutex> lock(core_->schedulerMutex);
   if (core_->scheduler) core_->scheduler->cancel(call_->id, kErrCancelled, "the request was dropped");
 }
@@ -431,16 +432,21 @@ Napi::Value Request::submit(const Napi::CallbackInfo& info) {
   batch.typeIds = typeIds.Data();
   batch.offsets = offsets.Data();
   batch.count = static_cast<int32_t>(count);
-  bool room = true;
+  Scheduler::Enqueued result = Scheduler::Enqueued::Retired;
   try {
     std::lock_guard<std::mutex> lock(core_->schedulerMutex);
     if (!core_->scheduler) throw NativeError(kErrClosed, "the session is closed");
-    room = core_->scheduler->enqueue(call_->id, batch, docIndices, firstIndex);
+    result = core_->scheduler->enqueue(call_->id, batch, docIndices, firstIndex);
   } catch (const NativeError& e) {
     throwJsError(env, e.code(), e.what());
   }
-  call_->submitted += static_cast<int64_t>(count);
-  if (room) return env.Undefined();
+  if (result == Scheduler::Enqueued::Room) {
+    call_->submitted += static_cast<int64_t>(count);
+    return env.Undefined();
+  }
+  if (result == Scheduler::Enqueued::Full) call_->submitted += static_cast<int64_t>(count);
+  // Full: settles when the call may submit more. Retired (it failed, or was cancelled, and the news is still on
+  // its way to this thread): rejects with the call's own error when it arrives.
   call_->drain = Napi::Promise::Deferred::New(env);
   return call_->drain->Promise();
 }
@@ -460,7 +466,7 @@ Napi::Value Request::finish(const Napi::CallbackInfo& info) {
   try {
     std::lock_guard<std::mutex> lock(core_->schedulerMutex);
     if (!core_->scheduler) throw NativeError(kErrClosed, "the session is closed");
-    core_->scheduler->finish(call_->id, topK);
+    core_->scheduler->finish(call_->id, topK);  // false: retired, its outcome (an error) settles this promise
   } catch (const NativeError& e) {
     throwJsError(env, e.code(), e.what());
   }

@@ -76,7 +76,7 @@ uint64_t Scheduler::admit(int32_t count, ScoreActivation activation) {
   return call->id;
 }
 
-bool Scheduler::enqueue(uint64_t id, const TokenBatch& batch, const int32_t* docIndices, int32_t firstIndex) {
+Scheduler::Enqueued Scheduler::enqueue(uint64_t id, const TokenBatch& batch, const int32_t* docIndices, int32_t firstIndex) {
   // Checked before the lock: what the batch thread copies into a device batch must be in range there.
   const int64_t tokens = batch.offsets[batch.count];
   for (int32_t i = 0; i < batch.count; ++i) {
@@ -103,15 +103,15 @@ bool Scheduler::enqueue(uint64_t id, const TokenBatch& batch, const int32_t* doc
 
   std::lock_guard<std::mutex> lock(mutex_);
   auto found = calls_.find(id);
-  if (found == calls_.end()) throw NativeError(kErrCancelled, "the call is no longer queued");
+  if (found == calls_.end()) return Enqueued::Retired;
   Call& call = *found->second;
-  if (call.errorCode) throw NativeError(call.errorCode, call.errorMessage);
+  if (call.errorCode) return Enqueued::Retired;  // failed: it retires once its batches in flight are done
   if (call.topK >= 0) throw NativeError(kErrInvalidArgument, "enqueue after finish()");
   if (call.submitted + batch.count > call.count) throw NativeError(kErrInvalidArgument, "more pairs than the call's count");
   for (int32_t d : chunk.docs) {
     if (d < 0 || d >= call.count) throw NativeError(kErrInvalidArgument, "a document index past the call's count");
   }
-  if (batch.count == 0) return true;
+  if (batch.count == 0) return Enqueued::Room;
   call.submitted += batch.count;
   call.waiting += batch.count;
   call.tokens += tokens;
@@ -120,15 +120,15 @@ bool Scheduler::enqueue(uint64_t id, const TokenBatch& batch, const int32_t* doc
   const bool room = call.waiting < perCallQueueLimit();
   call.wantsDrain = !room;
   batchWake_.notify_one();
-  return room;
+  return room ? Enqueued::Room : Enqueued::Full;
 }
 
-void Scheduler::finish(uint64_t id, int32_t topK) {
+bool Scheduler::finish(uint64_t id, int32_t topK) {
   std::lock_guard<std::mutex> lock(mutex_);
   auto found = calls_.find(id);
-  if (found == calls_.end()) throw NativeError(kErrCancelled, "the call is no longer queued");
+  if (found == calls_.end()) return false;
   Call& call = *found->second;
-  if (call.errorCode) throw NativeError(call.errorCode, call.errorMessage);
+  if (call.errorCode) return false;
   if (call.topK >= 0) throw NativeError(kErrInvalidArgument, "finish() was called twice");
   if (call.submitted != call.count) {
     throw NativeError(kErrInvalidArgument, "finish() called after " + std::to_string(call.submitted) + " of " + std::to_string(call.count) +
@@ -140,6 +140,7 @@ void Scheduler::finish(uint64_t id, int32_t topK) {
     toFinish_.push_back(found->second);
     completionWake_.notify_one();
   }
+  return true;
 }
 
 void Scheduler::cancel(uint64_t id, const char* code, const std::string& message) {

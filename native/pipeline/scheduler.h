@@ -71,12 +71,15 @@ class Scheduler {
 
   // The call's id. Throws NativeError: ERR_OVERLOADED, ERR_CLOSED, ERR_BACKEND (the executor is broken).
   uint64_t admit(int32_t count, ScoreActivation activation);
+  // What enqueue() did: queued with room for more, queued but the caller should wait for drained(call) before
+  // the next chunk, or nothing because the call has retired (its outcome is on its way through events.retired).
+  enum class Enqueued { Room, Full, Retired };
   // Pair i of `batch` is document docIndices[i] (or firstIndex + i). The pairs are checked (length, ids) and
-  // copied; throws ERR_INVALID_ARGUMENT (nothing queued) or the call's own error once it failed. Returns false
-  // when the caller should wait for drained(call) before enqueueing more.
-  bool enqueue(uint64_t call, const TokenBatch& batch, const int32_t* docIndices, int32_t firstIndex);
-  // Asks for the call's results once every pair is scored (topK 0: all scores in document order).
-  void finish(uint64_t call, int32_t topK);
+  // copied; throws ERR_INVALID_ARGUMENT (nothing queued).
+  Enqueued enqueue(uint64_t call, const TokenBatch& batch, const int32_t* docIndices, int32_t firstIndex);
+  // Asks for the call's results once every pair is scored (topK 0: all scores in document order). False when
+  // the call has retired already (its outcome is on its way).
+  bool finish(uint64_t call, int32_t topK);
   // The call retires with this error as soon as no batch in flight holds its pairs. No-op for a retired call.
   void cancel(uint64_t call, const char* code, const std::string& message);
   // Every call retires with ERR_CLOSED; batches in flight drain; the threads stop. Blocks. Idempotent.
