@@ -12,7 +12,7 @@
 // Bounds: the concurrent phase sends 4 requests per connection and the sequential one 100, or LOAD_REQUESTS each
 // where set; every request sent is waited for, so that none is lost at the end. LOAD_SECONDS (default 60) caps each
 // phase: past it no request is sent, and autocannon drops those in flight (the row says "capped").
-// Model: LOAD_MODEL (a model folder) or a generated tiny random-weight BERT (then the numbers measure the server and
+// Model: LOAD_MODEL (a model folder, or minilm-l6: MiniLM-L6 shapes, random weights, real BERT tokenizer) or a generated tiny random-weight BERT (then the numbers measure the server and
 // scheduler more than a model); LOAD_BACKEND (default auto). Documents: passages of 120-320 words from the installed
 // packages' docs (bench/corpus.mjs), every one sent once before measuring (token cache warm in both modes).
 // LOAD_OUT (default $OUT) receives load.json and load.md. Runs from dist/ (npm run build:ts first).
@@ -25,7 +25,7 @@ import { fileURLToPath } from 'node:url';
 import { Reranker } from '../dist/index.js';
 import { TINY_MODELS, writeTinyModel } from '../dist/tiny-models/generate.js';
 import { loadCorpus } from './corpus.mjs';
-import { median, percentile } from './measure.mjs';
+import { median, percentile, sharedBertTokenizerDir } from './measure.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const env = (name, fallback) => (process.env[name] === undefined || process.env[name] === '' ? fallback : Number(process.env[name]));
@@ -43,7 +43,16 @@ const OUT = process.env.LOAD_OUT ?? process.env.OUT;
 const QUERY = 'how do I configure the test runner to run only the files that changed since the last commit?';
 
 const tmp = mkdtempSync(join(tmpdir(), 'trt-rerank-load-'));
-const modelDir = process.env.LOAD_MODEL || (await writeTinyModel(join(tmp, 'tiny-bert'), TINY_MODELS['tiny-bert']));
+// LOAD_MODEL=minilm-l6: ms-marco-MiniLM-L-6-v2's shapes with random weights and the real BERT uncased tokenizer
+// (bench/end-to-end.mjs's model), the issue's reference load.
+const MINILM = { family: 'bert', seed: 5, hiddenSize: 384, numHeads: 12, numLayers: 6, intermediateSize: 1536, numLabels: 1, hiddenAct: 'gelu', dtype: 'F16' };
+async function model() {
+  if (process.env.LOAD_MODEL !== 'minilm-l6') return process.env.LOAD_MODEL || writeTinyModel(join(tmp, 'tiny-bert'), TINY_MODELS['tiny-bert']);
+  const tokenizerDir = sharedBertTokenizerDir(root);
+  if (!tokenizerDir) throw new Error('LOAD_MODEL=minilm-l6 needs the BERT uncased tokenizer at ../shared/models/bert-base-uncased-tokenizer (or .cache/shared-models)');
+  return writeTinyModel(join(tmp, 'minilm-l6'), MINILM, { tokenizerDir });
+}
+const modelDir = await model();
 const corpus = loadCorpus(root, CONNECTIONS * DOCS);
 /** Request i of the concurrent and sequential phases: slice i mod CONNECTIONS of the corpus. */
 const slices = Array.from({ length: CONNECTIONS }, (_, i) => corpus.slice(i * DOCS, (i + 1) * DOCS));

@@ -6,9 +6,11 @@
 //                    when admitted, unfinished calls would hold more than maxQueuedPairs pairs
 //   enqueue(pairs)   copies a chunk of the call's pairs into the queue; false asks the caller to wait for
 //                    drained(call) before the next chunk (each call keeps at most 2 x maxBatchPairs queued)
-//   batch thread     for each free execution slot: fills a batch round-robin over the calls with queued pairs,
+//   batch thread     for a free execution slot: fills a batch round-robin over the calls with queued pairs,
 //                    oldest call first, one pair per call per turn, while the batch stays within maxBatchPairs
-//                    and maxBatchTokens (padding backends: pairs x longest pair); launches it
+//                    and maxBatchTokens (padding backends: pairs x longest pair); launches it. While another
+//                    slot's batch runs, a second one starts only with half a batch's worth queued: fewer, fuller
+//                    batches under concurrency, and the GPU never idle while pairs wait
 //   completion       waits for each slot's batch in launch order, counts the calls' scored pairs; a call whose
 //   thread           pairs are all scored and whose finish() came gets its activation and top-k on the executor
 //                    (only k results leave the device), then retires
@@ -102,6 +104,7 @@ class Scheduler {
     int64_t arenaOffset = 0;
     std::deque<Chunk> chunks;
     int64_t waiting = 0;    // pairs queued, not yet in a batch
+    int64_t waitingTokens = 0;
     int64_t submitted = 0;  // pairs enqueued
     int64_t inFlight = 0;   // pairs in batches not yet completed
     int64_t scored = 0;
@@ -144,6 +147,7 @@ class Scheduler {
   ScoreArena arena_;
   int64_t admittedPairs_ = 0;
   int64_t waitingPairs_ = 0;
+  int64_t waitingTokens_ = 0;
   uint64_t nextCall_ = 1;
   uint64_t nextBatch_ = 1;
   std::vector<bool> slotBusy_;
