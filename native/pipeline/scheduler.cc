@@ -338,39 +338,9 @@ void Scheduler::completionLoop() {
     const auto idle = [&] { return std::none_of(slotBusy_.begin(), slotBusy_.end(), [](bool b) { return b; }); };
     completionWake_.wait(lock, [&] { return !launched_.empty() || !toFinish_.empty() || (closing_ && idle()); });
     std::vector<CallOutcome> outcomes;
-    if (!launched_.empty()) {
-      const int slot = launched_.front();
-      lock.unlock();
-      std::exception_ptr failure;
-      try {
-        executor_->wait(slot);
-      } catch (...) {
-        failure = std::current_exception();
-      }
-      lock.lock();
-      launched_.pop_front();
-      InFlight done = std::move(inFlight_[slot]);
-      inFlight_[slot] = InFlight{};
-      slotBusy_[slot] = false;
-      batchWake_.notify_one();
-      const auto [code, message] = failure ? describeFailure(failure) : std::pair<const char*, std::string>{nullptr, ""};
-      for (auto& [call, n] : done.calls) {
-        call->inFlight -= n;
-        if (failure) {
-          if (failLocked(*call, code, message) && calls_.count(call->id)) outcomes.push_back(retireLocked(*call));
-          continue;
-        }
-        call->scored += n;
-        stats_.pairs += n;
-        if (call->errorCode) {
-          if (call->inFlight == 0 && !call->finishing && calls_.count(call->id)) outcomes.push_back(retireLocked(*call));
-        } else if (call->topK >= 0 && call->scored == call->count && !call->finishing) {
-          call->finishing = true;
-          toFinish_.push_back(call);
-        }
-      }
-      stats_.tokens += done.tokens;
-    } else if (!toFinish_.empty()) {
+    // Finishing a call (activation, top-k) first: it is short, and while the GPU stays busy there is always a
+    // batch to wait for, so a call whose scores are all in would otherwise wait for the queue to empty.
+    if (!toFinish_.empty()) {
       std::shared_ptr<Call> call = std::move(toFinish_.front());
       toFinish_.pop_front();
       CallOutcome result;
@@ -403,6 +373,38 @@ void Scheduler::completionLoop() {
         }
         outcomes.push_back(std::move(out));
       }
+    } else if (!launched_.empty()) {
+      const int slot = launched_.front();
+      lock.unlock();
+      std::exception_ptr failure;
+      try {
+        executor_->wait(slot);
+      } catch (...) {
+        failure = std::current_exception();
+      }
+      lock.lock();
+      launched_.pop_front();
+      InFlight done = std::move(inFlight_[slot]);
+      inFlight_[slot] = InFlight{};
+      slotBusy_[slot] = false;
+      batchWake_.notify_one();
+      const auto [code, message] = failure ? describeFailure(failure) : std::pair<const char*, std::string>{nullptr, ""};
+      for (auto& [call, n] : done.calls) {
+        call->inFlight -= n;
+        if (failure) {
+          if (failLocked(*call, code, message) && calls_.count(call->id)) outcomes.push_back(retireLocked(*call));
+          continue;
+        }
+        call->scored += n;
+        stats_.pairs += n;
+        if (call->errorCode) {
+          if (call->inFlight == 0 && !call->finishing && calls_.count(call->id)) outcomes.push_back(retireLocked(*call));
+        } else if (call->topK >= 0 && call->scored == call->count && !call->finishing) {
+          call->finishing = true;
+          toFinish_.push_back(call);
+        }
+      }
+      stats_.tokens += done.tokens;
     } else {
       return;  // closing, and nothing left in flight
     }

@@ -43,7 +43,7 @@ export function schedulerSuite(backend: Pick<LoadOptions, 'backend' | 'threads'>
     let root: string;
     ({ dir: root, cleanup } = await tempDir());
     dir = await writeCustomModel(root, 'sched', {
-      family: 'bert', seed: 5, hiddenSize: 32, numHeads: 2, numLayers: 2, intermediateSize: 64, numLabels: 1, hiddenAct: 'gelu', dtype: 'F32',
+      family: 'bert', seed: 5, hiddenSize: 64, numHeads: 2, numLayers: 2, intermediateSize: 128, numLabels: 1, hiddenAct: 'gelu', dtype: 'F32',
     });
     reranker = await load();
   });
@@ -147,7 +147,7 @@ export function schedulerSuite(backend: Pick<LoadOptions, 'backend' | 'threads'>
     });
 
     it('timeoutMs: the call rejects with TimeoutError and leaves the queue; the Reranker stays usable', async () => {
-      const r = await load({ maxBatchSize: 4 });
+      const r = await load({ maxBatchSize: 4, maxQueuedPairs: 1 << 22 });
       try {
         const error = await r.score('slow', docsOf(slow * 8, 'T'), { timeoutMs: 30 }).catch((e: unknown) => e);
         expect(error).toBeInstanceOf(TimeoutError);
@@ -162,7 +162,7 @@ export function schedulerSuite(backend: Pick<LoadOptions, 'backend' | 'threads'>
     });
 
     it('an abort mid-call rejects with AbortError and leaves nothing queued', async () => {
-      const r = await load({ maxBatchSize: 4 });
+      const r = await load({ maxBatchSize: 4, maxQueuedPairs: 1 << 22 });
       try {
         const controller = new AbortController();
         const call = r.score('abort me', docsOf(slow * 8, 'A'), { signal: controller.signal });
@@ -177,7 +177,7 @@ export function schedulerSuite(backend: Pick<LoadOptions, 'backend' | 'threads'>
     });
 
     it('close() with calls queued rejects each with ClosedError; every promise settles', async () => {
-      const r = await load({ maxBatchSize: 4 });
+      const r = await load({ maxBatchSize: 4, maxQueuedPairs: 1 << 22 });
       const calls = Array.from({ length: 8 }, (_, i) => r.score(`q${i}`, docsOf(slow, `Z${i}`)).then(() => 'ok', (e: unknown) => e));
       await until(() => r.stats().batches >= 1, 'a batch to run');
       await r.close();
