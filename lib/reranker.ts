@@ -420,21 +420,23 @@ export class Reranker {
     }
     let timedOut = false;
     const stop = () => void request.cancel();
-    const timer = timeoutMs === undefined ? undefined : setTimeout(() => {
-      timedOut = true;
-      stop();
-    }, timeoutMs);
-    signal?.addEventListener('abort', stop, { once: true });
-    const stream = new BatchStream(this.#tokenizer, this.#pool, query, docs, {
-      batchSize: this.#maxBatchSize,
-      streamThreshold: this.#streamThreshold,
-      parallelMinDocs: PARALLEL_MIN_DOCS,
-      window: 2 * (this.#pool?.size ?? 1),
-      sortByLength: this.#session.padsBatches,
-      ...(o.maxTokensPerDoc !== undefined ? { maxDocTokens: o.maxTokensPerDoc } : {}),
-    });
-    this.#lastBatchStats = stream.stats;
+    let timer: ReturnType<typeof setTimeout> | undefined;
     try {
+      // Inside the try: whatever throws from here on (the query's tokenization, too) takes the call out of the queue.
+      timer = timeoutMs === undefined ? undefined : setTimeout(() => {
+        timedOut = true;
+        stop();
+      }, timeoutMs);
+      signal?.addEventListener('abort', stop, { once: true });
+      const stream = new BatchStream(this.#tokenizer, this.#pool, query, docs, {
+        batchSize: this.#maxBatchSize,
+        streamThreshold: this.#streamThreshold,
+        parallelMinDocs: PARALLEL_MIN_DOCS,
+        window: 2 * (this.#pool?.size ?? 1),
+        sortByLength: this.#session.padsBatches,
+        ...(o.maxTokensPerDoc !== undefined ? { maxDocTokens: o.maxTokensPerDoc } : {}),
+      });
+      this.#lastBatchStats = stream.stats;
       // The scheduler batches this call's chunks with other calls' while the next chunk is tokenized; a chunk
       // waits (the promise submit returns) only when the call already has two batches' worth queued.
       for await (const { first, pairs, docIndices } of stream) {

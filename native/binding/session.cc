@@ -1,6 +1,7 @@
 #include "binding/session.h"
 
 #include <algorithm>
+#include <chrono>
 #include <string>
 #include <thread>
 #include <utility>
@@ -132,8 +133,17 @@ void shutDown(SessionCore& core) {
     if (core.scheduler) core.finalStats = core.scheduler->stats();
     scheduler = std::move(core.scheduler);
   }
-  core.events.Release();
+  {
+    // Not once the function is finalized (env teardown finalizes it before the exit hook runs).
+    std::lock_guard<std::mutex> lock(core.postMutex);
+    if (core.posting) core.events.Release();
+  }
   scheduler.reset();
+  {
+    std::lock_guard<std::mutex> lock(core.doneMutex);
+    core.shutDownDone = true;
+  }
+  core.doneChanged.notify_all();
 }
 
 class LoadWorker : public PromiseWorker {
@@ -491,9 +501,16 @@ Napi::Value Request::cancel(const Napi::CallbackInfo& info) {
 void closeSessionsAtExit(Napi::Env env) {
   for (auto& weak : addonData(env).sessions) {
     std::shared_ptr<SessionCore> core = weak.lock();
-    if (!core || core->closed) continue;
-    core->closed = true;
-    shutDown(*core);
+    if (!core) continue;
+    if (!core->closed) {
+      core->closed = true;
+      shutDown(*core);
+      continue;
+    }
+    // A close() or a GC'd Session's shutdown still running elsewhere: let it end before the addon goes (bounded,
+    // in case a close() was queued that never ran).
+    std::unique_lock<std::mutex> lock(core->doneMutex);
+    core->doneChanged.wait_for(lock, std::chrono::seconds(30), [&] { return core->shutDownDone; });
   }
 }
 

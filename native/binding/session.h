@@ -20,6 +20,7 @@
 #include <napi.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -58,6 +59,11 @@ struct SessionCore {
   std::mutex postMutex;
   bool posting = true;
   void post(SessionEvent* event);
+
+  // Set once shutDown() has run to its end (from a CloseWorker, a GC'd Session's thread or the exit hook).
+  std::mutex doneMutex;
+  std::condition_variable doneChanged;
+  bool shutDownDone = false;
 };
 
 class Session : public Napi::ObjectWrap<Session> {

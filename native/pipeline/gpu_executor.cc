@@ -29,6 +29,8 @@ bool isStickyError(cudaError_t e) {
     case cudaErrorInvalidAddressSpace:
     case cudaErrorInvalidPc:
     case cudaErrorECCUncorrectable:
+    case cudaErrorAssert:
+    case cudaErrorLaunchTimeout:
     case cudaErrorUnknown:
       return true;
     default:
@@ -136,7 +138,13 @@ class GpuExecutor : public BatchExecutor {
     return {layout_.ids(host), layout_.typeIds(host), layout_.offsets(host), layout_.dest(host)};
   }
 
+  // On a failure after part of the batch was enqueued, the stream is drained before the error goes up: the
+  // scheduler then frees the slot and may hand its calls' arena ranges to others.
   void launch(int slot, int32_t count, int64_t tokens, int32_t longest) override {
+    drainOnFailure(slots_.at(slot)->stream.get(), [&] { launchOn(slot, count, tokens, longest); });
+  }
+
+  void launchOn(int slot, int32_t count, int64_t tokens, int32_t longest) {
     run([&] {
       Slot& s = *slots_.at(slot);
       void* host = s.host.get();
@@ -179,6 +187,11 @@ class GpuExecutor : public BatchExecutor {
     indices.clear();
     scores.clear();
     if (count == 0) return;
+    drainOnFailure(finishStream_.get(), [&] { finishOn(offset, count, activation, topK, indices, scores); });
+  }
+
+  void finishOn(int64_t offset, int32_t count, ScoreActivation activation, int32_t topK, std::vector<int32_t>& indices,
+                std::vector<float>& scores) {
     run([&] {
       cudaStream_t stream = finishStream_.get();
       float* range = arena_.get<float>() + offset;
@@ -200,6 +213,17 @@ class GpuExecutor : public BatchExecutor {
   }
 
  private:
+  template <typename Fn>
+  static void drainOnFailure(cudaStream_t stream, Fn&& fn) {
+    try {
+      fn();
+    } catch (...) {
+      cudaStreamSynchronize(stream);
+      cudaGetLastError();
+      throw;
+    }
+  }
+
   // Runs fn with the device set; a CUDA error marks the executor broken when it leaves the context unusable.
   template <typename Fn>
   void run(Fn&& fn) {

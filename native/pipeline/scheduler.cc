@@ -70,6 +70,7 @@ uint64_t Scheduler::admit(int32_t count, ScoreActivation activation) {
   call->count = count;
   call->activation = activation;
   call->arenaOffset = offset;
+  call->seen.assign(count, false);
   call->admitted = Clock::now();
   admittedPairs_ += count;
   calls_.emplace(call->id, call);
@@ -108,8 +109,15 @@ Scheduler::Enqueued Scheduler::enqueue(uint64_t id, const TokenBatch& batch, con
   if (call.errorCode) return Enqueued::Retired;  // failed: it retires once its batches in flight are done
   if (call.topK >= 0) throw NativeError(kErrInvalidArgument, "enqueue after finish()");
   if (call.submitted + batch.count > call.count) throw NativeError(kErrInvalidArgument, "more pairs than the call's count");
-  for (int32_t d : chunk.docs) {
+  for (int32_t i = 0; i < batch.count; ++i) {
+    const int32_t d = chunk.docs[i];
+    if (d >= 0 && d < call.count && !call.seen[d]) {
+      call.seen[d] = true;
+      continue;
+    }
+    for (int32_t j = 0; j < i; ++j) call.seen[chunk.docs[j]] = false;  // nothing of the chunk is queued
     if (d < 0 || d >= call.count) throw NativeError(kErrInvalidArgument, "a document index past the call's count");
+    throw NativeError(kErrInvalidArgument, "document " + std::to_string(d) + " was submitted twice in this call");
   }
   if (batch.count == 0) return Enqueued::Room;
   call.submitted += batch.count;
@@ -263,11 +271,7 @@ bool Scheduler::fillBatch(int slot, InFlight& batch, int32_t& longest, std::vect
   waitingTokens_ -= tokens;
   batch.count = count;
   batch.tokens = tokens;
-  const int64_t cost = limits_.padsBatches ? static_cast<int64_t>(count) * longest : tokens;
-  ++stats_.batches;
-  stats_.batchPairs.observe(count);
-  stats_.batchTokens.observe(static_cast<double>(cost));
-  stats_.batchFill.observe(static_cast<double>(cost) / static_cast<double>(limits_.maxBatchTokens));
+  batch.cost = limits_.padsBatches ? static_cast<int64_t>(count) * longest : tokens;
   return true;
 }
 
@@ -404,7 +408,13 @@ void Scheduler::completionLoop() {
           toFinish_.push_back(call);
         }
       }
-      stats_.tokens += done.tokens;
+      if (!failure) {  // batches that ran, counted once they are done
+        ++stats_.batches;
+        stats_.tokens += done.tokens;
+        stats_.batchPairs.observe(done.count);
+        stats_.batchTokens.observe(static_cast<double>(done.cost));
+        stats_.batchFill.observe(static_cast<double>(done.cost) / static_cast<double>(limits_.maxBatchTokens));
+      }
     } else {
       return;  // closing, and nothing left in flight
     }

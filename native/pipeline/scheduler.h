@@ -106,6 +106,7 @@ class Scheduler {
     int64_t waiting = 0;    // pairs queued, not yet in a batch
     int64_t waitingTokens = 0;
     int64_t submitted = 0;  // pairs enqueued
+    std::vector<bool> seen; // documents enqueued (each exactly once, or its arena slot would keep stale scores)
     int64_t inFlight = 0;   // pairs in batches not yet completed
     int64_t scored = 0;
     int64_t tokens = 0;
@@ -123,6 +124,7 @@ class Scheduler {
     std::vector<std::pair<std::shared_ptr<Call>, int32_t>> calls;  // and how many of its pairs
     int32_t count = 0;
     int64_t tokens = 0;
+    int64_t cost = 0;  // tokens, or pairs x longest for padding backends
   };
 
   void batchLoop();
