@@ -34,7 +34,8 @@ const USAGE = `Usage:
       Serves the model over HTTP (Cohere, Jina and TEI rerank APIs, /health, /info, /metrics) until SIGTERM;
       \`trt-rerank serve --help\` lists its options.
   trt-rerank demo     Reranks a built-in example on a generated tiny model (random weights).
-  trt-rerank info     Prints GPUs, driver/CUDA and TensorRT availability, and the backends in this build.`;
+  trt-rerank info     Prints the binary loaded and why, GPUs, driver/CUDA and TensorRT availability, and the
+                      backends in this build.`;
 
 class UsageError extends Error {}
 

@@ -73,7 +73,12 @@ __global__ void positionIdsKernel(const int32_t* __restrict__ ids, const int32_t
   for (int32_t base = begin; base < end; base += 32) {  // uniform over the warp
     const int32_t t = base + lane;
     const bool inside = t < end;
+#if CUDART_VERSION < 13000
+    // __ldg (the same ld.global.nc as ids[t]): ptxas 12.4.131 crashes (SIGSEGV) on the plain load for sm_90.
+    const bool counted = inside && xlmr && __ldg(ids + t) != padId;
+#else
     const bool counted = inside && xlmr && ids[t] != padId;
+#endif
     const unsigned ballot = __ballot_sync(0xffffffffu, counted);
     if (inside) {
       positions[t] = !xlmr ? t - begin : counted ? padId + real + __popc(ballot & ((1u << lane) - 1u)) + 1 : padId;

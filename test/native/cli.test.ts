@@ -34,9 +34,18 @@ describe('trt-rerank CLI', () => {
     expect(stdout.match(/^ {2}#\d+ {2}0\.\d{4} {2}/gm)).toHaveLength(5);
   });
 
-  it('info reports CUDA, TensorRT and the backends of this build as JSON', async () => {
+  it('info reports the binary loaded, CUDA, TensorRT and the backends of this build as JSON', async () => {
     const info = JSON.parse((await cli(['info'])).stdout);
     expect(info.backends).toContain('cpu');
+    // In a clone the local build loads (the testing addon where vitest.config.ts chose it), nothing before it;
+    // or the file TRT_RERANK_ADDON names.
+    if (process.env.TRT_RERANK_ADDON) {
+      expect(info.binary).toMatchObject({ source: 'env', path: process.env.TRT_RERANK_ADDON, reason: 'TRT_RERANK_ADDON names it', passedOver: [] });
+    } else {
+      expect(info.binary).toMatchObject({ source: 'local-build', passedOver: [] });
+      expect(info.binary.path).toMatch(/build[/\\]Release[/\\]trt_rerank(_testing)?\.node$/);
+    }
+    expect(info.binary.variant).toMatch(/^(cpu|cuda\d+)$/);
     expect(Array.isArray(info.cuda.devices)).toBe(true);
     expect(typeof info.tensorrt.found).toBe('boolean');
     if (!info.tensorrt.found) expect(info.tensorrt.error).toMatch(/libnvinfer/);

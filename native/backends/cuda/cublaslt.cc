@@ -9,6 +9,23 @@
 namespace trt_rerank::cublaslt {
 namespace {
 
+constexpr int kCudaMajor = CUDART_VERSION / 1000;
+constexpr int kCudaMinor = CUDART_VERSION % 1000 / 10;
+
+// Where libcublasLt of this build's CUDA major comes from, for the message when it is not found (the
+// prebuilt packages, built with CUDA 12.4 and 13.0, do not ship it).
+std::string whereToGetCublasLt() {
+  const std::string major = std::to_string(kCudaMajor);
+  const std::string version = major + "." + std::to_string(kCudaMinor);
+  const std::string dashed = major + "-" + std::to_string(kCudaMinor);
+  const std::string apt = (kCudaMajor == 12 ? "libcublaslt12 (the distribution's archive) or " : "") + std::string("libcublas-") +
+                          dashed + " (NVIDIA's CUDA repository; cuda-libraries-" + dashed + " includes it)";
+  const std::string pip = kCudaMajor == 12 ? "pip install nvidia-cublas-cu12, then LD_LIBRARY_PATH=<site-packages>/nvidia/cublas/lib"
+                                           : "pip install nvidia-cublas, then LD_LIBRARY_PATH=<site-packages>/nvidia/cu" + major + "/lib";
+  return "the CUDA backend of this CUDA " + version + " build needs libcublasLt.so." + major + " at run time: Debian/Ubuntu: apt-get install " +
+         apt + "; or " + pip + "; or a CUDA " + major + " toolkit: LD_LIBRARY_PATH=/usr/local/cuda-" + version + "/lib64";
+}
+
 struct Loaded {
   DynamicLibrary library;
   Api api{};
@@ -22,10 +39,11 @@ const Loaded& load() {
   static const char* failureCode = kErrBackend;
   std::call_once(once, [] {
     auto l = std::make_unique<Loaded>();
-    l->library = DynamicLibrary::openFirst("libcublasLt.so.13", "libcublasLt.so.12");
+    // This build's CUDA major only: the prebuilt packages are per major, and a cuBLASLt of another major would mix
+    // two CUDA runtimes in one process (the loader picks the package that matches the driver instead).
+    l->library = kCudaMajor == 12 ? DynamicLibrary::openFirst("libcublasLt.so.12") : DynamicLibrary::openFirst("libcublasLt.so.13");
     if (!l->library.loaded()) {
-      failure = "cuBLASLt not found (" + l->library.error() +
-                "): the CUDA backend needs libcublasLt from the CUDA toolkit or the nvidia-cublas pip wheel on the library path";
+      failure = "cuBLASLt not found (" + l->library.error() + "): " + whereToGetCublasLt();
       failureCode = kErrBackendUnavailable;
       return;
     }

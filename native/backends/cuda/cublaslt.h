@@ -1,4 +1,4 @@
-// cuBLASLt, loaded at run time (dlopen libcublasLt.so.13, then .12), so the addon builds where only the CUDA
+// cuBLASLt, loaded at run time (dlopen libcublasLt.so of the build's CUDA major, then the other), so the addon builds where only the CUDA
 // runtime is installed (CI) and loads where cuBLAS is absent. The few entry points and enum values used
 // are declared here from cuBLASLt's documented C API; tools/check-cublaslt-shim.cc checks every one of them
 // against the real cublasLt.h on the GPU machine (npm run check:cublaslt there).
