@@ -87,7 +87,9 @@ std::unique_ptr<BatchExecutor> createGpuTest(const ModelSpec*, const BackendOpti
 
 #ifndef TRT_RERANK_WITH_CUDA
 std::string cudaUnavailable(const BackendOptions&) {
-  return "this build of trt-rerank has no CUDA parts (the CUDA toolkit was not found when it was built)";
+  // The build's own note says why (the toolkit was not found, or a CPU-only build such as @trt-rerank/linux-x64).
+  return std::string("this build of trt-rerank has no CUDA parts (") + TRT_RERANK_CUDA_NOTE +
+         "): install the prebuilt package for your driver, or rebuild where the CUDA toolkit is (npm rebuild trt-rerank --build-from-source)";
 }
 #endif
 
