@@ -6,6 +6,7 @@
 // rounds, p99 of the calls); sequential: 400 calls of 20 one after another (p50, p99).
 import { resolve } from 'node:path';
 import { loadCorpus } from './corpus.mjs';
+import { median as med, percentile as pct } from './measure.mjs';
 const [dist, modelDir, label] = process.argv.slice(2);
 const { Reranker } = await import(resolve(dist, 'index.js'));
 const corpus = loadCorpus(process.cwd(), 1280);
@@ -13,8 +14,6 @@ const query = 'how do I configure the test runner to run only the files that cha
 const r = await Reranker.load(modelDir, { backend: 'cuda', ...(process.env.AB_TOKENS ? { maxBatchTokens: Number(process.env.AB_TOKENS) } : {}) });
 const slices = Array.from({ length: 64 }, (_, i) => corpus.slice(i * 20, i * 20 + 20));
 const ms = async (fn) => { const t = performance.now(); await fn(); return performance.now() - t; };
-const med = (a) => { const s = [...a].sort((x, y) => x - y); return s[Math.floor((s.length - 1) / 2)]; };
-const pct = (a, p) => { const s = [...a].sort((x, y) => x - y); return s[Math.min(s.length - 1, Math.ceil(p / 100 * s.length) - 1)]; };
 await r.rerank(query, corpus, { topK: 10 });
 for (let i = 0; i < 3; i++) await Promise.all(slices.map((d) => r.rerank(query, d, { topK: 10 })));
 const single = [];

@@ -10,17 +10,12 @@ import { loadAddon } from '../../lib/binding/loader.js';
 import type { NativeAddon } from '../../lib/binding/native.js';
 import { Reranker } from '../../lib/reranker.js';
 import { TINY_MODELS, type TinyModelName } from '../../lib/tiny-models/generate.js';
-import { requireAddonBuilt } from '../helpers/addon.js';
+import { cudaBackendSkipReason, requireAddonBuilt } from '../helpers/addon.js';
 import { tempDir, writeCustomModel, writeModels } from '../helpers/models.js';
 
 requireAddonBuilt();
 const addon = loadAddon() as NativeAddon;
-const system = addon.systemInfo();
-const reason = !system.backends.includes('cuda') ? 'this build has no CUDA parts'
-  : system.cuda.devices.length === 0 ? `no CUDA device: ${system.cuda.error ?? 'none found'}`
-  : !system.cublasLt.found ? `cuBLASLt did not load: ${system.cublasLt.error}`
-  : '';
-if (reason) console.log(`CUDA backend tests skipped: ${reason}`);
+const reason = cudaBackendSkipReason('CUDA backend tests');
 
 const query = 'how do tides depend on the moon';
 let seed = 77;

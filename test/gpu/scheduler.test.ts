@@ -3,17 +3,11 @@
  * the CPU, with calls large enough to keep the GPU busy while another arrives.
  */
 import { describe, expect } from 'vitest';
-import { loadAddon } from '../../lib/binding/loader.js';
-import { requireAddonBuilt } from '../helpers/addon.js';
+import { cudaBackendSkipReason, requireAddonBuilt } from '../helpers/addon.js';
 import { schedulerSuite } from '../helpers/scheduler-suite.js';
 
 requireAddonBuilt();
-const system = loadAddon().systemInfo();
-const reason = !system.backends.includes('cuda') ? 'this build has no CUDA parts'
-  : system.cuda.devices.length === 0 ? `no CUDA device: ${system.cuda.error ?? 'none found'}`
-  : !system.cublasLt.found ? `cuBLASLt did not load: ${system.cublasLt.error}`
-  : '';
-if (reason) console.log(`scheduler tests on the CUDA backend skipped: ${reason}`);
+const reason = cudaBackendSkipReason('scheduler tests on the CUDA backend');
 
 describe.skipIf(reason !== '')('on the CUDA backend', () => {
   // fp16 storage: scores within 1e-2 of the fp32 reference path (the CUDA backend's tolerance, README).
