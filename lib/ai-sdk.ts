@@ -35,6 +35,8 @@ export interface TrtRerankCallOptions {
   activation?: Activation;
   timeoutMs?: number;
   maxTokensPerDoc?: number;
+  /** LLM rerankers (Qwen3-Reranker) only: the call's instruction (ScoreOptions.instruction). */
+  instruction?: string;
 }
 
 const defaultText = (document: JSONObject): string =>
@@ -44,7 +46,7 @@ function callOptions(providerOptions: RerankingModelV4CallOptions['providerOptio
   const raw = providerOptions?.[PROVIDER];
   if (raw === undefined) return {};
   const o = check.object(raw, `providerOptions['${PROVIDER}']`);
-  const known = new Set(['activation', 'timeoutMs', 'maxTokensPerDoc']);
+  const known = new Set(['activation', 'timeoutMs', 'maxTokensPerDoc', 'instruction']);
   for (const key of Object.keys(o)) {
     if (!known.has(key)) {
       throw new InvalidArgumentError(`providerOptions['${PROVIDER}'] has an unknown key '${key}': it takes ${[...known].join(', ')}`);

@@ -5,7 +5,7 @@
 export { Reranker, type RerankResult, type RerankerInfo } from './reranker.js';
 export type { Activation, BackendName, CallTimings, DType, LoadOptions, RerankOptions, ScoreOptions, Truncation } from './options.js';
 export type { Histogram, Percentiles, RerankerStats } from './stats.js';
-export { PairTokenizer, type EncodedPairs, type PairTokenizerOptions } from './tokenize/pair-tokenizer.js';
+export { PairTokenizer, type EncodePairsOptions, type EncodedPairs, type PairTokenizerOptions } from './tokenize/pair-tokenizer.js';
 export { systemInfo, type BinaryInfo, type SystemInfo } from './system-info.js';
 export {
   AbortError,

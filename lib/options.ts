@@ -4,6 +4,7 @@
  */
 import { availableParallelism } from 'node:os';
 import * as check from './check.js';
+import { InvalidArgumentError } from './errors.js';
 
 export type BackendName = 'auto' | 'tensorrt' | 'cuda' | 'cpu';
 export type DType = 'fp16' | 'bf16' | 'fp32';
@@ -18,7 +19,8 @@ export interface LoadOptions {
   /** A serialized TensorRT engine (`trt-rerank build-engine`) for the `'tensorrt'` backend. Default: `model.plan`
    * or `model.engine` in the model folder, when there. */
   engine?: string;
-  /** Longest pair, in tokens, special tokens included. Default: the model's limit (tokenizer_config and config.json). */
+  /** Longest pair, in tokens, special tokens included. Default: the model's limit (tokenizer_config and config.json);
+   * for Qwen3-Reranker, the model card's 8192 or that limit where it is lower. Above the limit it is refused. */
   maxLength?: number;
   /** How a pair longer than maxLength is cut, with HF tokenizers' exact rules. Default `'longest_first'`. */
   truncation?: Truncation;
@@ -36,7 +38,13 @@ export interface LoadOptions {
   /** GPU backends: run every batch shape once at load (capturing its CUDA graph), so no call pays for it.
    * Default true. */
   warmup?: boolean;
-  /** Compute precision of GPU backends (default `'fp16'`). The CPU backend always computes in fp32. */
+  /** LLM rerankers (causal models): the prompt prefix the pairs of a call share (system prompt, instruction,
+   * query) runs once per batch, not once per document; `reranker.stats()` counts the tokens it saved
+   * (`sharedTokens`). Scores are the same either way. Default true; false is for measuring what it saves. */
+  sharePrefixes?: boolean;
+  /** Storage precision of GPU backends (arithmetic is fp32): default `'bf16'` for LLM rerankers (Qwen3), whose
+   * activations outgrow fp16's range in trained checkpoints, `'fp16'` for cross-encoders. The CPU backend always
+   * computes in fp32. */
   dtype?: DType;
   /** CPU backend threads. Default: all cores. */
   threads?: number;
@@ -51,6 +59,20 @@ export interface LoadOptions {
   /** Calls with up to this many documents are tokenized completely before the model runs; larger ones stream
    * in batches while the model runs, with bounded memory. Default 10 000. */
   streamThreshold?: number;
+  /**
+   * LLM rerankers (Qwen3-Reranker) only: the instruction their prompt gives the model
+   * (`<Instruct>: {instruction}\n<Query>: ...`), for every call that gives none. Default the model card's,
+   * `'Given a web search query, retrieve relevant passages that answer the query'`. A cross-encoder refuses it
+   * with an InvalidArgumentError.
+   *
+   * @example
+   * ```ts
+   * const reranker = await Reranker.load('./Qwen3-Reranker-0.6B', {
+   *   instruction: 'Given a legal question, retrieve the statutes that answer it',
+   * });
+   * ```
+   */
+  instruction?: string;
 }
 
 export interface ScoreOptions {
@@ -68,6 +90,19 @@ export interface ScoreOptions {
   /** Called once, before the promise resolves, with what the call cost: pairs, tokens, batches, queue wait and
    * run time. */
   onTimings?: (timings: CallTimings) => void;
+  /**
+   * LLM rerankers (Qwen3-Reranker) only: this call's instruction, in place of the one given at load (or the model
+   * card's). A cross-encoder refuses it with an InvalidArgumentError.
+   *
+   * @example
+   * ```ts
+   * const top = await qwen.rerank('sort a list in place', snippets, {
+   *   topK: 5,
+   *   instruction: 'Given a question, retrieve Python code that answers it',
+   * });
+   * ```
+   */
+  instruction?: string;
 }
 
 /** What one call cost (ScoreOptions.onTimings). */
@@ -101,12 +136,14 @@ export interface CheckedLoadOptions {
   maxBatchTokens: number | 'auto';
   maxQueuedPairs: number;
   warmup: boolean;
+  sharePrefixes: boolean;
   dtype: DType | undefined;
   threads: number;
   concurrency: number;
   tokenCache: { maxBytes: number } | false;
   tokenizerThreads: number;
   streamThreshold: number;
+  instruction: string | undefined;
 }
 
 export function checkLoadOptions(options: unknown): CheckedLoadOptions {
@@ -121,13 +158,29 @@ export function checkLoadOptions(options: unknown): CheckedLoadOptions {
     maxBatchTokens: o.maxBatchTokens === undefined || o.maxBatchTokens === 'auto' ? 'auto' : check.integer(o.maxBatchTokens, "options.maxBatchTokens (or 'auto')", 1, 1 << 24),
     maxQueuedPairs: o.maxQueuedPairs === undefined ? 262_144 : check.integer(o.maxQueuedPairs, 'options.maxQueuedPairs', 1, 1 << 30),
     warmup: o.warmup === undefined ? true : check.boolean(o.warmup, 'options.warmup'),
+    sharePrefixes: o.sharePrefixes === undefined ? true : check.boolean(o.sharePrefixes, 'options.sharePrefixes'),
     dtype: o.dtype === undefined ? undefined : check.oneOf(o.dtype, 'options.dtype', ['fp16', 'bf16', 'fp32'] as const),
     threads: o.threads === undefined ? 0 : check.integer(o.threads, 'options.threads', 1, 1024),
     concurrency: o.concurrency === undefined ? 2 : check.integer(o.concurrency, 'options.concurrency', 1, 64),
     tokenCache: check.tokenCache(o.tokenCache, 'options.tokenCache'),
     tokenizerThreads: o.tokenizerThreads === undefined ? availableParallelism() : check.integer(o.tokenizerThreads, 'options.tokenizerThreads', 0, 1024),
     streamThreshold: o.streamThreshold === undefined ? 10_000 : check.integer(o.streamThreshold, 'options.streamThreshold', 0, Number.MAX_SAFE_INTEGER),
+    instruction: checkInstruction(o.instruction, 'options.instruction'),
   };
+}
+
+/** `instruction` (LLM rerankers): a string, any string (the model card's format takes an empty one too), or undefined. */
+export function checkInstruction(value: unknown, name: string): string | undefined {
+  return value === undefined ? undefined : check.string(value, name);
+}
+
+/** The error for an instruction given to a model that is not an LLM reranker (`architecture`: config.json's). */
+export function instructionNotTaken(name: string, architecture: string | undefined, value: unknown): InvalidArgumentError {
+  const model = architecture === undefined ? 'this model is a cross-encoder' : `${architecture} is a cross-encoder`;
+  return new InvalidArgumentError(
+    `${name} is for LLM rerankers (Qwen3-Reranker), whose prompt holds an instruction: ${model}, which takes none; ` +
+      `leave ${name} out (received ${check.describe(value)})`,
+  );
 }
 
 export function checkQuery(query: unknown): string {
@@ -144,6 +197,7 @@ export interface CheckedScoreOptions {
   timeoutMs: number | undefined;
   maxTokensPerDoc: number | undefined;
   onTimings: ((timings: CallTimings) => void) | undefined;
+  instruction: string | undefined;
 }
 
 export function checkScoreOptions(options: unknown): CheckedScoreOptions {
@@ -154,6 +208,7 @@ export function checkScoreOptions(options: unknown): CheckedScoreOptions {
     timeoutMs: o.timeoutMs === undefined ? undefined : check.integer(o.timeoutMs, 'options.timeoutMs', 1, 2 ** 31 - 1),
     maxTokensPerDoc: o.maxTokensPerDoc === undefined ? undefined : check.integer(o.maxTokensPerDoc, 'options.maxTokensPerDoc', 1, 1 << 24),
     onTimings: o.onTimings === undefined ? undefined : check.callback<(timings: CallTimings) => void>(o.onTimings, 'options.onTimings'),
+    instruction: checkInstruction(o.instruction, 'options.instruction'),
   };
 }
 

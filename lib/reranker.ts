@@ -1,4 +1,5 @@
 import { loadAddon } from './binding/loader.js';
+import * as check from './check.js';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { NativeLoadOptions, NativeRequest, NativeSession } from './binding/native.js';
@@ -12,14 +13,15 @@ import {
   RerankError,
   TimeoutError,
 } from './errors.js';
-import { readModelConfig, type ModelConfig } from './model/config.js';
-import { planModel, type ModelPlan } from './model/plan.js';
+import { parseModelConfig, readConfigJson, type ModelConfig } from './model/config.js';
+import { planModel, type ModelPlan, type PlanModelOptions } from './model/plan.js';
 import {
   checkDocs,
   checkLoadOptions,
   checkQuery,
   checkRerankOptions,
   checkScoreOptions,
+  instructionNotTaken,
   type Activation,
   type CheckedLoadOptions,
   type CheckedScoreOptions,
@@ -32,7 +34,8 @@ import {
 } from './options.js';
 import { BatchStream, type BatchStats } from './schedule/batches.js';
 import type { RerankerStats } from './stats.js';
-import { PairTokenizer } from './tokenize/pair-tokenizer.js';
+import { PairTokenizer, readTokenizerFiles, type TokenizerFiles } from './tokenize/pair-tokenizer.js';
+import { labelTokenIds, llmRerankerOf } from './tokenize/prompt-template.js';
 import { TokenizerPool } from './tokenize/worker-pool.js';
 
 export interface RerankResult {
@@ -70,6 +73,12 @@ export interface RerankerInfo {
   memoryBytes: number;
 }
 
+/** A decoder scored by its prompt (Qwen3-Reranker), from its config.json architecture. */
+function isLlmReranker(plan: ModelPlan): boolean {
+  const architectures = plan.config.architectures;
+  return Array.isArray(architectures) && typeof architectures[0] === 'string' && architectures[0].startsWith('Qwen3');
+}
+
 /** model.plan or model.engine in the model folder, if there. */
 function findEngine(modelDir: string): string | undefined {
   return ['model.plan', 'model.engine'].map((f) => join(modelDir, f)).find((f) => existsSync(f));
@@ -81,6 +90,7 @@ function schedulerOptions(o: CheckedLoadOptions) {
     maxBatchSize: o.maxBatchSize === 'auto' ? 0 : o.maxBatchSize,
     maxBatchTokens: o.maxBatchTokens === 'auto' ? 0 : o.maxBatchTokens,
     maxQueuedPairs: o.maxQueuedPairs,
+    sharePrefixes: o.sharePrefixes,
   };
 }
 
@@ -182,12 +192,18 @@ export class Reranker {
 
   /**
    * Loads a Hugging Face cross-encoder folder (config.json, model.safetensors, tokenizer.json,
-   * tokenizer_config.json).
+   * tokenizer_config.json), or an LLM reranker's (Qwen3-Reranker: its model card's prompt, `instruction`, and
+   * maxLength 8192 by default).
    *
    * @example
    * ```ts
    * const reranker = await Reranker.load('./bge-reranker-base', { backend: 'cpu', maxLength: 256 });
    * console.log(reranker.info.backend, reranker.info.maxLength);
+   * ```
+   * @example
+   * ```ts
+   * const qwen = await Reranker.load('./Qwen3-Reranker-0.6B', { instruction: 'Given a question, retrieve code that answers it' });
+   * const scores = await qwen.score('sort a list', snippets);  // P(yes); { activation: 'none' }: logit(yes) - logit(no)
    * ```
    */
   static async load(modelDir: string, options?: LoadOptions): Promise<Reranker> {
@@ -219,7 +235,8 @@ export class Reranker {
           passedOver.push(`TensorRT engine ${engine} found, but ${unavailable}`);
         } else if (name === 'cuda') {
           if (!unavailable) {
-            const dtype = o.dtype === 'bf16' ? 'bf16' : 'fp16';
+            // bf16 for LLM rerankers (their activations outgrow fp16's range in trained checkpoints), fp16 otherwise.
+            const dtype = o.dtype === 'bf16' || o.dtype === 'fp16' ? o.dtype : isLlmReranker(plan) ? 'bf16' : 'fp16';
             const session = await addon.loadSession(plan, { ...gpuOptions, backend: 'cuda', dtype });
             const gpu = system.cuda.devices[o.device]!.name;
             const reason = o.backend === 'cuda' ? `requested (${gpu})` : `auto: CUDA backend on ${gpu}${passedOver.length ? ` (${passedOver.join('; ')})` : ''}`;
@@ -269,14 +286,30 @@ export class Reranker {
     if (typeof modelDir !== 'string' || modelDir.length === 0) {
       throw new InvalidArgumentError(`Expected a model folder path (string) for modelDir but received ${modelDir === '' ? 'an empty string' : typeof modelDir}`);
     }
-    const config = await readModelConfig(modelDir);
-    const plan = await planModel(modelDir, config);
+    const { json, path } = await readConfigJson(modelDir);
+    const llm = llmRerankerOf(check.isPlainObject(json) ? json : null);
+    if (o.instruction !== undefined && llm === undefined) {
+      const architecture = check.isPlainObject(json) && Array.isArray(json.architectures) ? json.architectures[0] : undefined;
+      throw instructionNotTaken('options.instruction', typeof architecture === 'string' ? architecture : undefined, o.instruction);
+    }
+    // A causal-LM reranker's logits are its LM head's rows for two tokens, which the model layer needs the ids of
+    // before it describes the model: tokenizer.json is read first for it.
+    let files: TokenizerFiles | undefined;
+    let modelOptions: PlanModelOptions | undefined;
+    if (llm?.labelTokens) {
+      files = await readTokenizerFiles(modelDir);
+      modelOptions = { labelTokenIds: labelTokenIds(files.tokenizerJson, llm, files.path) };
+    }
+    const config = parseModelConfig(json, path, modelOptions);
+    const plan = await planModel(modelDir, config, modelOptions);
+    const tokenizerFiles = files ?? (await readTokenizerFiles(modelDir));
     const tokenizerFor = (maxLength: number | undefined) =>
-      PairTokenizer.fromDir(modelDir, {
+      PairTokenizer.fromFiles(tokenizerFiles, config.json, {
         ...(maxLength !== undefined ? { maxLength } : {}), truncation: o.truncation, tokenCache: o.tokenCache,
+        ...(o.instruction !== undefined ? { instruction: o.instruction } : {}),
         modelPositions: { limit: config.maxSequenceLength, why: `${config.architecture}'s positions (config.json, as the model layer reads it)` },
       });
-    let tokenizer = await tokenizerFor(o.maxLength);
+    let tokenizer = tokenizerFor(o.maxLength);
     let opened: OpenedSession;
     try {
       opened = await openSession(plan, tokenizer, config);
@@ -286,7 +319,7 @@ export class Reranker {
     // The backend takes shorter pairs than the model's default (a TensorRT profile): tokenize to its limit.
     const limit = opened.session.maxLength;
     if (limit > 0 && limit < tokenizer.maxLength) {
-      tokenizer = await tokenizerFor(limit);
+      tokenizer = tokenizerFor(limit);
     }
     // Workers start on the first call large enough to use them, and are reused after.
     const pool = o.tokenizerThreads > 0 ? new TokenizerPool(tokenizer.workerSource, o.tokenizerThreads) : undefined;
@@ -408,6 +441,9 @@ export class Reranker {
     const { signal, timeoutMs } = o;
     if (this.#closed) throw new ClosedError();
     if (signal?.aborted) throw new AbortError(signal.reason);
+    if (o.instruction !== undefined && this.#tokenizer.instruction === undefined) {
+      throw instructionNotTaken('options.instruction', this.#config.architecture, o.instruction);
+    }
     if (docs.length === 0) {
       o.onTimings?.({ pairs: 0, tokens: 0, batches: 0, queueMs: 0, runMs: 0 });
       return { indices: new Int32Array(0), scores: new Float32Array(0) };
@@ -429,6 +465,7 @@ export class Reranker {
       }, timeoutMs);
       signal?.addEventListener('abort', stop, { once: true });
       const stream = new BatchStream(this.#tokenizer, this.#pool, query, docs, {
+        ...(o.instruction !== undefined ? { instruction: o.instruction } : {}),
         batchSize: this.#maxBatchSize,
         streamThreshold: this.#streamThreshold,
         parallelMinDocs: PARALLEL_MIN_DOCS,

@@ -36,6 +36,12 @@ export interface RerankerStats {
   tokens: number;
   /** Batches run. */
   batches: number;
+  /**
+   * Shared prompts computed once: sequences run for the prefix several pairs of a call share (causal models: the
+   * system prompt, instruction and query of an LLM reranker's template), and the pair tokens that saved computing.
+   */
+  contexts: number;
+  sharedTokens: number;
   /** Calls admitted and not yet settled. */
   activeCalls: number;
   /** Pairs of admitted calls not yet scored (the queue's depth). */

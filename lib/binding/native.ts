@@ -107,6 +107,8 @@ export interface NativeLoadOptions {
   maxQueuedPairs?: number;
   /** GPU backends: run every stateful batch shape at load (default true). */
   warmup?: boolean;
+  /** Causal models: compute a prefix the pairs of a call share once per batch (default true). */
+  sharePrefixes?: boolean;
   device?: number;
   /** GPU execution slots (batches in flight at once). */
   concurrency?: number;
@@ -173,16 +175,21 @@ export interface NativeTesting {
 export interface NativeModelDescription {
   /** config.json architectures[0], e.g. 'BertForSequenceClassification'. */
   architecture: string;
-  family: 'bert' | 'xlm-roberta' | 'modernbert';
+  family: 'bert' | 'xlm-roberta' | 'modernbert' | 'qwen3';
   /** config.json's model_type. */
   modelType: string;
   /** The base model's prefix in checkpoint tensor names ('bert.', 'roberta.', 'model.'). */
   tensorPrefix: string;
-  pooling: 'cls' | 'mean';
+  /** 'last': each sequence's last token (causal decoders). */
+  pooling: 'cls' | 'mean' | 'last';
+  /** Causal attention (a decoder: Qwen3); false for the encoders. */
+  causal: boolean;
   numLabels: 1 | 2;
   hiddenSize: number;
   numLayers: number;
   numHeads: number;
+  /** K/V heads (grouped-query attention); numHeads for the encoders. */
+  numKvHeads: number;
   headDim: number;
   intermediateSize: number;
   vocabSize: number;
@@ -197,9 +204,16 @@ export interface NativeModelDescription {
   tensors: Array<{ name: string; shape: number[] }>;
 }
 
+/** What a model reads besides config.json (native/models/model.h ModelOptions). */
+export interface NativeModelOptions {
+  /** A causal-LM reranker's label tokens [no, yes] (Qwen3ForCausalLM): the LM head rows that are its two logits. */
+  labelTokenIds?: number[];
+}
+
 export interface NativeAddon {
-  /** The model config.json describes; throws a coded error (ERR_MODEL_INVALID / ERR_MODEL_UNSUPPORTED) naming the field. */
-  describeModel(config: Record<string, unknown>): NativeModelDescription;
+  /** The model config.json describes; throws a coded error (ERR_MODEL_INVALID / ERR_MODEL_UNSUPPORTED) naming the field.
+   * Qwen3ForCausalLM needs `options.labelTokenIds`. */
+  describeModel(config: Record<string, unknown>, options?: NativeModelOptions): NativeModelDescription;
   /** spec is null for the gpu-test backend (testing addon only), which has no weights. */
   loadSession(spec: ModelPlan | null, options: NativeLoadOptions): Promise<NativeSession>;
   /** The testing addon of CUDA builds only (trt_rerank_testing.node, never trt_rerank.node): the kernels alone,

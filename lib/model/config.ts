@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { loadAddon } from '../binding/loader.js';
-import type { NativeModelDescription } from '../binding/native.js';
+import type { NativeModelDescription, NativeModelOptions } from '../binding/native.js';
 import { ModelLoadError } from '../errors.js';
 
 /**
@@ -14,7 +14,17 @@ export interface ModelConfig extends NativeModelDescription {
   path: string;
 }
 
-export async function readModelConfig(dir: string): Promise<ModelConfig> {
+/**
+ * `dir`'s config.json as the model layer describes it. `modelOptions`: what the model needs from the other files
+ * (a causal-LM reranker's label token ids, from tokenizer.json).
+ */
+export async function readModelConfig(dir: string, modelOptions?: NativeModelOptions): Promise<ModelConfig> {
+  const { json, path } = await readConfigJson(dir);
+  return parseModelConfig(json, path, modelOptions);
+}
+
+/** `dir`'s config.json, parsed (not yet described: see parseModelConfig). */
+export async function readConfigJson(dir: string): Promise<{ json: unknown; path: string }> {
   const path = join(dir, 'config.json');
   let text: string;
   try {
@@ -28,17 +38,17 @@ export async function readModelConfig(dir: string): Promise<ModelConfig> {
   } catch (cause) {
     throw new ModelLoadError('ERR_MODEL_INVALID', path, `config.json is not valid JSON: ${(cause as Error).message}`, { cause });
   }
-  return parseModelConfig(json, path);
+  return { json, path };
 }
 
 /** What the addon's model layer makes of a parsed config.json; its errors become ModelLoadErrors naming the field. */
-export function parseModelConfig(json: unknown, path: string): ModelConfig {
+export function parseModelConfig(json: unknown, path: string, modelOptions?: NativeModelOptions): ModelConfig {
   if (typeof json !== 'object' || json === null || Array.isArray(json)) {
     throw new ModelLoadError('ERR_MODEL_INVALID', path, 'config.json must hold a JSON object');
   }
   let description: NativeModelDescription;
   try {
-    description = loadAddon().describeModel(json as Record<string, unknown>);
+    description = loadAddon().describeModel(json as Record<string, unknown>, modelOptions);
   } catch (error) {
     const code = (error as { code?: unknown }).code;
     if (code === 'ERR_MODEL_INVALID' || code === 'ERR_MODEL_UNSUPPORTED') {

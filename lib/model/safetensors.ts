@@ -1,4 +1,6 @@
+import type { Stats } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
+import { basename } from 'node:path';
 import { ModelLoadError } from '../errors.js';
 
 /** Element sizes of the safetensors dtypes a file may hold (the model reads only F32, F16 and BF16). */
@@ -25,29 +27,32 @@ export interface SafetensorsHeader {
 // "__metadata__"?: {...}}, then the data; offsets are relative to the end of the header.
 const MAX_HEADER_BYTES = 100 * 1024 * 1024;
 
-/** Reads and checks a safetensors header without reading the tensor data. */
+/** Reads and checks a safetensors header without reading the tensor data; errors name the file (its base name). */
 export async function readSafetensorsHeader(path: string): Promise<SafetensorsHeader> {
+  const file = basename(path);
   const invalid = (message: string): never => {
-    throw new ModelLoadError('ERR_MODEL_INVALID', path, `model.safetensors is corrupt: ${message}`);
+    throw new ModelLoadError('ERR_MODEL_INVALID', path, `${file} is corrupt: ${message}`);
   };
-  let fileBytes: number;
+  let stats: Stats;
   try {
-    fileBytes = (await stat(path)).size;
+    stats = await stat(path);
   } catch (cause) {
-    throw new ModelLoadError('ERR_MODEL_NOT_FOUND', path, 'model.safetensors not found (trt-rerank reads safetensors weights; convert pytorch_model.bin with transformers\' save_pretrained(safe_serialization=True))', { cause });
+    throw new ModelLoadError('ERR_MODEL_NOT_FOUND', path, `${file} not found`, { cause });
   }
+  if (!stats.isFile()) throw new ModelLoadError('ERR_MODEL_INVALID', path, `${file} is not a file`);
+  const fileBytes = stats.size;
   if (fileBytes < 8) invalid(`the file has ${fileBytes} bytes, fewer than the 8-byte header length`);
-  const file = await open(path, 'r');
+  const handle = await open(path, 'r');
   try {
     const lengthBytes = Buffer.alloc(8);
-    await file.read(lengthBytes, 0, 8, 0);
+    await handle.read(lengthBytes, 0, 8, 0);
     const headerLength = lengthBytes.readBigUInt64LE(0);
     if (headerLength > BigInt(Math.min(MAX_HEADER_BYTES, fileBytes - 8))) {
       invalid(`the header claims ${headerLength} bytes but the file has ${fileBytes}`);
     }
     const n = Number(headerLength);
     const headerBytes = Buffer.alloc(n);
-    await file.read(headerBytes, 0, n, 8);
+    await handle.read(headerBytes, 0, n, 8);
     let json: unknown;
     try {
       json = JSON.parse(headerBytes.toString('utf8'));
@@ -83,6 +88,6 @@ export async function readSafetensorsHeader(path: string): Promise<SafetensorsHe
     }
     return { path, fileBytes, tensors };
   } finally {
-    await file.close();
+    await handle.close();
   }
 }

@@ -29,6 +29,8 @@ export interface BatchPlan {
   sortByLength?: boolean;
   /** Cut each document to this many tokens first (the call's maxTokensPerDoc). */
   maxDocTokens?: number;
+  /** LLM rerankers: the call's instruction (default: the tokenizer's). */
+  instruction?: string;
 }
 
 export interface EncodedBatch {
@@ -80,7 +82,7 @@ export class BatchStream {
     this.#pool = pool;
     this.#docs = docs;
     this.#plan = plan;
-    this.#query = tokenizer.prepareQuery(query);
+    this.#query = tokenizer.prepareQuery(query, plan.instruction, 'options.instruction');
   }
 
   async *[Symbol.asyncIterator](): AsyncGenerator<EncodedBatch> {
@@ -173,7 +175,8 @@ export class BatchStream {
         }
       }
     }
-    return this.#tokenizer.assemble(this.#query, runs as Int32Array[], this.#plan.maxDocTokens);
+    const texts = this.#docs.slice(batch.first, batch.first + runs.length);
+    return this.#tokenizer.assemble(this.#query, runs as Int32Array[], this.#plan.maxDocTokens, texts);
   }
 }
 

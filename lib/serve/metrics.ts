@@ -67,6 +67,8 @@ const STATS_METRICS: Array<[string, 'counter' | 'gauge' | 'histogram', string, (
   ['trt_rerank_pairs_total', 'counter', 'Query-document pairs scored', (s) => one(s.pairs)],
   ['trt_rerank_tokens_total', 'counter', 'Tokens of the pairs scored, special tokens included', (s) => one(s.tokens)],
   ['trt_rerank_batches_total', 'counter', 'Batches run on the backend', (s) => one(s.batches)],
+  ['trt_rerank_shared_prefixes_total', 'counter', 'LLM rerankers: prompt prefixes shared by pairs of a call, computed once per batch', (s) => one(s.contexts)],
+  ['trt_rerank_shared_tokens_total', 'counter', 'LLM rerankers: pair tokens not computed thanks to shared prefixes', (s) => one(s.sharedTokens)],
   ['trt_rerank_queue_pairs', 'gauge', 'Pairs of admitted calls not yet scored (the queue depth)', (s) => one(s.queuedPairs)],
   ['trt_rerank_active_calls', 'gauge', 'Calls admitted and not yet settled', (s) => one(s.activeCalls)],
   ['trt_rerank_max_batch_tokens', 'gauge', 'Most tokens per batch (limit in force)', (s) => one(s.maxBatchTokens)],

@@ -1,4 +1,6 @@
-/** Writes safetensors files: u64 header length, JSON header (padded to 8 bytes), then the tensor data. */
+/** Writes safetensors files: u64 header length, JSON header (padded to 8 bytes), then the tensor data; or sharded. */
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 
 export type StoredDType = 'F32' | 'F16' | 'BF16';
 
@@ -70,4 +72,50 @@ export function encodeSafetensors(tensors: TensorToWrite[], dtype: StoredDType):
     }
   }
   return out;
+}
+
+/** A sharded checkpoint as transformers' save_pretrained writes one: shard files and model.safetensors.index.json. */
+export interface ShardedSafetensors {
+  /** model-0000i-of-0000n.safetensors, in order, with their bytes. */
+  shards: Array<{ name: string; bytes: Buffer }>;
+  /** model.safetensors.index.json's content: {metadata: {total_size}, weight_map: {tensor: shard}}. */
+  index: { metadata: { total_size: number }; weight_map: Record<string, string> };
+}
+
+/**
+ * `tensors` split over `count` shards in name order, each shard taking tensors until it holds about 1 / count of
+ * the data (every shard at least one tensor), as transformers fills shards up to max_shard_size.
+ */
+export function encodeShardedSafetensors(tensors: TensorToWrite[], dtype: StoredDType, count: number): ShardedSafetensors {
+  if (!Number.isInteger(count) || count < 1 || count > tensors.length) {
+    throw new RangeError(`shard count must be an integer from 1 to the ${tensors.length} tensors, got ${count}`);
+  }
+  const elementBytes = dtype === 'F32' ? 4 : 2;
+  const sorted = [...tensors].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const total = sorted.reduce((n, t) => n + t.values.length * elementBytes, 0);
+  const groups: TensorToWrite[][] = [];
+  let bytes = 0;
+  sorted.forEach((t, i) => {
+    const left = sorted.length - i;  // tensors not yet placed, this one included
+    const open = groups.length;      // shards started
+    // A new shard when this one is full, or when the shards left need every tensor left.
+    if (open === 0 || (open < count && (bytes >= (total * open) / count || left <= count - open))) groups.push([]);
+    groups[groups.length - 1]!.push(t);
+    bytes += t.values.length * elementBytes;
+  });
+  const pad = (n: number) => String(n).padStart(5, '0');
+  const shards = groups.map((group, i) => ({ name: `model-${pad(i + 1)}-of-${pad(count)}.safetensors`, bytes: encodeSafetensors(group, dtype) }));
+  const weightMap: Record<string, string> = {};
+  groups.forEach((group, i) => {
+    for (const t of group) weightMap[t.name] = shards[i]!.name;
+  });
+  return { shards, index: { metadata: { total_size: total }, weight_map: weightMap } };
+}
+
+/** Writes encodeShardedSafetensors' shards and index into `dir`; returns the shard names. */
+export async function writeShardedSafetensors(dir: string, tensors: TensorToWrite[], dtype: StoredDType, count: number): Promise<string[]> {
+  const sharded = encodeShardedSafetensors(tensors, dtype, count);
+  for (const shard of sharded.shards) await writeFile(join(dir, shard.name), shard.bytes);
+  await writeFile(join(dir, 'model.safetensors.index.json'), JSON.stringify(sharded.index, null, 2) + '\n');
+  return sharded.shards.map((s) => s.name);
 }

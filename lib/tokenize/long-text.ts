@@ -19,8 +19,9 @@
  *   - pre-tokenizer: the first stage splits at the space with the pieces before it the same for P and T
  *     (BertPreTokenizer, Whitespace, WhitespaceSplit drop whitespace; Metaspace with split puts a boundary
  *     before each '▁'; ByteLevel's regex never carries a letter, digit or symbol run over a space, and with one
- *     space between two non-spaces its whitespace runs split alike), and the later stages of a Sequence
- *     (Punctuation, Digits and the same) work piece by piece. Byte-level BPE: a word's pieces depend on the
+ *     space between two non-spaces its whitespace runs split alike; so do the Qwen2 / Llama 3 Split regexes,
+ *     rust-split.ts), and the later stages of a Sequence (Punctuation, Digits, ByteLevel and the same) work
+ *     piece by piece. Byte-level BPE: a word's pieces depend on the
  *     space before it ('Ġword' vs 'word'), never on what follows; the space at the cut opens S's first
  *     pre-token (' ?\p{L}+' and the like take it), so P's last pre-token, without it, is T's.
  *   - model: every model tokenizes one pre-token at a time.
@@ -31,6 +32,7 @@
  */
 
 import { isChineseChar } from './rust-compat.js';
+import { isLocalSplit } from './rust-split.js';
 import { RUST_BERT_STRIPPED_MARKS, RUST_CLEAN_TEXT_REMOVED, RUST_COMBINING_MARKS, inRanges } from './rust-unicode.js';
 
 type Json = Record<string, unknown>;
@@ -76,14 +78,16 @@ function splitsAtSpace(p: Json): boolean {
       return p.split !== false;
     case 'ByteLevel':
       return p.use_regex !== false;
+    case 'Split':
+      return isLocalSplit(p);
     default:
       return false;
   }
 }
 
-/** Pre-tokenizers that work piece by piece on what the first stage produced. */
+/** Pre-tokenizers that work piece by piece on what the first stage produced (ByteLevel without its regex only maps bytes). */
 function piecewise(p: unknown): boolean {
-  return isObject(p) && (splitsAtSpace(p) || p.type === 'Punctuation' || p.type === 'Digits');
+  return isObject(p) && (splitsAtSpace(p) || p.type === 'Punctuation' || p.type === 'Digits' || p.type === 'ByteLevel');
 }
 
 function localPreTokenizer(p: unknown): boolean {

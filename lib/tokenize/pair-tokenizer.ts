@@ -1,14 +1,17 @@
 /**
  * (query, document) pair encoding for cross-encoders, with the ids, type ids and truncation of HF tokenizers
- * (Rust) `tokenizer(query, doc, truncation=..., max_length=...)`, built on tokenizers.js.
+ * (Rust) `tokenizer(query, doc, truncation=..., max_length=...)`, built on tokenizers.js; and for LLM rerankers
+ * (Qwen3-Reranker), the prompt of their model card (prompt-template.ts).
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as check from '../check.js';
 import { InvalidArgumentError, ModelLoadError, TruncationError } from '../errors.js';
+import { checkInstruction, instructionNotTaken } from '../options.js';
 import { DocumentCache, type CacheStats } from './document-cache.js';
 import { findCut, prefixCutAllowed } from './long-text.js';
 import { parsePairTemplate, writePair, type PairTemplate } from './post-processor.js';
+import { llmRerankerOf, PromptEncoder } from './prompt-template.js';
 import { applyRustCompat, type SplitLog } from './rust-compat.js';
 import { TokenizerJsonError } from './rust-models.js';
 import { Tokenizer, type JsTokenizer } from './tokenizers-js.js';
@@ -26,12 +29,24 @@ export interface EncodedPairs {
 }
 
 export interface PairTokenizerOptions {
-  /** Longest pair in tokens, special tokens included. Default: the model's limit (see {@link PairTokenizer.fromObjects}). */
+  /** Longest pair in tokens, special tokens included. Default: the model's limit, 8192 at most for Qwen3-Reranker
+   * (see {@link PairTokenizer.fromObjects}). */
   maxLength?: number;
   /** How a pair longer than maxLength is cut, with HF tokenizers' rules. Default 'longest_first'. */
   truncation?: Truncation;
   /** Cache of document tokens, keyed by text and bounded in bytes; `false` turns it off. Default 64 MiB. */
   tokenCache?: { maxBytes: number } | false;
+  /**
+   * LLM rerankers (Qwen3-Reranker) only: the instruction of the prompt, for calls that give none. Default the
+   * model card's, "Given a web search query, retrieve relevant passages that answer the query". A cross-encoder
+   * refuses it (InvalidArgumentError).
+   *
+   * @example
+   * ```ts
+   * const tok = await PairTokenizer.fromDir('./Qwen3-Reranker-0.6B', { instruction: 'Given a question, retrieve code that answers it' });
+   * ```
+   */
+  instruction?: string;
   /**
    * The longest sequence the model's positions allow, as the addon's model layer read it from config.json
    * (Reranker passes it): it then replaces this file's own reading of max_position_embeddings.
@@ -46,6 +61,14 @@ type Json = Record<string, unknown>;
 export interface PreparedQuery {
   ids: Int32Array;
   length: number;
+  /** LLM rerankers: the text of the query part (the whole middle is tokenized from it where the split is unproven). */
+  text?: string;
+}
+
+/** Per-call options of {@link PairTokenizer.encodePairs}. */
+export interface EncodePairsOptions {
+  /** LLM rerankers only: this call's instruction (default: the tokenizer's `instruction`). */
+  instruction?: string;
 }
 
 /** The inputs a PairTokenizer was built from, to build the same one in a worker thread. @internal */
@@ -94,6 +117,12 @@ function modelLimit(tokenizerConfig: Json, modelConfig: Json | null, positions?:
   return found.sort((a, b) => a.limit - b.limit)[0];
 }
 
+/** config.json's architectures[0], for messages. */
+function architectureOf(modelConfig: Json | null): string | undefined {
+  const a = modelConfig?.architectures;
+  return Array.isArray(a) && typeof a[0] === 'string' ? a[0] : undefined;
+}
+
 async function readJson(path: string, required: boolean): Promise<Json | null> {
   let text: string;
   try {
@@ -110,6 +139,22 @@ async function readJson(path: string, required: boolean): Promise<Json | null> {
   }
   if (!check.isPlainObject(json)) throw new ModelLoadError('ERR_MODEL_INVALID', path, 'must hold a JSON object');
   return json;
+}
+
+/** A model folder's tokenizer.json and tokenizer_config.json ({} when absent), parsed. @internal */
+export interface TokenizerFiles {
+  tokenizerJson: Json;
+  tokenizerConfig: Json;
+  /** tokenizer.json's path, for errors. */
+  path: string;
+}
+
+/** Reads `dir`'s tokenizer files. @throws {ModelLoadError} tokenizer.json missing, either file not a JSON object. @internal */
+export async function readTokenizerFiles(dir: string): Promise<TokenizerFiles> {
+  const path = join(dir, 'tokenizer.json');
+  const tokenizerJson = (await readJson(path, true))!;
+  const tokenizerConfig = (await readJson(join(dir, 'tokenizer_config.json'), false)) ?? {};
+  return { tokenizerJson, tokenizerConfig, path };
 }
 
 /**
@@ -130,6 +175,8 @@ export class PairTokenizer {
   readonly #prefixCut: boolean;
   readonly #cache: DocumentCache | null;
   readonly #source: TokenizerSource;
+  /** LLM rerankers: the prompt's side of the encoding (set once, by #create). */
+  #prompt: PromptEncoder | null = null;
   #hits = 0;
   #misses = 0;
 
@@ -165,11 +212,9 @@ export class PairTokenizer {
    */
   static async fromDir(dir: string, opts?: PairTokenizerOptions): Promise<PairTokenizer> {
     check.nonEmptyString(dir, 'dir', 'a folder path (non-empty string)');
-    const tokenizerPath = join(dir, 'tokenizer.json');
-    const tokenizerJson = (await readJson(tokenizerPath, true))!;
-    const tokenizerConfig = (await readJson(join(dir, 'tokenizer_config.json'), false)) ?? {};
+    const files = await readTokenizerFiles(dir);
     const modelConfig = await readJson(join(dir, 'config.json'), false);
-    return PairTokenizer.#create(tokenizerJson, tokenizerConfig, modelConfig, opts, tokenizerPath);
+    return PairTokenizer.#create(files.tokenizerJson, files.tokenizerConfig, modelConfig, opts, files.path);
   }
 
   /**
@@ -178,6 +223,10 @@ export class PairTokenizer {
    * maxLength defaults to the smaller of tokenizer_config.json `model_max_length` (when below 1e6) and
    * config.json `max_position_embeddings` (minus pad_token_id + 1 for XLM-R, RoBERTa and CamemBERT); a
    * larger maxLength is refused. The truncation and padding stored in tokenizer.json are ignored.
+   *
+   * An LLM reranker (config.json architectures[0] Qwen3ForCausalLM or Qwen3ForSequenceClassification) gets the
+   * prompt of the Qwen3-Reranker model card, and maxLength defaults to the card's 8192, or less where the limits
+   * above are lower.
    */
   static fromObjects(tokenizerJson: object, tokenizerConfig: object, modelConfig: object | null, opts?: PairTokenizerOptions): PairTokenizer {
     const json = check.object(tokenizerJson, 'tokenizerJson');
@@ -186,12 +235,23 @@ export class PairTokenizer {
     return PairTokenizer.#create(json, config, modelConfig, opts, 'tokenizer.json');
   }
 
+  /**
+   * fromObjects() for files already read (readTokenizerFiles), errors naming `files.path`.
+   * @internal
+   */
+  static fromFiles(files: TokenizerFiles, modelConfig: Json | null, opts?: PairTokenizerOptions): PairTokenizer {
+    return PairTokenizer.#create(files.tokenizerJson, files.tokenizerConfig, modelConfig, opts, files.path);
+  }
+
   static #create(tokenizerJson: Json, tokenizerConfig: Json, modelConfig: Json | null, opts: PairTokenizerOptions | undefined, path: string): PairTokenizer {
     const o = check.optionalObject(opts, 'options');
     const truncation = check.truncation(o.truncation, 'truncation');
     const tokenCache = check.tokenCache(o.tokenCache, 'tokenCache');
     const cacheBytes = tokenCache === false ? 0 : tokenCache.maxBytes;
     const template = parsePairTemplate(tokenizerJson.post_processor, path);
+    const llm = llmRerankerOf(modelConfig);
+    const instruction = checkInstruction(o.instruction, 'instruction');
+    if (instruction !== undefined && llm === undefined) throw instructionNotTaken('instruction', architectureOf(modelConfig), instruction);
 
     const limit = modelLimit(tokenizerConfig, modelConfig, o.modelPositions as { limit: number; why: string } | undefined);
     let maxLength: number;
@@ -201,6 +261,8 @@ export class PairTokenizer {
         throw new InvalidArgumentError(`maxLength ${m} is above this model's limit of ${limit.limit} tokens (${limit.why})`);
       }
       maxLength = m;
+    } else if (llm !== undefined) {
+      maxLength = Math.min(llm.template.defaultMaxLength, limit?.limit ?? Infinity);
     } else if (limit !== undefined) {
       maxLength = limit.limit;
     } else {
@@ -208,7 +270,7 @@ export class PairTokenizer {
         'this model declares no maximum length (no model_max_length in tokenizer_config.json, no max_position_embeddings in config.json): pass maxLength',
       );
     }
-    if (maxLength <= template.specialCount) {
+    if (llm === undefined && maxLength <= template.specialCount) {
       throw new InvalidArgumentError(
         `maxLength ${maxLength} leaves no room for text: the pair template (${template.source}) adds ${template.specialCount} special tokens`,
       );
@@ -270,6 +332,15 @@ export class PairTokenizer {
     // Fails at load, not at the first request, if tokenizers.js no longer reports its splits as expected.
     const firstAdded = (forJs.added_tokens as Array<{ content?: unknown }>)[0]?.content;
     pt.#encode(`Ab, c1 ${typeof firstAdded === 'string' ? firstAdded : ''} d`, path);
+    if (llm !== undefined) {
+      const prompt = new PromptEncoder(llm, forJs, (text) => pt.#encode(text, path).ids, maxLength, truncation, instruction);
+      if (prompt.budget < 1) {
+        throw new InvalidArgumentError(
+          `maxLength ${maxLength} leaves no room for text: the ${llm.template.name} prompt's prefix and suffix take ${prompt.specialCount} tokens`,
+        );
+      }
+      pt.#prompt = prompt;
+    }
     return pt;
   }
 
@@ -285,21 +356,37 @@ export class PairTokenizer {
   }
 
   /**
+   * The instruction of calls that give none, for an LLM reranker (Qwen3-Reranker); undefined for a cross-encoder,
+   * which takes none.
+   */
+  get instruction(): string | undefined {
+    return this.#prompt?.instruction;
+  }
+
+  /**
    * Encodes `query` with each of `docs`: pair i is `[CLS] query [SEP] docs[i] [SEP]` (or the model's template),
-   * truncated to maxLength.
+   * truncated to maxLength. For an LLM reranker, pair i is the model card's prompt around
+   * `<Instruct>: {instruction}\n<Query>: {query}\n<Document>: {docs[i]}`, the middle cut at its end to fit maxLength.
    *
-   * @throws {InvalidArgumentError} query is not a string, docs not an array of strings.
+   * @throws {InvalidArgumentError} query is not a string, docs not an array of strings, an instruction that is
+   *   not a string or is given to a cross-encoder.
    * @throws {TruncationError} truncation 'only_second' and the query alone fills maxLength.
    * @example
    * ```ts
    * const { ids, offsets } = tok.encodePairs('capital of france', ['Paris is the capital.', 'Berlin']);
    * const firstPair = ids.subarray(offsets[0], offsets[1]);
    * ```
+   * @example
+   * ```ts
+   * // Qwen3-Reranker: this call's instruction instead of the tokenizer's
+   * const pairs = qwen.encodePairs('sort a list', docs, { instruction: 'Given a question, retrieve Python code that answers it' });
+   * ```
    */
-  encodePairs(query: string, docs: readonly string[]): EncodedPairs {
+  encodePairs(query: string, docs: readonly string[], options?: EncodePairsOptions): EncodedPairs {
     check.string(query, 'query');
     check.stringArray(docs, 'docs');
-    return this.encodePairsPrepared(this.prepareQuery(query), docs);
+    const instruction = checkInstruction(check.optionalObject(options, 'options').instruction, 'options.instruction');
+    return this.encodePairsPrepared(this.prepareQuery(query, instruction, 'options.instruction'), docs);
   }
 
   /**
@@ -325,14 +412,22 @@ export class PairTokenizer {
       }
       runs[i] = run;
     }
-    return this.assemble(q, runs, maxDocTokens);
+    return this.assemble(q, runs, maxDocTokens, docs);
   }
 
   /**
-   * The query's tokens, encoded once per call and shared by every batch of the call.
+   * The query's tokens, encoded once per call and shared by every batch of the call. For an LLM reranker, those
+   * of the query part of the prompt, with `instruction` (the caller checked it is a string) or the tokenizer's; a
+   * cross-encoder refuses an instruction, naming it `optionName`.
    * @internal
    */
-  prepareQuery(query: string): PreparedQuery {
+  prepareQuery(query: string, instruction?: string, optionName = 'instruction'): PreparedQuery {
+    if (this.#prompt !== null) {
+      const text = this.#prompt.queryText(query, instruction);
+      const ids = this.#encode(text).ids;
+      return { ids, length: ids.length, text };
+    }
+    if (instruction !== undefined) throw instructionNotTaken(optionName, architectureOf(this.#source.modelConfig), instruction);
     const q = this.#encode(query);
     // Rust stops tokenizing the query at maxLength tokens under longest_first only (truncation.ts, step 1).
     const length = this.truncation === 'longest_first' ? earlyExit(q.splits, this.maxLength).length : q.ids.length;
@@ -370,12 +465,17 @@ export class PairTokenizer {
   }
 
   /**
-   * Pairs of the prepared query with each document run, truncated and laid out by the pair template. With
-   * `maxDocTokens`, each run is first cut to that many tokens (a call's maxTokensPerDoc).
+   * Pairs of the prepared query with each document run, truncated and laid out by the pair template (LLM
+   * rerankers: the prompt, prompt-template.ts; `texts`, the documents, are needed where its split is unproven).
+   * With `maxDocTokens`, each run is first cut to that many tokens (a call's maxTokensPerDoc).
    * @throws {TruncationError} truncation 'only_second' and the query leaves no room for a document.
    * @internal
    */
-  assemble(q: PreparedQuery, fullRuns: readonly Int32Array[], maxDocTokens?: number): EncodedPairs {
+  assemble(q: PreparedQuery, fullRuns: readonly Int32Array[], maxDocTokens?: number, texts?: readonly string[]): EncodedPairs {
+    if (this.#prompt !== null) {
+      const budget = this.#prompt.budget;
+      return this.#prompt.assemble(q, fullRuns, maxDocTokens, texts, (middle) => this.#tokenizeLong(middle, budget));
+    }
     const runs = maxDocTokens === undefined ? fullRuns : fullRuns.map((r) => (r.length > maxDocTokens ? r.subarray(0, maxDocTokens) : r));
     const budget = this.#budget;
     const special = this.#template.specialCount;
@@ -430,8 +530,15 @@ export class PairTokenizer {
     return { ids, splits };
   }
 
+  /** A document's run: its tokens as the early exit leaves them (LLM rerankers: those of " " + the document). */
   #tokenizeDocument(text: string): Int32Array {
-    const m = this.maxLength;
+    const prompt = this.#prompt;
+    if (prompt === null) return this.#tokenizeLong(text, this.maxLength);
+    return prompt.unsplittable === null ? this.#tokenizeLong(prompt.documentText(text), prompt.budget) : prompt.placeholderRun;
+  }
+
+  /** The tokens of `text` up to the end of the split where their count reaches `m` (all of them if fewer). */
+  #tokenizeLong(text: string, m: number): Int32Array {
     if (this.#prefixCut) {
       // long-text.ts: a prefix whose splits are the text's first splits, in which the early exit stops,
       // gives exactly the text's run.

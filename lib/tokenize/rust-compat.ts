@@ -14,7 +14,7 @@
  *   - ByteLevel's \p{L} and \p{N}: V8's Unicode data against Oniguruma's (older) tables in Rust.
  *   - Added tokens: single_word is ignored, as tokenizers.js does.
  *   - BPE dropout (random in Rust) is not applied.
- *   - Split is tokenizers.js's, not checked against Rust here.
+ *   - Split is tokenizers.js's, not checked against Rust here, except the Qwen2 / Llama 3 patterns (rust-split.ts).
  *
  * @internal
  */
@@ -30,6 +30,7 @@ import {
   type PreTokenizeOptions,
 } from './tokenizers-js.js';
 import { RustBpe, wordLevelEncoder } from './rust-models.js';
+import { rustSplit } from './rust-split.js';
 import { RUST_BERT_STRIPPED_MARKS, RUST_CLEAN_TEXT_REMOVED, RUST_COMBINING_MARKS, RUST_PUNCTUATION, inRanges } from './rust-unicode.js';
 
 type Json = Record<string, unknown>;
@@ -447,6 +448,8 @@ function replacePreTokenizer(config: unknown, built: JsPreTokenizer | null): JsP
       return new RustMetaspace(c);
     case 'ByteLevel':
       return new RustByteLevel(c);
+    case 'Split':
+      return rustSplit(c) ?? built;
     case 'Sequence': {
       const children = Array.isArray(c.pretokenizers) ? (c.pretokenizers as unknown[]) : [];
       const seq = built as JsSequencePreTokenizer;
@@ -627,7 +630,7 @@ function stripAroundAddedTokens(tokenizer: JsTokenizer): void {
 }
 
 /** The model's own token -> id map of a tokenizer.json model (Unigram: a list of [piece, score], id = index). */
-function modelVocab(modelJson: Json): Map<string, number> {
+export function modelVocab(modelJson: Json): Map<string, number> {
   const vocab = modelJson.vocab;
   if (Array.isArray(vocab)) {
     const out = new Map<string, number>();
@@ -643,6 +646,18 @@ function modelVocab(modelJson: Json): Map<string, number> {
   return out;
 }
 
+/** Each added token's id as HF tokenizers assigns it (see rustAddedTokenIds), by content. */
+export function addedTokenIds(tokenizerJson: Json, vocab: Map<string, number>): Map<string, number> {
+  const ids = new Map<string, number>();
+  let next = vocab.size;
+  for (const entry of Array.isArray(tokenizerJson.added_tokens) ? (tokenizerJson.added_tokens as unknown[]) : []) {
+    const content = (entry as { content?: unknown } | null)?.content;
+    if (typeof content !== 'string' || content.length === 0 || ids.has(content)) continue;
+    ids.set(content, vocab.get(content) ?? next++);
+  }
+  return ids;
+}
+
 /**
  * The ids HF tokenizers gives added tokens (tokenizer/serialization.rs, then added_vocabulary.rs `add_tokens`):
  * in added_tokens order, a content already added keeps its id, one the model has takes the model's id, and any
@@ -653,14 +668,7 @@ function rustAddedTokenIds(tokenizer: JsTokenizer, tokenizerJson: Json): void {
   const t = tokenizer as unknown as { added_tokens?: unknown };
   const model = tokenizer.model;
   if (!Array.isArray(t.added_tokens) || model === null) return;
-  const vocab = modelVocab((tokenizerJson.model ?? {}) as Json);
-  const ids = new Map<string, number>();
-  let next = vocab.size;
-  for (const entry of Array.isArray(tokenizerJson.added_tokens) ? (tokenizerJson.added_tokens as unknown[]) : []) {
-    const content = (entry as { content?: unknown } | null)?.content;
-    if (typeof content !== 'string' || content.length === 0 || ids.has(content)) continue;
-    ids.set(content, vocab.get(content) ?? next++);
-  }
+  const ids = addedTokenIds(tokenizerJson, modelVocab((tokenizerJson.model ?? {}) as Json));
   for (const token of t.added_tokens as Array<{ content: string; id: number }>) {
     const id = ids.get(token.content);
     if (id === undefined || id === token.id) continue;

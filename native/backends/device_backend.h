@@ -26,6 +26,9 @@ struct DeviceBatch {
   const int32_t* ids = nullptr;
   const uint8_t* typeIds = nullptr;
   const int32_t* cuSeqLens = nullptr;  // device, count + 1, cuSeqLens[0] = 0
+  // device, count entries, or nullptr: each sequence's context sequence or -1 (backend.h TokenBatch::contextOf);
+  // only for backends whose sharesPrefixes() is true.
+  const int32_t* contextOf = nullptr;
   // Padded (paddedLength = maxLength):
   const int32_t* paddedIds = nullptr;
   const uint8_t* paddedTypeIds = nullptr;
@@ -38,6 +41,8 @@ class DeviceBackend {
   virtual const char* name() const = 0;
   virtual InputLayout layout() const = 0;
   virtual int numLabels() const = 0;
+  // Whether batches may carry contexts (DeviceBatch::contextOf): the model is causal. Packed layout only.
+  virtual bool sharesPrefixes() const { return false; }
   // Device memory the backend holds (weights, its own scratch).
   virtual uint64_t memoryBytes() const = 0;
   // Device memory one more token of a batch costs the backend (for maxBatchSize 'auto').

@@ -34,6 +34,7 @@ ExecutorOptions executorOptions(const BackendOptions& o) {
   e.clampMaxLength = o.clampMaxLength;
   e.slots = o.concurrency;
   e.warmup = o.warmup;
+  e.sharePrefixes = o.sharePrefixes;
   e.device = o.device;
   return e;
 }

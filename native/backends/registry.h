@@ -24,6 +24,7 @@ struct BackendOptions {
   int maxLength = 512;
   bool clampMaxLength = false;
   bool warmup = true;
+  bool sharePrefixes = true;  // causal models: a prefix the pairs of a call share runs once per batch (scheduler contexts)
   bool bf16 = false;       // cuda: storage type
   bool cudaGraphs = true;  // tensorrt and cuda
   std::string engine;      // tensorrt: the engine file

@@ -1,5 +1,7 @@
 #include "binding/config_from_js.h"
 
+#include <set>
+
 #include "binding/js_values.h"
 #include "binding/promise_worker.h"
 #include "common/errors.h"
@@ -69,10 +71,22 @@ const models::ConfigReader* JsConfigReader::object(const std::string& key) const
   return child.get();
 }
 
-std::shared_ptr<const models::Model> modelFromJs(const Napi::Object& config) {
+std::shared_ptr<const models::Model> modelFromJs(const Napi::Object& config, const Napi::Value& options) {
+  models::ModelOptions o;
+  if (!options.IsUndefined() && !options.IsNull()) {
+    if (!options.IsObject() || options.IsArray()) throwJsError(config.Env(), kErrInvalidArgument, "model options must be an object");
+    const Napi::Value labels = options.As<Napi::Object>().Get("labelTokenIds");
+    if (!labels.IsUndefined()) {
+      if (!labels.IsArray()) throwJsError(config.Env(), kErrInvalidArgument, "model options labelTokenIds must be an array of token ids [no, yes]");
+      const Napi::Array a = labels.As<Napi::Array>();
+      for (uint32_t i = 0; i < a.Length(); ++i) {
+        o.labelTokens.push_back(static_cast<int32_t>(js::integer(config.Env(), a.Get(i), "model options labelTokenIds", 0, (int64_t{1} << 31) - 1)));
+      }
+    }
+  }
   try {
     JsConfigReader reader(config, "config.json");
-    return models::createModel(reader);
+    return models::createModel(reader, o);
   } catch (const NativeError& e) {
     throwJsError(config.Env(), e.code(), e.what());
   }
@@ -90,8 +104,8 @@ Napi::Array shapeArray(Napi::Env env, const std::vector<int64_t>& shape) {
 
 Napi::Value describeModel(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!info[0].IsObject() || info[0].IsArray()) throwJsError(env, kErrInvalidArgument, "describeModel(config: object)");
-  const std::shared_ptr<const models::Model> model = modelFromJs(info[0].As<Napi::Object>());
+  if (!info[0].IsObject() || info[0].IsArray()) throwJsError(env, kErrInvalidArgument, "describeModel(config: object, options?: object)");
+  const std::shared_ptr<const models::Model> model = modelFromJs(info[0].As<Napi::Object>(), info[1]);
   const models::ModelInfo& m = model->info();
   Napi::Object out = Napi::Object::New(env);
   out.Set("architecture", m.architecture);
@@ -99,8 +113,9 @@ Napi::Value describeModel(const Napi::CallbackInfo& info) {
   out.Set("modelType", m.modelType);
   out.Set("tensorPrefix", m.tensorPrefix);
   out.Set("pooling", m.pooling);
+  out.Set("causal", m.causal);
   for (const auto& [name, value] : {std::pair<const char*, double>{"numLabels", m.numLabels}, {"hiddenSize", m.hiddenSize},
-                                    {"numLayers", m.numLayers}, {"numHeads", m.numHeads}, {"headDim", m.headDim},
+                                    {"numLayers", m.numLayers}, {"numHeads", m.numHeads}, {"numKvHeads", m.numKvHeads}, {"headDim", m.headDim},
                                     {"intermediateSize", m.intermediateSize}, {"vocabSize", m.vocabSize},
                                     {"typeVocabSize", m.typeVocabSize}, {"maxSequenceLength", m.maxSequenceLength},
                                     {"padTokenId", m.padTokenId}, {"gemmFlopsPerToken", m.gemmFlopsPerToken}}) {
@@ -109,7 +124,9 @@ Napi::Value describeModel(const Napi::CallbackInfo& info) {
   // Every tensor the model reads, with its shape: [{name, shape}], weights then biases of each param.
   Napi::Array tensors = Napi::Array::New(env);
   uint32_t n = 0;
+  std::set<std::string> listed;
   const auto add = [&](const std::string& name, const std::vector<int64_t>& shape) {
+    if (!listed.insert(name).second) return;  // tied weights: one tensor, two params (same shape: checked at load)
     Napi::Object t = Napi::Object::New(env);
     t.Set("name", name);
     t.Set("shape", shapeArray(env, shape));

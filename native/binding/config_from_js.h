@@ -34,10 +34,12 @@ class JsConfigReader final : public models::ConfigReader {
   mutable std::map<std::string, std::unique_ptr<JsConfigReader>> children_;
 };
 
-// The model config.json describes (models::createModel), its errors thrown as coded JS errors.
-std::shared_ptr<const models::Model> modelFromJs(const Napi::Object& config);
+// The model config.json describes (models::createModel), its errors thrown as coded JS errors. `options`: the
+// JS ModelOptions ({labelTokenIds?: [no, yes]}), or undefined.
+std::shared_ptr<const models::Model> modelFromJs(const Napi::Object& config, const Napi::Value& options);
 
-// describeModel(config): what the model reads and needs, for lib/model/plan.ts: its info and tensor list.
+// describeModel(config, options?): what the model reads and needs, for lib/model/plan.ts: its info and tensor
+// list (each tensor once, also when two params read it).
 Napi::Value describeModel(const Napi::CallbackInfo& info);
 
 }  // namespace trt_rerank

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "binding/gpu_testing_hooks.h"
 #include "binding/promise_worker.h"
 #include "common/cuda_resources.h"
 #include "backends/cuda/cublaslt.h"
@@ -13,12 +14,15 @@
 #include "kernels/attention.cuh"
 #include "kernels/encoder.cuh"
 #include "kernels/engine_io.cuh"
+#include "kernels/norm.cuh"
 #include "kernels/rotary.cuh"
 #include "kernels/scores.cuh"
 #include "kernels/topk.cuh"
 
 namespace trt_rerank {
 namespace {
+
+using namespace gpu_testing;  // NOLINT(google-build-using-namespace): the hooks' shared helpers
 
 class TopKWorker : public PromiseWorker {
  public:
@@ -200,19 +204,6 @@ Napi::Value startBackendBench(const Napi::CallbackInfo& info) {
   return worker->promise();
 }
 
-// Runs a hook's device work on device 0 with a fresh stream (destroyed after fn returns); a CUDA or cuBLASLt
-// failure becomes a JS error with code ERR_BACKEND.
-template <typename Fn>
-Napi::Value onDevice(Napi::Env env, Fn&& fn) {
-  try {
-    TRT_RERANK_CUDA_CHECK(cudaSetDevice(0));
-    CudaStream stream;
-    return fn(stream.get());
-  } catch (const std::exception& e) {
-    throwJsError(env, kErrBackend, e.what());
-  }
-}
-
 // The TensorRT backend's I/O kernels on given inputs (synchronous: small test data only).
 //   packEngineInputs(ids, typeIds, offsets, rows, seqLen, int64, withTypeIds) -> {ids, mask, typeIds}
 //       Int32Array or BigInt64Array [rows * seqLen]
@@ -289,44 +280,20 @@ Napi::Value engineLogitsToFloatHook(const Napi::CallbackInfo& info) {
 //       q [tokens or sequences, heads * headDim], k and v [tokens, heads * headDim]; window >= 0: sliding window
 //   layerNorm(x, residual, hidden, gamma, beta, eps, dtype) -> Float32Array: LayerNorm(x + residual) per row
 //   residualLayerNorm(x, residual | null, hidden, gamma, beta | null, eps, dtype, {sum, out})
-//       -> {out: Float32Array, sum: Float32Array | null}, x (and residual) [rows, hidden]: every mode of
-//       kernels::residualLayerNorm; sum 'none' (no sumOut) | 'new' | 'x' | 'residual' and out 'new' | 'x' |
-//       'residual' say which buffer each result is written to (an alias of that input, or a buffer of its own)
+//       -> {out: Float32Array, sum: Float32Array | null}, x (and residual) [rows, hidden]: every LayerNorm mode of
+//       kernels::residualNorm in the storage type; sum 'none' (no sum) | 'new' | 'x' | 'residual' and out 'new' |
+//       'x' | 'residual' say which buffer each result is written to (an alias of that input, or a buffer of its own)
 //   embeddingLayerNorm(ids, typeIds | null, positions | null, word, position | null, tokenType | null, hidden,
-//       gamma, beta | null, eps, dtype) -> Float32Array [tokens, hidden]; typeIds Uint8Array, ids and positions
-//       Int32Array [tokens], tables [rows, hidden]
+//       gamma | null, beta | null, eps, dtype) -> Float32Array [tokens, hidden]; typeIds Uint8Array, ids and
+//       positions Int32Array [tokens], tables [rows, hidden]; gamma null: no norm (beta null too)
 //   classifierOutput(x, w, b | null, count, hidden, labels, dtype) -> Float32Array [count, labels] (fp32 logits)
 //   activation(x, act, dtype) -> Float32Array, act 'gelu' | 'gelu_tanh' | 'relu' | 'silu' | 'tanh'
 //   gatedActivation(x, rows, width, act, dtype) -> Float32Array [rows, width]: act(x[:, :width]) * x[:, width:]
 //   rotary(qkv, positions, stride, heads, kOffset, headDim, theta, dtype, rotateQ = true, kHeads = -1)
 //       -> Float32Array like qkv [positions.length, stride], q and k heads rotated in place
 //   meanPool(x, offsets, hidden, dtype) -> Float32Array [sequences, hidden]: each sequence's mean row
-kernels::StorageType storageType(Napi::Env env, const Napi::Value& v) {
-  const std::string type = v.As<Napi::String>().Utf8Value();
-  if (type != "fp16" && type != "bf16") throwJsError(env, kErrInvalidArgument, "dtype must be 'fp16' or 'bf16'");
-  return type == "fp16" ? kernels::StorageType::Half : kernels::StorageType::BFloat16;
-}
-
-DeviceBuffer upload(const Napi::Float32Array& values, kernels::StorageType type, cudaStream_t stream) {
-  const size_t n = values.ElementLength();
-  DeviceBuffer staging(sizeof(float) * std::max<size_t>(n, 1)), stored(2 * std::max<size_t>(n, 8));
-  TRT_RERANK_CUDA_CHECK(cudaMemcpyAsync(staging.get(), values.Data(), sizeof(float) * n, cudaMemcpyHostToDevice, stream));
-  kernels::convertWeights(staging.get(), 0, type, stored.get(), static_cast<int64_t>(n), stream);
-  TRT_RERANK_CUDA_CHECK(cudaStreamSynchronize(stream));
-  return stored;
-}
-
-// An optional Float32Array operand: false where v is null or undefined, else out = v (a TypeError-like JS error
-// for anything else).
-bool isFloat32Array(const Napi::Value& v) { return v.IsTypedArray() && v.As<Napi::TypedArray>().TypedArrayType() == napi_float32_array; }
-bool isAbsent(const Napi::Value& v) { return v.IsNull() || v.IsUndefined(); }
-bool optionalFloat32(Napi::Env env, const Napi::Value& v, const char* what, Napi::Float32Array& out) {
-  if (isAbsent(v)) return false;
-  if (!isFloat32Array(v)) throwJsError(env, kErrInvalidArgument, std::string(what) + " must be a Float32Array or null");
-  out = v.As<Napi::Float32Array>();
-  return true;
-}
-
+// The decoders' hooks (attention with GQA, causal masking and contexts, head norms with RoPE, RMSNorm, last-row
+// gathers) are in gpu_testing_decoder.cc.
 kernels::Activation activationByName(Napi::Env env, const std::string& name, const char* hook) {
   if (name == "gelu") return kernels::Activation::GeluErf;
   if (name == "gelu_tanh") return kernels::Activation::GeluTanh;
@@ -334,25 +301,6 @@ kernels::Activation activationByName(Napi::Env env, const std::string& name, con
   if (name == "silu") return kernels::Activation::Silu;
   if (name == "tanh") return kernels::Activation::Tanh;
   throwJsError(env, kErrInvalidArgument, std::string(hook) + ": 'gelu', 'gelu_tanh', 'relu', 'silu' or 'tanh', not '" + name + "'");
-}
-
-// Offsets that start at 0, never decrease and end at `tokens` (empty sequences allowed); false otherwise.
-bool validOffsets(const Napi::Int32Array& offsets, int64_t tokens) {
-  const size_t n = offsets.ElementLength();
-  if (n < 2 || offsets[0] != 0 || offsets[n - 1] != tokens) return false;
-  for (size_t i = 1; i < n; ++i) {
-    if (offsets[i] < offsets[i - 1]) return false;
-  }
-  return true;
-}
-
-Napi::Float32Array download(Napi::Env env, const DeviceBuffer& stored, size_t n, kernels::StorageType type, cudaStream_t stream) {
-  std::vector<uint16_t> raw(n);
-  TRT_RERANK_CUDA_CHECK(cudaMemcpyAsync(raw.data(), stored.get(), 2 * n, cudaMemcpyDeviceToHost, stream));
-  TRT_RERANK_CUDA_CHECK(cudaStreamSynchronize(stream));
-  Napi::Float32Array out = Napi::Float32Array::New(env, n);
-  for (size_t i = 0; i < n; ++i) out[i] = type == kernels::StorageType::Half ? halfToFloat(raw[i]) : bf16ToFloat(raw[i]);
-  return out;
 }
 
 Napi::Value attentionHook(const Napi::CallbackInfo& info) {
@@ -395,7 +343,7 @@ Napi::Value attentionHook(const Napi::CallbackInfo& info) {
     a.maxLength = maxLength;
     a.heads = heads;
     a.headDim = headDim;
-    a.oneQueryPerSequence = firstOnly;
+    a.queries = firstOnly ? kernels::AttentionQueries::First : kernels::AttentionQueries::All;
     a.window = window;
     kernels::attention(a, stream);
     return download(env, out, q.ElementLength(), type, stream);
@@ -417,7 +365,17 @@ Napi::Value layerNormHook(const Napi::CallbackInfo& info) {
     DeviceBuffer dx = upload(x, type, stream), dr = upload(residual, type, stream);
     DeviceBuffer dg = upload(gamma, type, stream), db = upload(beta, type, stream);
     const int64_t rows = static_cast<int64_t>(x.ElementLength()) / hidden;
-    kernels::residualLayerNorm(type, dx.get(), dr.get(), rows, hidden, dg.get(), db.get(), eps, dr.get(), stream);
+    kernels::ResidualNormArgs n;
+    n.type = type;
+    n.x = dx.get();
+    n.residual = dr.get();
+    n.rows = rows;
+    n.hidden = hidden;
+    n.gamma = dg.get();
+    n.beta = db.get();
+    n.eps = eps;
+    n.out = dr.get();
+    kernels::residualNorm(n, stream);
     return download(env, dr, x.ElementLength(), type, stream);
   });
 }
@@ -458,8 +416,18 @@ Napi::Value residualLayerNormHook(const Napi::CallbackInfo& info) {
     };
     DeviceBuffer* sum = sumAt == "none" ? nullptr : target(sumAt, sumNew);
     DeviceBuffer* out = target(outAt, outNew);
-    kernels::residualLayerNorm(type, dx.get(), hasResidual ? dr.get() : nullptr, static_cast<int64_t>(n) / hidden, hidden, dg.get(),
-                               hasBeta ? db.get() : nullptr, eps, out->get(), stream, sum != nullptr ? sum->get() : nullptr);
+    kernels::ResidualNormArgs a;
+    a.type = type;
+    a.x = dx.get();
+    a.residual = hasResidual ? dr.get() : nullptr;
+    a.sum = sum != nullptr ? sum->get() : nullptr;
+    a.rows = static_cast<int64_t>(n) / hidden;
+    a.hidden = hidden;
+    a.gamma = dg.get();
+    a.beta = hasBeta ? db.get() : nullptr;
+    a.eps = eps;
+    a.out = out->get();
+    kernels::residualNorm(a, stream);
     Napi::Object result = Napi::Object::New(env);
     result.Set("out", download(env, *out, n, type, stream));
     result.Set("sum", sum != nullptr ? download(env, *sum, n, type, stream) : env.Null());
@@ -471,12 +439,13 @@ Napi::Value embeddingLayerNormHook(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const auto isTyped = [&](int i, napi_typedarray_type t) { return info[i].IsTypedArray() && info[i].As<Napi::TypedArray>().TypedArrayType() == t; };
   if (!isTyped(0, napi_int32_array) || !(isAbsent(info[1]) || isTyped(1, napi_uint8_array)) || !(isAbsent(info[2]) || isTyped(2, napi_int32_array)) ||
-      !isFloat32Array(info[3]) || !info[6].IsNumber() || !isFloat32Array(info[7]) || !info[9].IsNumber()) {
+      !isFloat32Array(info[3]) || !info[6].IsNumber() || !(isAbsent(info[7]) || isFloat32Array(info[7])) || !info[9].IsNumber()) {
     throwJsError(env, kErrInvalidArgument,
                  "embeddingLayerNorm(ids, typeIds | null, positions | null, word, position | null, tokenType | null, hidden, gamma, beta | null, eps, dtype)");
   }
   Napi::Int32Array ids = info[0].As<Napi::Int32Array>();
-  Napi::Float32Array word = info[3].As<Napi::Float32Array>(), gamma = info[7].As<Napi::Float32Array>(), position, tokenType, beta;
+  Napi::Float32Array word = info[3].As<Napi::Float32Array>(), gamma, position, tokenType, beta;
+  const bool hasGamma = optionalFloat32(env, info[7], "gamma", gamma);
   const bool hasPosition = optionalFloat32(env, info[4], "position", position);
   const bool hasType = optionalFloat32(env, info[5], "tokenType", tokenType);
   const bool hasBeta = optionalFloat32(env, info[8], "beta", beta);
@@ -484,7 +453,8 @@ Napi::Value embeddingLayerNormHook(const Napi::CallbackInfo& info) {
   const float eps = info[9].As<Napi::Number>().FloatValue();
   const kernels::StorageType type = storageType(env, info[10]);
   const size_t tokens = ids.ElementLength();
-  if (hidden < 1 || tokens < 1 || gamma.ElementLength() != static_cast<size_t>(hidden) || (hasBeta && beta.ElementLength() != gamma.ElementLength()) ||
+  if (hidden < 1 || tokens < 1 || (hasGamma && gamma.ElementLength() != static_cast<size_t>(hidden)) ||
+      (hasBeta && (!hasGamma || beta.ElementLength() != gamma.ElementLength())) ||
       word.ElementLength() % hidden != 0 || (hasPosition && (position.ElementLength() % hidden != 0 || isAbsent(info[2]))) ||
       (hasType && (tokenType.ElementLength() % hidden != 0 || isAbsent(info[1])))) {
     throwJsError(env, kErrInvalidArgument, "embeddingLayerNorm: tables [rows, hidden], gamma and beta [hidden], positions / typeIds with their tables");
@@ -504,7 +474,8 @@ Napi::Value embeddingLayerNormHook(const Napi::CallbackInfo& info) {
     throwJsError(env, kErrInvalidArgument, "embeddingLayerNorm: every id, position and type id must index a row of its table");
   }
   return onDevice(env, [&](cudaStream_t stream) -> Napi::Value {
-    DeviceBuffer dWord = upload(word, type, stream), dg = upload(gamma, type, stream), dPosition, dType, db;
+    DeviceBuffer dWord = upload(word, type, stream), dg, dPosition, dType, db;
+    if (hasGamma) dg = upload(gamma, type, stream);
     if (hasPosition) dPosition = upload(position, type, stream);
     if (hasType) dType = upload(tokenType, type, stream);
     if (hasBeta) db = upload(beta, type, stream);
@@ -514,7 +485,7 @@ Napi::Value embeddingLayerNormHook(const Napi::CallbackInfo& info) {
     if (hasType) TRT_RERANK_CUDA_CHECK(cudaMemcpyAsync(dTypeIds.get(), typeIds.Data(), tokens, cudaMemcpyHostToDevice, stream));
     kernels::embeddingLayerNorm(type, dIds.get<int32_t>(), hasType ? dTypeIds.get<uint8_t>() : nullptr, hasPosition ? dPositions.get<int32_t>() : nullptr,
                                 static_cast<int64_t>(tokens), hidden, dWord.get(), hasPosition ? dPosition.get() : nullptr,
-                                hasType ? dType.get() : nullptr, dg.get(), hasBeta ? db.get() : nullptr, eps, out.get(), stream);
+                                hasType ? dType.get() : nullptr, hasGamma ? dg.get() : nullptr, hasBeta ? db.get() : nullptr, eps, out.get(), stream);
     return download(env, out, tokens * hidden, type, stream);
   });
 }
@@ -631,7 +602,8 @@ Napi::Value activationHook(const Napi::CallbackInfo& info) {
   });
 }
 
-//   positionIds(ids, offsets, padId, xlmr) -> Int32Array [tokens]: the position ids the embedding reads
+//   positionIds(ids, offsets, padId, xlmr, contextOf | null = null) -> Int32Array [tokens]: the position ids the
+//       embedding reads; contextOf Int32Array [sequences] (each sequence's context or -1)
 Napi::Value positionIdsHook(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Int32Array ids = info[0].As<Napi::Int32Array>(), offsets = info[1].As<Napi::Int32Array>();
@@ -641,13 +613,20 @@ Napi::Value positionIdsHook(const Napi::CallbackInfo& info) {
   bool valid = count >= 1 && offsets[0] == 0 && static_cast<size_t>(offsets[count]) == ids.ElementLength();
   for (int32_t s = 0; valid && s < count; ++s) valid = offsets[s + 1] >= offsets[s];
   if (!valid) throwJsError(env, kErrInvalidArgument, "positionIds: offsets must start at 0, not decrease, and end at ids.length");
+  const bool hasContexts = !isAbsent(info[4]);
+  if (hasContexts && (!isInt32Array(info[4]) || !validContexts(info[4].As<Napi::Int32Array>(), count))) {
+    throwJsError(env, kErrInvalidArgument, "positionIds: contextOf must be an Int32Array of one context (or -1) per sequence, one level");
+  }
   const size_t tokens = std::max<size_t>(1, ids.ElementLength());
   return onDevice(env, [&](cudaStream_t stream) -> Napi::Value {
     DeviceBuffer dIds(sizeof(int32_t) * tokens), dOffsets(sizeof(int32_t) * offsets.ElementLength()), out(sizeof(int32_t) * tokens);
     TRT_RERANK_CUDA_CHECK(cudaMemcpyAsync(dIds.get(), ids.Data(), sizeof(int32_t) * ids.ElementLength(), cudaMemcpyHostToDevice, stream));
     TRT_RERANK_CUDA_CHECK(cudaMemcpyAsync(dOffsets.get(), offsets.Data(), sizeof(int32_t) * offsets.ElementLength(), cudaMemcpyHostToDevice, stream));
     TRT_RERANK_CUDA_CHECK(cudaMemsetAsync(out.get(), 0x7f, out.bytes(), stream));  // a token the kernel skips shows up
-    kernels::positionIds(dIds.get<int32_t>(), dOffsets.get<int32_t>(), count, padId, xlmr, out.get<int32_t>(), stream);
+    DeviceBuffer dContexts;
+    if (hasContexts) dContexts = uploadInt32(info[4].As<Napi::Int32Array>(), stream);
+    kernels::positionIds(dIds.get<int32_t>(), dOffsets.get<int32_t>(), count, padId, xlmr, out.get<int32_t>(), stream,
+                         hasContexts ? dContexts.get<int32_t>() : nullptr);
     Napi::Int32Array result = Napi::Int32Array::New(env, ids.ElementLength());
     TRT_RERANK_CUDA_CHECK(cudaMemcpyAsync(result.Data(), out.get(), sizeof(int32_t) * ids.ElementLength(), cudaMemcpyDeviceToHost, stream));
     TRT_RERANK_CUDA_CHECK(cudaStreamSynchronize(stream));
@@ -699,6 +678,7 @@ Napi::Object gpuTestingExports(Napi::Env env) {
   testing.Set("meanPool", Napi::Function::New(env, meanPoolHook));
   testing.Set("gemm", Napi::Function::New(env, gemmHook));
   testing.Set("positionIds", Napi::Function::New(env, positionIdsHook));
+  addDecoderKernelHooks(env, testing);
   return testing;
 }
 

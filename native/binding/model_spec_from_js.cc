@@ -20,8 +20,16 @@ WeightDType parseDType(Napi::Env env, const std::string& name, const std::string
 ModelSpec modelSpecFromJs(const Napi::Object& js) {
   Napi::Env env = js.Env();
   ModelSpec spec;
-  spec.model = modelFromJs(js::object(js, "config", "model spec"));
-  spec.weightsPath = js::string(js, "weightsPath", "model spec");
+  spec.model = modelFromJs(js::object(js, "config", "model spec"), js.Get("modelOptions"));
+  Napi::Array files = js::array(js, "weightFiles", "model spec");
+  if (files.Length() == 0) throwJsError(env, kErrInvalidArgument, "model spec: 'weightFiles' is empty");
+  for (uint32_t i = 0; i < files.Length(); ++i) {
+    Napi::Value f = files.Get(i);
+    if (!f.IsString()) {
+      throwJsError(env, kErrInvalidArgument, "model spec: weightFiles[" + std::to_string(i) + "] must be a string, got " + js::typeName(f));
+    }
+    spec.weightFiles.push_back(f.As<Napi::String>().Utf8Value());
+  }
   Napi::Object tensors = js::object(js, "tensors", "model spec");
   Napi::Array names = tensors.GetPropertyNames();
   for (uint32_t i = 0; i < names.Length(); ++i) {
@@ -34,6 +42,7 @@ ModelSpec modelSpecFromJs(const Napi::Object& js) {
     ref.dtype = parseDType(env, js::string(t, "dtype", what), what);
     Napi::Array shape = js::array(t, "shape", what);
     for (uint32_t d = 0; d < shape.Length(); ++d) ref.shape.push_back(js::integer(env, shape.Get(d), what + " shape", 0, int64_t{1} << 40));
+    ref.file = static_cast<uint32_t>(js::integer(env, js::field(t, "file", what), what + " file", 0, static_cast<int64_t>(files.Length()) - 1));
     ref.offset = static_cast<uint64_t>(js::integer(env, js::field(t, "offset", what), what + " offset", 0, int64_t{1} << 52));
     ref.nbytes = static_cast<uint64_t>(js::integer(env, js::field(t, "nbytes", what), what + " nbytes", 0, int64_t{1} << 52));
     spec.tensors.emplace(name, std::move(ref));

@@ -296,6 +296,8 @@ Napi::Value Session::stats(const Napi::CallbackInfo& info) {
   number("pairs", static_cast<double>(st.pairs));
   number("tokens", static_cast<double>(st.tokens));
   number("batches", static_cast<double>(st.batches));
+  number("contexts", static_cast<double>(st.contexts));
+  number("sharedTokens", static_cast<double>(st.sharedTokens));
   number("activeCalls", static_cast<double>(st.activeCalls));
   number("queuedPairs", static_cast<double>(st.queuedPairs));
   number("maxBatchTokens", static_cast<double>(st.maxBatchTokens));
@@ -529,6 +531,7 @@ Napi::Value loadSession(const Napi::CallbackInfo& info) {
   options.maxBatchTokens = o.integer("maxBatchTokens", 0, 0, 1 << 24);
   options.maxQueuedPairs = o.integer("maxQueuedPairs", 1 << 18, 1, 1 << 26);
   options.warmup = o.boolean("warmup", true);
+  options.sharePrefixes = o.boolean("sharePrefixes", true);
   options.device = o.integer("device", 0, 0, 1024);
   options.concurrency = o.integer("concurrency", 2, 1, 64);
   options.maxLength = o.integer("maxLength", 512, 1, 1 << 20);

@@ -1,6 +1,7 @@
 // A model as a backend loads it: the architecture (native/models/, built from config.json) and where each of
-// its tensors lies in the weights file. lib/model/plan.ts matched the checkpoint's names to the model's tensor
-// list and checked every tensor's presence, dtype, shape and bounds; backends check again before reading.
+// its tensors lies in the weights files (model.safetensors, or the shards a model.safetensors.index.json lists).
+// lib/model/plan.ts matched the checkpoint's names to the model's tensor list and checked every tensor's
+// presence, dtype, shape and bounds; backends check again before reading.
 #pragma once
 
 #include <cstdint>
@@ -9,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "common/mapped_file.h"
 #include "models/model.h"
 
 namespace trt_rerank {
@@ -18,13 +20,14 @@ enum class WeightDType { F32, F16, BF16 };
 struct TensorRef {
   WeightDType dtype = WeightDType::F32;
   std::vector<int64_t> shape;  // row-major, as stored (nn.Linear weights are [out, in])
-  uint64_t offset = 0;         // absolute byte offset in the weights file
+  uint32_t file = 0;           // index in ModelSpec::weightFiles
+  uint64_t offset = 0;         // absolute byte offset in that file
   uint64_t nbytes = 0;
 };
 
 struct ModelSpec {
   std::shared_ptr<const models::Model> model;
-  std::string weightsPath;
+  std::vector<std::string> weightFiles;      // as lib/model/plan.ts names them; TensorRef::file indexes them
   std::map<std::string, TensorRef> tensors;  // by the model's canonical names (models::ParamDecl parts)
 };
 
@@ -42,10 +45,23 @@ inline void computePositionIds(models::PositionRule rule, int32_t padId, const i
 
 namespace trt_rerank {
 
+// spec.weightFiles, each mapped once, in that order. Throws std::runtime_error naming the file that cannot be
+// opened or mapped (MappedFile).
+std::vector<MappedFile> mapWeightFiles(const ModelSpec& spec);
+
 // The tensor `name` of the model, after checking that it is listed, has shape `expected`, a byte count that
-// matches that shape and its dtype, and bytes inside the `fileSize`-byte weights file. Throws NativeError
-// (ERR_MODEL_INVALID) naming the tensor; nothing is read before all of that holds.
-const TensorRef& checkedTensor(const ModelSpec& spec, const std::string& name, const std::vector<int64_t>& expected, uint64_t fileSize);
+// matches that shape and its dtype, and bytes inside its file (`files`: mapWeightFiles(spec)). Throws
+// NativeError (ERR_MODEL_INVALID) naming the tensor and its file; nothing is read before all of that holds.
+const TensorRef& checkedTensor(const ModelSpec& spec, const std::string& name, const std::vector<int64_t>& expected,
+                               const std::vector<MappedFile>& files);
+
+// Bytes of one stored element of `dtype`.
+uint64_t elementBytes(WeightDType dtype);
+
+// A param with picked rows (models::ParamDecl): checks it is one weight part without bias, partRows[0] is the
+// number of picked rows, and every picked row is a row of its [sourceRows, cols] tensor. Throws NativeError
+// (ERR_MODEL_INVALID) naming the tensor. Does nothing for a param without picked rows.
+void checkPickedRows(const models::ParamDecl& param);
 
 // The shapes of a param's weight parts and bias parts as stored: Linear [rows_i, cols] and [rows_i]; Table
 // [rows, cols]; Vector [rows].

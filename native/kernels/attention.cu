@@ -1,33 +1,39 @@
-// Varlen attention, two kernels:
+// Varlen attention over every query (all layers but the last), on tensor cores, FlashAttention-2's loop; the
+// public dispatch attention() with its checks is at the end. The one-query kernel is attention_one_query.cu.
 //
-// 1. Every query of every sequence (all layers but the last), on tensor cores, FlashAttention-2's loop:
-//    a block of 4 warps takes 64 queries of one (sequence, head); each warp owns 16 query rows and keeps them
-//    in registers as mma A fragments. The block walks the sequence's keys in tiles of kBlockK, K and V staged
-//    in shared memory by cp.async, double-buffered (tile i + 1 in flight while tile i is used), rows padded by
-//    16 bytes so ldmatrix's 8 row addresses hit distinct banks:
-//      S = Q K^T                       mma.m16n8k16, fp16/bf16 in, fp32 accumulators   [16, kBlockK] a warp
-//      m' = max(m, rowmax(S)),  P = exp2(S * scale * log2 e - m'),  l = l * exp2(m - m') + rowsum(P)
-//      O = O * exp2(m - m') + P V      P re-packed from the S accumulators as A fragments (no shared memory)
-//    and writes O / l. Keys past the sequence's end score -inf; rows past it load as zeros (never NaN: 0 * a
-//    stale NaN in shared memory would still be NaN) and are not written. No S x S matrix exists anywhere.
-//    FLOPs: 4 * len^2 * D per (sequence, head); bytes: Q, K, V, O once each per query block.
-//    Sliding window w (a second instance, kWindow; window < 0 runs the one above unchanged): the block of
-//    queries [q0, q0 + kBlockQ) needs keys [q0 - w, q0 + kBlockQ - 1 + w] only, so its key loop runs over the
-//    tiles from floor((q0 - w) / kBlockK) * kBlockK to min(len, q0 + kBlockQ + w): O(kBlockQ + 2w) keys a
-//    block, O(len * w) a sequence. A tile wholly inside every row's window takes the branch-free path; any
-//    other is masked per (row, key) to |i - j| <= w. A row may see a tile, or (rows past the end) every tile,
-//    with no key in range: its running max stays -inf and the exponent's offset is 0 until a key arrives, so
-//    it never computes -inf - -inf. A real row always has its own key, so its sum is >= 1.
+// A block of 4 warps takes 64 queries of one (sequence, head); each warp owns 16 query rows and keeps them in
+// registers as mma A fragments. The block walks its keys in tiles of kBlockK, K and V staged in shared memory by
+// cp.async, double-buffered (tile i + 1 in flight while tile i is used), rows padded by 16 bytes so ldmatrix's
+// 8 row addresses hit distinct banks:
+//   S = Q K^T                       mma.m16n8k16, fp16/bf16 in, fp32 accumulators   [16, kBlockK] a warp
+//   m' = max(m, rowmax(S)),  P = exp2(S * scale * log2 e - m'),  l = l * exp2(m - m') + rowsum(P)
+//   O = O * exp2(m - m') + P V      P re-packed from the S accumulators as A fragments (no shared memory)
+// and writes O / l. Keys past a tile's sequence end score -inf; rows past it load as zeros (never NaN: 0 * a stale
+// NaN in shared memory would still be NaN) and are not written. No S x S matrix exists anywhere.
+// FLOPs: 4 * len * keys * D per (sequence, head); bytes: Q and O once, K and V once per query block (K/V heads
+// shared by several query heads are read by each of their blocks, from L2 mostly: neighbouring blockIdx.y).
 //
-// 2. One query per sequence (the last layer, whose [CLS] row is all the classifier reads): a warp per
-//    (sequence, head); groups of D / 8 lanes each take one key at a time (a lane holds 8 of its D values),
-//    keep their own online softmax, and the groups are merged at the end. Memory-bound: K and V read once.
-//    With a window w the query (position 0) sees keys 0 .. min(len - 1, w): the loop simply stops there.
+// The key tiles of a block, one flat loop (so the double buffering runs across the boundary):
+//   contexts   ceil(len(c) / kBlockK) tiles of the context's rows (masked past len(c) only), then
+//   own        tiles from kBegin to kEnd of the sequence's own rows:
+//                all keys       0 .. len
+//                causal         0 .. min(len, q0 + kBlockQ): a tile whose last key is at most the warp's first
+//                               row takes the branch-free path; the diagonal ones are masked per (row, key) to
+//                               j <= i, and a warp skips a tile whose first key is past all its rows. Every row's
+//                               first tile holds a key it sees (key 0 of the context or its own), so its running
+//                               max is finite from the start. FLOPs about halve: len^2 / 2 keys per head.
+//                window w       floor((q0 - w) / kBlockK) * kBlockK .. min(len, q0 + kBlockQ + w): O(kBlockQ + 2w)
+//                               keys a block. A tile wholly inside every row's window takes the branch-free path;
+//                               any other is masked per (row, key) to |i - j| <= w. A row may see a tile, or (rows
+//                               past the end) every tile, with no key in range: its running max stays -inf and the
+//                               exponent's offset is 0 until a key arrives, so it never computes -inf - -inf.
+// A real row always has a key (its own), so its sum is >= 1.
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 
 #include <cmath>
 #include <cstdint>
+#include <string>
 
 #include "common/cuda_check.h"
 #include "common/errors.h"
@@ -104,138 +110,192 @@ __device__ __forceinline__ void cpAsyncWait() {
   asm volatile("cp.async.wait_group %0;\n" ::"n"(pending) : "memory");
 }
 
-//   q [tokens, qStride], k and v [tokens, kvStride], out [tokens, outStride]: head h at columns h * D ..
+template <typename T>
+struct AllQueryParams {
+  const T* q;
+  const T* k;
+  const T* v;
+  T* out;
+  int64_t qStride, kvStride, outStride;
+  const int32_t* cuSeqLens;
+  const int32_t* contextOf;  // nullptr: no contexts
+  float scaleLog2;           // log2(e) / sqrt(D)
+  int32_t window;            // kWindow only (>= 0)
+  int32_t group;             // query heads per K/V head
+};
+
+//   q [tokens, qStride], k and v [tokens, kvStride], out [tokens, outStride]: query head h at columns h * D ..,
+//   K/V head h / group at columns (h / group) * D ..; contextOf [count] or nullptr.
 //   grid (ceil(maxLength / kBlockQ), heads, count), kWarps * 32 threads, sizeof(T) * (kBlockQ + 4 kBlockK) * (D + 8)
-//   bytes of shared memory. window: used by the kWindow instance only (>= 0).
-template <typename T, int D, int kBlockK, bool kWindow>
-__global__ void __launch_bounds__(kWarps * 32)
-varlenAttentionKernel(const T* __restrict__ q, const T* __restrict__ k, const T* __restrict__ v, T* __restrict__ out, int64_t qStride,
-                      int64_t kvStride, int64_t outStride, const int32_t* __restrict__ cuSeqLens, float scaleLog2, int32_t window) {
+//   bytes of shared memory.
+template <typename T, int D, int kBlockK, bool kWindow, bool kCausal>
+__global__ void __launch_bounds__(kWarps * 32) allQueryAttentionKernel(const __grid_constant__ AllQueryParams<T> p) {
+  static_assert(!(kWindow && kCausal), "a sliding window is not combined with causal masking (no model has both)");
+  static_assert(kBlockQ % kBlockK == 0, "causal key ranges end on a tile boundary only if kBlockK divides kBlockQ");
   constexpr int kStride = D + 8;  // padded shared row, in elements
   extern __shared__ __align__(16) unsigned char sharedBytes[];
   T* qs = reinterpret_cast<T*>(sharedBytes);  // [kBlockQ][kStride], then two K/V buffers of [kBlockK][kStride] each
   T* kvBuffers = qs + kBlockQ * kStride;
 
-  const int s = blockIdx.z, h = blockIdx.y;
-  const int32_t begin = cuSeqLens[s];
-  const int32_t length = cuSeqLens[s + 1] - begin;
+  const int s = blockIdx.z, h = blockIdx.y, kvHead = h / p.group;
+  const int32_t begin = p.cuSeqLens[s];
+  const int32_t length = p.cuSeqLens[s + 1] - begin;
   const int32_t q0 = blockIdx.x * kBlockQ;
   if (q0 >= length) return;  // the whole block: uniform
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  const int32_t warpRow0 = q0 + warp * 16;  // the warp's first query position
   const T tag{};
-  // The keys this block needs: all of the sequence, or (window) those within w of one of its queries.
+  // The context's rows (none with a window: refused by the dispatch).
+  int32_t contextBegin = 0, contextLength = 0;
+  if (!kWindow && p.contextOf != nullptr) {
+    const int32_t c = p.contextOf[s];
+    if (c >= 0) {
+      contextBegin = p.cuSeqLens[c];
+      contextLength = p.cuSeqLens[c + 1] - contextBegin;
+    }
+  }
+  // The own keys this block needs: all of the sequence, those up to its last query (causal), or those within w of
+  // one of its queries (window). kEnd > kBegin always: the block's first query sees itself.
   int32_t kBegin = 0, kEnd = length, w = 0;
   if constexpr (kWindow) {
-    w = min(window, length);  // a wider window reaches no further key (and q0 + kBlockQ + w cannot overflow)
+    w = min(p.window, length);  // a wider window reaches no further key (and q0 + kBlockQ + w cannot overflow)
     kBegin = max(0, q0 - w) / kBlockK * kBlockK;
     kEnd = min(length, q0 + kBlockQ + w);
   }
-  auto stageTile = [&](int32_t k0, int buffer) {
+  if constexpr (kCausal) kEnd = min(length, q0 + kBlockQ);
+  const int32_t contextTiles = (contextLength + kBlockK - 1) / kBlockK;
+  const int32_t tiles = contextTiles + (kEnd - kBegin + kBlockK - 1) / kBlockK;
+  // Tile t: its first key's row of k / v, its first key's position (within the context or the sequence), and how
+  // many of its kBlockK rows exist (>= kBlockK: all).
+  struct Tile {
+    int64_t row;
+    int32_t k0, valid;
+    bool own;
+  };
+  const auto tileAt = [&](int32_t t) {
+    Tile tile;
+    tile.own = t >= contextTiles;
+    tile.k0 = tile.own ? kBegin + (t - contextTiles) * kBlockK : t * kBlockK;
+    tile.row = static_cast<int64_t>(tile.own ? begin : contextBegin) + tile.k0;
+    tile.valid = (tile.own ? length : contextLength) - tile.k0;
+    return tile;
+  };
+  const auto stageTile = [&](int32_t t, int buffer) {
+    const Tile tile = tileAt(t);
     T* ks = kvBuffers + buffer * 2 * kBlockK * kStride;
-    stageRowsAsync<T, D, kStride, kBlockK>(ks, k + (begin + k0) * kvStride + h * D, kvStride, length - k0);
-    stageRowsAsync<T, D, kStride, kBlockK>(ks + kBlockK * kStride, v + (begin + k0) * kvStride + h * D, kvStride, length - k0);
+    const int64_t at = tile.row * p.kvStride + kvHead * D;
+    stageRowsAsync<T, D, kStride, kBlockK>(ks, p.k + at, p.kvStride, tile.valid);
+    stageRowsAsync<T, D, kStride, kBlockK>(ks + kBlockK * kStride, p.v + at, p.kvStride, tile.valid);
   };
 
   // Q and the first K/V tile in flight together; each later tile is requested before the current one is used.
-  stageRowsAsync<T, D, kStride, kBlockQ>(qs, q + (begin + q0) * qStride + h * D, qStride, length - q0);
-  stageTile(kBegin, 0);
+  stageRowsAsync<T, D, kStride, kBlockQ>(qs, p.q + (static_cast<int64_t>(begin) + q0) * p.qStride + h * D, p.qStride, length - q0);
+  stageTile(0, 0);
   uint32_t qf[D / 16][4];
   float o[D / 8][4] = {};
   float rowMax[2] = {-INFINITY, -INFINITY}, rowSum[2] = {0.0f, 0.0f};  // rows lane/4 and lane/4 + 8 of the warp
 
-  for (int32_t k0 = kBegin, tile = 0; k0 < kEnd; k0 += kBlockK, ++tile) {
-    const int valid = length - k0;
-    if (k0 + kBlockK < kEnd) {
-      stageTile(k0 + kBlockK, (tile + 1) % 2);  // that buffer was last read in the previous step, before its closing barrier
-      cpAsyncWait<2>();                          // everything but the two groups just issued has landed
+  for (int32_t t = 0; t < tiles; ++t) {
+    const Tile tile = tileAt(t);
+    if (t + 1 < tiles) {
+      stageTile(t + 1, (t + 1) % 2);  // that buffer was last read in the previous step, before its closing barrier
+      cpAsyncWait<2>();               // everything but the two groups just issued has landed
     } else {
       cpAsyncWait<0>();
     }
     __syncthreads();
-    if (tile == 0) {
+    if (t == 0) {
 #pragma unroll
       for (int kk = 0; kk < D / 16; ++kk) {
         ldmatrixX4(qf[kk], qs + (warp * 16 + (lane % 8) + 8 * ((lane / 8) % 2)) * kStride + kk * 16 + 8 * (lane / 16));
       }
     }
-    const T* ks = kvBuffers + (tile % 2) * 2 * kBlockK * kStride;
-    const T* vs = ks + kBlockK * kStride;
+    // Causal: a tile whose first key is past every row of this warp adds nothing (warp-uniform; never tile 0).
+    const bool skip = kCausal && tile.own && tile.k0 > warpRow0 + 15;
+    if (!skip) {
+      const T* ks = kvBuffers + (t % 2) * 2 * kBlockK * kStride;
+      const T* vs = ks + kBlockK * kStride;
 
-    float sc[kBlockK / 8][4] = {};
+      float sc[kBlockK / 8][4] = {};
 #pragma unroll
-    for (int kk = 0; kk < D / 16; ++kk) {
+      for (int kk = 0; kk < D / 16; ++kk) {
 #pragma unroll
-      for (int j = 0; j < kBlockK / 16; ++j) {
-        uint32_t b[4];
-        ldmatrixX4(b, ks + (j * 16 + (lane % 8) + 8 * (lane / 16)) * kStride + kk * 16 + 8 * ((lane / 8) % 2));
-        mma(sc[2 * j], qf[kk], b[0], b[1], tag);
-        mma(sc[2 * j + 1], qf[kk], b[2], b[3], tag);
+        for (int j = 0; j < kBlockK / 16; ++j) {
+          uint32_t b[4];
+          ldmatrixX4(b, ks + (j * 16 + (lane % 8) + 8 * (lane / 16)) * kStride + kk * 16 + 8 * ((lane / 8) % 2));
+          mma(sc[2 * j], qf[kk], b[0], b[1], tag);
+          mma(sc[2 * j + 1], qf[kk], b[2], b[3], tag);
+        }
       }
-    }
 
-    // The scores stay unscaled until the exponent (one FFMA each); only a tile the sequence ends in is masked
-    // (valid is uniform over the block, so whole tiles take the branch-free path). With a window, also a tile
-    // not wholly inside every row's window: its first key more than w before the block's last query, or its
-    // last key more than w after the block's first (uniform too).
-    bool masked = valid < kBlockK;
-    if constexpr (kWindow) masked = masked || k0 < q0 + kBlockQ - 1 - w || k0 + kBlockK - 1 > q0 + w;
-    if (masked) {
-      // Element (n, e) holds row warp * 16 + lane / 4 + 8 * (e / 2), key n * 8 + 2 * (lane % 4) + (e & 1) of the tile;
-      // d0 is its query position minus its key position at n = e = 0 (window only).
-      const int32_t d0 = kWindow ? q0 + warp * 16 + lane / 4 - k0 - 2 * (lane % 4) : 0;
+      // The scores stay unscaled until the exponent (one FFMA each); only a tile its sequence (or context) ends in
+      // is masked past that end (uniform over the block), so whole tiles take the branch-free path. With a window,
+      // also a tile not wholly inside every row's window: its first key more than w before the block's last query,
+      // or its last key more than w after the block's first (uniform too). Causal: an own tile whose last key is
+      // past the warp's first row (uniform over the warp).
+      bool masked = tile.valid < kBlockK;
+      if constexpr (kWindow) masked = masked || tile.k0 < q0 + kBlockQ - 1 - w || tile.k0 + kBlockK - 1 > q0 + w;
+      if constexpr (kCausal) masked = masked || (tile.own && tile.k0 + kBlockK - 1 > warpRow0);
+      if (masked) {
+        // Element (n, e) holds row warp * 16 + lane / 4 + 8 * (e / 2), key n * 8 + 2 * (lane % 4) + (e & 1) of the
+        // tile; d0 is its query position minus its key position at n = e = 0 (own tiles: both are positions in the
+        // sequence).
+        const int32_t d0 = warpRow0 + lane / 4 - tile.k0 - 2 * (lane % 4);
+#pragma unroll
+        for (int n = 0; n < kBlockK / 8; ++n) {
+#pragma unroll
+          for (int e = 0; e < 4; ++e) {
+            bool outside = n * 8 + 2 * (lane % 4) + (e & 1) >= tile.valid;
+            const int32_t distance = d0 + 8 * (e / 2) - n * 8 - (e & 1);
+            if constexpr (kWindow) {
+              outside = outside || static_cast<uint32_t>(distance + w) > static_cast<uint32_t>(2 * w);  // |distance| > w
+            }
+            if constexpr (kCausal) outside = outside || (tile.own && distance < 0);  // a later key
+            if (outside) sc[n][e] = -INFINITY;
+          }
+        }
+      }
+      float tileMax[2] = {-INFINITY, -INFINITY}, shift[2];  // shift: the exponent's offset, rowMax where finite
+#pragma unroll
+      for (int n = 0; n < kBlockK / 8; ++n) {
+        tileMax[0] = fmaxf(tileMax[0], fmaxf(sc[n][0], sc[n][1]));
+        tileMax[1] = fmaxf(tileMax[1], fmaxf(sc[n][2], sc[n][3]));
+      }
+#pragma unroll
+      for (int r = 0; r < 2; ++r) {  // the 4 lanes of a quad share rows
+        tileMax[r] = fmaxf(tileMax[r], __shfl_xor_sync(0xffffffffu, tileMax[r], 1));
+        tileMax[r] = fmaxf(tileMax[r], __shfl_xor_sync(0xffffffffu, tileMax[r], 2));
+        const float newMax = fmaxf(rowMax[r], tileMax[r] * p.scaleLog2);  // log2 units; finite from tile 0 but with a window
+        shift[r] = kWindow && newMax == -INFINITY ? 0.0f : newMax;           // window: no key yet, all weights 0
+        const float correction = exp2Approx(rowMax[r] - shift[r]);           // 0 on the row's first tile (rowMax -inf)
+        rowMax[r] = newMax;
+        rowSum[r] *= correction;
+#pragma unroll
+        for (int d = 0; d < D / 8; ++d) {
+          o[d][2 * r] *= correction;
+          o[d][2 * r + 1] *= correction;
+        }
+      }
 #pragma unroll
       for (int n = 0; n < kBlockK / 8; ++n) {
 #pragma unroll
         for (int e = 0; e < 4; ++e) {
-          bool outside = n * 8 + 2 * (lane % 4) + (e & 1) >= valid;
-          if constexpr (kWindow) {
-            const int32_t distance = d0 + 8 * (e / 2) - n * 8 - (e & 1);
-            outside = outside || static_cast<uint32_t>(distance + w) > static_cast<uint32_t>(2 * w);  // |distance| > w
-          }
-          if (outside) sc[n][e] = -INFINITY;
+          sc[n][e] = exp2Approx(fmaf(sc[n][e], p.scaleLog2, -shift[e / 2]));
+          rowSum[e / 2] += sc[n][e];
         }
       }
-    }
-    float tileMax[2] = {-INFINITY, -INFINITY}, shift[2];  // shift: the exponent's offset, rowMax where finite
-#pragma unroll
-    for (int n = 0; n < kBlockK / 8; ++n) {
-      tileMax[0] = fmaxf(tileMax[0], fmaxf(sc[n][0], sc[n][1]));
-      tileMax[1] = fmaxf(tileMax[1], fmaxf(sc[n][2], sc[n][3]));
-    }
-#pragma unroll
-    for (int r = 0; r < 2; ++r) {  // the 4 lanes of a quad share rows
-      tileMax[r] = fmaxf(tileMax[r], __shfl_xor_sync(0xffffffffu, tileMax[r], 1));
-      tileMax[r] = fmaxf(tileMax[r], __shfl_xor_sync(0xffffffffu, tileMax[r], 2));
-      const float newMax = fmaxf(rowMax[r], tileMax[r] * scaleLog2);  // in log2 units; finite (key 0 is real) but with a window
-      shift[r] = kWindow && newMax == -INFINITY ? 0.0f : newMax;      // window: no key yet, all weights 0
-      const float correction = exp2Approx(rowMax[r] - shift[r]);      // 0 on the row's first tile (rowMax -inf)
-      rowMax[r] = newMax;
-      rowSum[r] *= correction;
-#pragma unroll
-      for (int d = 0; d < D / 8; ++d) {
-        o[d][2 * r] *= correction;
-        o[d][2 * r + 1] *= correction;
-      }
-    }
-#pragma unroll
-    for (int n = 0; n < kBlockK / 8; ++n) {
-#pragma unroll
-      for (int e = 0; e < 4; ++e) {
-        sc[n][e] = exp2Approx(fmaf(sc[n][e], scaleLog2, -shift[e / 2]));
-        rowSum[e / 2] += sc[n][e];
-      }
-    }
 
 #pragma unroll
-    for (int t = 0; t < kBlockK / 16; ++t) {
-      const uint32_t a[4] = {pack(sc[2 * t][0], sc[2 * t][1], tag), pack(sc[2 * t][2], sc[2 * t][3], tag),
-                             pack(sc[2 * t + 1][0], sc[2 * t + 1][1], tag), pack(sc[2 * t + 1][2], sc[2 * t + 1][3], tag)};
+      for (int t16 = 0; t16 < kBlockK / 16; ++t16) {
+        const uint32_t a[4] = {pack(sc[2 * t16][0], sc[2 * t16][1], tag), pack(sc[2 * t16][2], sc[2 * t16][3], tag),
+                               pack(sc[2 * t16 + 1][0], sc[2 * t16 + 1][1], tag), pack(sc[2 * t16 + 1][2], sc[2 * t16 + 1][3], tag)};
 #pragma unroll
-      for (int dj = 0; dj < D / 16; ++dj) {
-        uint32_t b[4];
-        ldmatrixX4Trans(b, vs + (t * 16 + (lane % 8) + 8 * ((lane / 8) % 2)) * kStride + dj * 16 + 8 * (lane / 16));
-        mma(o[2 * dj], a, b[0], b[1], tag);
-        mma(o[2 * dj + 1], a, b[2], b[3], tag);
+        for (int dj = 0; dj < D / 16; ++dj) {
+          uint32_t b[4];
+          ldmatrixX4Trans(b, vs + (t16 * 16 + (lane % 8) + 8 * ((lane / 8) % 2)) * kStride + dj * 16 + 8 * (lane / 16));
+          mma(o[2 * dj], a, b[0], b[1], tag);
+          mma(o[2 * dj + 1], a, b[2], b[3], tag);
+        }
       }
     }
     __syncthreads();  // this buffer is refilled two steps on
@@ -245,10 +305,10 @@ varlenAttentionKernel(const T* __restrict__ q, const T* __restrict__ k, const T*
   for (int r = 0; r < 2; ++r) {
     rowSum[r] += __shfl_xor_sync(0xffffffffu, rowSum[r], 1);
     rowSum[r] += __shfl_xor_sync(0xffffffffu, rowSum[r], 2);
-    const int32_t row = q0 + warp * 16 + lane / 4 + 8 * r;
+    const int32_t row = warpRow0 + lane / 4 + 8 * r;
     if (row >= length) continue;
-    const float inv = 1.0f / rowSum[r];  // >= 1: the row's maximum contributes exp2(0) (its own key is in any window)
-    T* dst = out + (begin + row) * outStride + h * D + 2 * (lane % 4);
+    const float inv = 1.0f / rowSum[r];  // >= 1: the row's maximum contributes exp2(0) (it always sees its own key)
+    T* dst = p.out + (static_cast<int64_t>(begin) + row) * p.outStride + h * D + 2 * (lane % 4);
 #pragma unroll
     for (int d = 0; d < D / 8; ++d) {
       *reinterpret_cast<uint32_t*>(dst + d * 8) = pack(o[d][2 * r] * inv, o[d][2 * r + 1] * inv, tag);
@@ -256,128 +316,75 @@ varlenAttentionKernel(const T* __restrict__ q, const T* __restrict__ k, const T*
   }
 }
 
-//   q [count, qStride] (row s: sequence s's first query), k and v [tokens, kvStride], out [count, outStride]
-//   ceil(count * heads / kWarps) blocks of kWarps warps, a warp per (sequence, head). window: used by the kWindow
-//   instance only (>= 0).
-template <typename T, int D, bool kWindow>
-__global__ void __launch_bounds__(kWarps * 32)
-firstQueryAttentionKernel(const T* __restrict__ q, const T* __restrict__ k, const T* __restrict__ v, T* __restrict__ out,
-                          int64_t qStride, int64_t kvStride, int64_t outStride, const int32_t* __restrict__ cuSeqLens, int32_t count,
-                          int heads, float scaleLog2, int32_t window) {
-  constexpr int kLanes = D / 8;          // lanes per key
-  constexpr int kGroups = 32 / kLanes;   // keys a warp takes at once
-  const int64_t task = static_cast<int64_t>(blockIdx.x) * kWarps + threadIdx.x / 32;
-  if (task >= static_cast<int64_t>(count) * heads) return;  // the whole warp: uniform
-  const int s = static_cast<int>(task / heads), h = static_cast<int>(task % heads);
-  const int lane = threadIdx.x % 32, group = lane / kLanes, part = lane % kLanes;
-  const int32_t begin = cuSeqLens[s];
-  const int32_t full = cuSeqLens[s + 1] - begin;
-  const int32_t length = kWindow && window < full ? window + 1 : full;  // the keys position 0 attends
-
-  float qv[8], acc[8] = {};
-  {
-    const uint4 raw = *reinterpret_cast<const uint4*>(q + s * qStride + h * D + part * 8);
-    const T* e = reinterpret_cast<const T*>(&raw);
-#pragma unroll
-    for (int i = 0; i < 8; ++i) qv[i] = toFloat(e[i]) * scaleLog2;
-  }
-  float m = -INFINITY, l = 0.0f;
-  // Every lane runs every step (the group sums below are warp shuffles); a group past the end scores nothing.
-  for (int32_t base = 0; base < length; base += kGroups) {
-    const int32_t key = base + group;
-    const bool present = key < length;
-    uint4 kr = make_uint4(0, 0, 0, 0), vr = make_uint4(0, 0, 0, 0);
-    if (present) {
-      const int64_t at = (begin + key) * kvStride + h * D + part * 8;
-      kr = *reinterpret_cast<const uint4*>(k + at);
-      vr = *reinterpret_cast<const uint4*>(v + at);
-    }
-    const T* ke = reinterpret_cast<const T*>(&kr);
-    const T* ve = reinterpret_cast<const T*>(&vr);
-    float score = 0.0f;
-#pragma unroll
-    for (int i = 0; i < 8; ++i) score += qv[i] * toFloat(ke[i]);
-#pragma unroll
-    for (int o = kLanes / 2; o > 0; o >>= 1) score += __shfl_xor_sync(0xffffffffu, score, o);  // within the group
-    if (!present) continue;
-    const float mNew = fmaxf(m, score);
-    const float correction = exp2f(m - mNew), p = exp2f(score - mNew);
-    l = l * correction + p;
-#pragma unroll
-    for (int i = 0; i < 8; ++i) acc[i] = acc[i] * correction + p * toFloat(ve[i]);
-    m = mNew;
-  }
-  // Merge the groups' softmax states (a group that saw no key has m = -inf and weighs nothing).
-#pragma unroll
-  for (int o = kLanes; o < 32; o <<= 1) {
-    const float m2 = __shfl_xor_sync(0xffffffffu, m, o), l2 = __shfl_xor_sync(0xffffffffu, l, o);
-    const float mNew = fmaxf(m, m2);
-    const float a = m == -INFINITY ? 0.0f : exp2f(m - mNew), b = m2 == -INFINITY ? 0.0f : exp2f(m2 - mNew);
-    l = l * a + l2 * b;
-#pragma unroll
-    for (int i = 0; i < 8; ++i) acc[i] = acc[i] * a + __shfl_xor_sync(0xffffffffu, acc[i], o) * b;
-    m = mNew;
-  }
-  if (group != 0) return;
-  const float inv = l > 0.0f ? 1.0f / l : 0.0f;  // l >= 1 for a real sequence; an empty one (graph padding) gives 0s
-  const T tag{};
-  *reinterpret_cast<uint4*>(out + s * outStride + h * D + part * 8) =
-      make_uint4(pack(acc[0] * inv, acc[1] * inv, tag), pack(acc[2] * inv, acc[3] * inv, tag), pack(acc[4] * inv, acc[5] * inv, tag),
-                 pack(acc[6] * inv, acc[7] * inv, tag));
-}
-
 template <typename T, int D>
-void launch(const AttentionArgs& a, cudaStream_t stream) {
-  const float scaleLog2 = kLog2e / std::sqrt(static_cast<float>(D));
-  const T* q = static_cast<const T*>(a.q);
-  const T* k = static_cast<const T*>(a.k);
-  const T* v = static_cast<const T*>(a.v);
-  T* out = static_cast<T*>(a.out);
-  if (a.oneQueryPerSequence) {
-    const int64_t warps = static_cast<int64_t>(a.count) * a.heads;
-    const unsigned blocks = static_cast<unsigned>((warps + kWarps - 1) / kWarps);
-    if (a.window >= 0) {
-      firstQueryAttentionKernel<T, D, true><<<blocks, kWarps * 32, 0, stream>>>(q, k, v, out, a.qStride, a.kvStride, a.outStride,
-                                                                                 a.cuSeqLens, a.count, a.heads, scaleLog2, a.window);
-    } else {
-      firstQueryAttentionKernel<T, D, false><<<blocks, kWarps * 32, 0, stream>>>(q, k, v, out, a.qStride, a.kvStride, a.outStride,
-                                                                                  a.cuSeqLens, a.count, a.heads, scaleLog2, a.window);
-    }
-    TRT_RERANK_LAUNCH_CHECK("firstQueryAttentionKernel");
-    return;
-  }
+void launchAll(const AttentionArgs& a, cudaStream_t stream) {
   constexpr int kBlockK = D <= 64 ? 64 : 32;
   constexpr size_t kShared = sizeof(T) * (kBlockQ + 4 * kBlockK) * (D + 8);  // Q, then K and V twice: 30-52 KB
+  AllQueryParams<T> p;
+  p.q = static_cast<const T*>(a.q);
+  p.k = static_cast<const T*>(a.k);
+  p.v = static_cast<const T*>(a.v);
+  p.out = static_cast<T*>(a.out);
+  p.qStride = a.qStride;
+  p.kvStride = a.kvStride;
+  p.outStride = a.outStride;
+  p.cuSeqLens = a.cuSeqLens;
+  p.contextOf = a.contextOf;
+  p.scaleLog2 = kLog2e / std::sqrt(static_cast<float>(D));
+  p.window = a.window;
+  p.group = a.heads / a.kvHeads;
   const auto run = [&](auto kernel) {
     if constexpr (kShared > 48 * 1024) {  // head size 128: above the default limit (set per call: it is per device)
       TRT_RERANK_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(kShared)));
     }
     const dim3 grid((a.maxLength + kBlockQ - 1) / kBlockQ, a.heads, a.count);
-    kernel<<<grid, kWarps * 32, kShared, stream>>>(q, k, v, out, a.qStride, a.kvStride, a.outStride, a.cuSeqLens, scaleLog2, a.window);
-    TRT_RERANK_LAUNCH_CHECK("varlenAttentionKernel");
+    kernel<<<grid, kWarps * 32, kShared, stream>>>(p);
+    TRT_RERANK_LAUNCH_CHECK("allQueryAttentionKernel");
   };
-  if (a.window >= 0) run(varlenAttentionKernel<T, D, kBlockK, true>);
-  else run(varlenAttentionKernel<T, D, kBlockK, false>);
-}
-
-template <typename T>
-void launchTyped(const AttentionArgs& a, cudaStream_t stream) {
-  switch (a.headDim) {
-    case 32: return launch<T, 32>(a, stream);
-    case 64: return launch<T, 64>(a, stream);
-    case 128: return launch<T, 128>(a, stream);
-    default:
-      throw NativeError(kErrInvalidArgument, "the CUDA backend's attention supports head sizes 32, 64 and 128, not " +
-                                                 std::to_string(a.headDim));
-  }
+  if (a.window >= 0) run(allQueryAttentionKernel<T, D, kBlockK, true, false>);
+  else if (a.causal) run(allQueryAttentionKernel<T, D, kBlockK, false, true>);
+  else run(allQueryAttentionKernel<T, D, kBlockK, false, false>);
 }
 
 }  // namespace
 
+namespace detail {
+
+void allQueryAttention(const AttentionArgs& a, cudaStream_t stream) {
+  const bool half = a.type == StorageType::Half;
+  switch (a.headDim) {
+    case 32: return half ? launchAll<__half, 32>(a, stream) : launchAll<__nv_bfloat16, 32>(a, stream);
+    case 64: return half ? launchAll<__half, 64>(a, stream) : launchAll<__nv_bfloat16, 64>(a, stream);
+    case 128: return half ? launchAll<__half, 128>(a, stream) : launchAll<__nv_bfloat16, 128>(a, stream);
+    default: throw NativeError(kErrInvalidArgument, "allQueryAttention: no kernel for head size " + std::to_string(a.headDim));
+  }
+}
+
+}  // namespace detail
+
 void attention(const AttentionArgs& args, cudaStream_t stream) {
-  if (args.count <= 0 || args.maxLength <= 0) return;
-  if (args.type == StorageType::Half) launchTyped<__half>(args, stream);
-  else launchTyped<__nv_bfloat16>(args, stream);
+  const auto refuse = [](const std::string& what) { throw NativeError(kErrInvalidArgument, "the CUDA backend's attention: " + what); };
+  if (args.headDim != 32 && args.headDim != 64 && args.headDim != 128) {
+    throw NativeError(kErrInvalidArgument, "the CUDA backend's attention supports head sizes 32, 64 and 128, not " + std::to_string(args.headDim));
+  }
+  AttentionArgs a = args;
+  if (a.kvHeads == 0) a.kvHeads = a.heads;
+  if (a.heads < 1 || a.kvHeads < 1 || a.heads % a.kvHeads != 0) {
+    refuse(std::to_string(a.kvHeads) + " K/V heads do not divide " + std::to_string(a.heads) + " query heads");
+  }
+  const bool contexts = a.contextOf != nullptr;
+  if (a.window >= 0 && (a.causal || contexts || a.queries == AttentionQueries::Last)) {
+    refuse("a sliding window is not combined with causal masking, contexts or last-token queries");
+  }
+  if (a.queries == AttentionQueries::First && (a.causal || contexts)) {
+    refuse("first-token queries are not combined with causal masking or contexts (they are an encoder's)");
+  }
+  if (a.count <= 0) return;
+  if (a.queries == AttentionQueries::All) {
+    if (a.maxLength > 0) detail::allQueryAttention(a, stream);
+  } else {
+    detail::oneQueryAttention(a, stream);  // every out row written, zeros for empty sequences
+  }
 }
 
 }  // namespace trt_rerank::kernels

@@ -1,7 +1,7 @@
-// LayerNorm (transformers' nn.LayerNorm): y = (x - mean) / sqrt(var + eps) * gamma + beta, mean and biased
-// variance over the row in fp32 (two passes over values held in registers); beta absent for bias=False. GELU
-// as the models define it: erf form 0.5 x (1 + erf(x / sqrt 2)) for "gelu", tanh form for "gelu_new" and
-// friends; gated (GeGLU) as act(input) * gate. Mean pooling over each packed sequence.
+// The row-wise and per-sequence kernels of the CUDA backend besides the norms (norm.cu): position ids, GELU as
+// the models define it (erf form 0.5 x (1 + erf(x / sqrt 2)) for "gelu", tanh form for "gelu_new" and friends),
+// gated (GeGLU / SwiGLU) as act(input) * gate, mean pooling over each packed sequence, first / last row gathers,
+// the classifier's projection, graph input padding and weight conversion.
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 
@@ -17,58 +17,20 @@
 namespace trt_rerank::kernels {
 namespace {
 
-constexpr int kRowWarps = 4;  // rows per block in the row kernels: one warp per row
-
-__device__ __forceinline__ float warpSum(float v) {
-  for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
-  return v;
-}
-
-// One warp normalizes one row held in registers: lane l holds chunks c = 0 .. kChunks-1, elements
-// (c * 32 + l) * 8 .. + 7 (present when below hidden). Two passes over the registers (mean, then the
-// centred squares), fp32 throughout, then gamma / beta and one 16-byte store per chunk. kOptional: beta may be
-// nullptr (no bias), checked at run time; otherwise it is always read.
-template <typename T, int kChunks, bool kOptional>
-__device__ __forceinline__ void normalizeRow(float (&v)[kChunks][8], int hidden, const T* __restrict__ gamma,
-                                             const T* __restrict__ beta, float eps, T* out) {
-  const int lane = threadIdx.x % 32;
-  float sum = 0.0f;
-#pragma unroll
-  for (int c = 0; c < kChunks; ++c) {
-    if ((c * 32 + lane) * 8 >= hidden) continue;
-#pragma unroll
-    for (int i = 0; i < 8; ++i) sum += v[c][i];
-  }
-  const float mean = warpSum(sum) / hidden;
-  float squares = 0.0f;
-#pragma unroll
-  for (int c = 0; c < kChunks; ++c) {
-    if ((c * 32 + lane) * 8 >= hidden) continue;
-#pragma unroll
-    for (int i = 0; i < 8; ++i) squares += (v[c][i] - mean) * (v[c][i] - mean);
-  }
-  const float rstd = rsqrtf(warpSum(squares) / hidden + eps);
-#pragma unroll
-  for (int c = 0; c < kChunks; ++c) {
-    const int at = (c * 32 + lane) * 8;
-    if (at >= hidden) continue;
-    float g[8], b[8] = {}, y[8];
-    load8(gamma + at, g);
-    if (!kOptional || beta != nullptr) load8(beta + at, b);
-#pragma unroll
-    for (int i = 0; i < 8; ++i) y[i] = (v[c][i] - mean) * rstd * g[i] + b[i];
-    store8(out + at, y);
-  }
-}
-
 // One warp per sequence, 32 tokens a step; XLM-R's running count of non-pad tokens by ballot and popc (a
 // thread per sequence counting alone took ~18 us per batch, as long as a LayerNorm of the whole batch).
-__global__ void positionIdsKernel(const int32_t* __restrict__ ids, const int32_t* __restrict__ cuSeqLens, int32_t count,
-                                  int32_t padId, bool xlmr, int32_t* __restrict__ positions) {
+// contextOf (sequential rule only; nullptr: none): a sequence with a context counts from the context's length.
+__global__ void positionIdsKernel(const int32_t* __restrict__ ids, const int32_t* __restrict__ cuSeqLens, const int32_t* __restrict__ contextOf,
+                                  int32_t count, int32_t padId, bool xlmr, int32_t* __restrict__ positions) {
   const int64_t s = (static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x) / 32;
   if (s >= count) return;  // the whole warp
   const int lane = threadIdx.x % 32;
   const int32_t begin = cuSeqLens[s], end = cuSeqLens[s + 1];
+  int32_t first = 0;  // the sequential rule's first position
+  if (contextOf != nullptr) {
+    const int32_t c = contextOf[s];
+    if (c >= 0) first = cuSeqLens[c + 1] - cuSeqLens[c];
+  }
   int32_t real = 0;  // non-pad tokens before this step
   for (int32_t base = begin; base < end; base += 32) {  // uniform over the warp
     const int32_t t = base + lane;
@@ -81,129 +43,52 @@ __global__ void positionIdsKernel(const int32_t* __restrict__ ids, const int32_t
 #endif
     const unsigned ballot = __ballot_sync(0xffffffffu, counted);
     if (inside) {
-      positions[t] = !xlmr ? t - begin : counted ? padId + real + __popc(ballot & ((1u << lane) - 1u)) + 1 : padId;
+      positions[t] = !xlmr ? first + t - begin : counted ? padId + real + __popc(ballot & ((1u << lane) - 1u)) + 1 : padId;
     }
     real += __popc(ballot);
   }
 }
 
-// The real tokens' count is read on the device (cuSeqLens[count]): the host never waits for it.
-__global__ void padGraphBatchKernel(const int32_t* __restrict__ ids, const uint8_t* __restrict__ typeIds, const int32_t* __restrict__ cuSeqLens,
-                                    int32_t count, int32_t paddedCount, int32_t paddedTokens, int32_t* __restrict__ outIds,
-                                    uint8_t* __restrict__ outTypeIds, int32_t* __restrict__ outCuSeqLens, int32_t* __restrict__ positions) {
-  const int32_t tokens = cuSeqLens[count];
-  for (int32_t i = blockIdx.x * blockDim.x + threadIdx.x; i < paddedTokens; i += gridDim.x * blockDim.x) {
+// The real tokens' count is read on the device (cuSeqLens[count]): the host never waits for it. paddedTokens >
+// paddedCount, so the one loop covers the sequences' entries too.
+struct PadGraphBatchParams {
+  const int32_t* ids;
+  const uint8_t* typeIds;
+  const int32_t* cuSeqLens;
+  const int32_t* contextOf;  // nullptr: none (every entry -1)
+  int32_t count, paddedCount, paddedTokens;
+  int32_t* outIds;
+  uint8_t* outTypeIds;
+  int32_t* outCuSeqLens;
+  int32_t* outContextOf;     // nullptr: not written
+  int32_t* positions;
+};
+
+__global__ void padGraphBatchKernel(const PadGraphBatchParams a) {
+  const int32_t tokens = a.cuSeqLens[a.count];
+  for (int32_t i = blockIdx.x * blockDim.x + threadIdx.x; i < a.paddedTokens; i += gridDim.x * blockDim.x) {
     const bool real = i < tokens;
-    outIds[i] = real ? ids[i] : 0;
-    outTypeIds[i] = real ? typeIds[i] : 0;
-    if (!real) positions[i] = 0;
-    if (i <= paddedCount) outCuSeqLens[i] = i <= count ? cuSeqLens[i] : tokens;
+    a.outIds[i] = real ? a.ids[i] : 0;
+    a.outTypeIds[i] = real ? a.typeIds[i] : 0;
+    if (!real) a.positions[i] = 0;
+    if (i <= a.paddedCount) a.outCuSeqLens[i] = i <= a.count ? a.cuSeqLens[i] : tokens;
+    if (a.outContextOf != nullptr && i < a.paddedCount) a.outContextOf[i] = a.contextOf != nullptr && i < a.count ? a.contextOf[i] : -1;
   }
 }
 
-// One warp per token. kOptional false (BERT / XLM-R): every table and beta present. kOptional true: position /
-// tokenType nullptr means that term is absent (its index array is not read), beta nullptr no bias.
-template <typename T, int kChunks, bool kOptional>
-__global__ void __launch_bounds__(kRowWarps * 32)
-embeddingLayerNormKernel(const int32_t* __restrict__ ids, const uint8_t* __restrict__ typeIds, const int32_t* __restrict__ positions,
-                         int64_t tokens, int hidden, const T* __restrict__ word, const T* __restrict__ position,
-                         const T* __restrict__ tokenType, const T* __restrict__ gamma, const T* __restrict__ beta, float eps,
-                         T* __restrict__ out) {
-  const int64_t t = static_cast<int64_t>(blockIdx.x) * kRowWarps + threadIdx.x / 32;
-  if (t >= tokens) return;  // the whole warp
-  const int lane = threadIdx.x % 32;
-  const T* w = word + static_cast<int64_t>(ids[t]) * hidden;
-  const T* p = !kOptional || position != nullptr ? position + static_cast<int64_t>(positions[t]) * hidden : nullptr;
-  const T* y = !kOptional || tokenType != nullptr ? tokenType + static_cast<int64_t>(typeIds[t]) * hidden : nullptr;
-  float v[kChunks][8];
-#pragma unroll
-  for (int c = 0; c < kChunks; ++c) {
-    const int at = (c * 32 + lane) * 8;
-    if (at >= hidden) continue;
-    float a[8], b[8];
-    load8(w + at, v[c]);
-    if (!kOptional || (p != nullptr && y != nullptr)) {  // (position + type) added to the word
-      load8(p + at, a);
-      load8(y + at, b);
-#pragma unroll
-      for (int i = 0; i < 8; ++i) v[c][i] += a[i] + b[i];
-    } else if (p != nullptr || y != nullptr) {
-      load8(p != nullptr ? p + at : y + at, a);
-#pragma unroll
-      for (int i = 0; i < 8; ++i) v[c][i] += a[i];
-    }
+// out[s] = x[cuSeqLens[s + 1] - 1] (zeros for an empty sequence), rows of rowUnits units U (16, 4 or 1 bytes):
+// a block per sequence, its threads striding over the row.
+template <typename U>
+__global__ void gatherLastRowsKernel(const U* __restrict__ x, const int32_t* __restrict__ cuSeqLens, int64_t rowUnits, U* __restrict__ out) {
+  const int32_t s = blockIdx.x;
+  const int32_t begin = cuSeqLens[s], end = cuSeqLens[s + 1];
+  U* dst = out + static_cast<int64_t>(s) * rowUnits;
+  if (end == begin) {  // graph padding: its offset's row - 1 is another sequence's (or -1)
+    for (int64_t i = threadIdx.x; i < rowUnits; i += blockDim.x) dst[i] = U{};
+    return;
   }
-  normalizeRow<T, kChunks, kOptional>(v, hidden, gamma, beta, eps, out + t * hidden);
-}
-
-// x as T, rounded to nearest (the value a store of x keeps).
-__device__ __forceinline__ float roundToStorage(float x, __half) { return __half2float(__float2half_rn(x)); }
-__device__ __forceinline__ float roundToStorage(float x, __nv_bfloat16) { return __bfloat162float(__float2bfloat16_rn(x)); }
-__device__ __forceinline__ float roundToStorage(float x, float) { return x; }
-
-// One warp per row, out = LayerNorm(x + residual): x, residual, out [rows, hidden], every pointer present,
-// out may alias residual (not x). The post-LN layers' norm (BERT / XLM-R).
-template <typename T, int kChunks>
-__global__ void __launch_bounds__(kRowWarps * 32)
-residualLayerNormKernel(const T* __restrict__ x, const T* residual, int64_t rows, int hidden, const T* __restrict__ gamma,
-                        const T* __restrict__ beta, float eps, T* out) {
-  const int64_t r = static_cast<int64_t>(blockIdx.x) * kRowWarps + threadIdx.x / 32;
-  if (r >= rows) return;  // the whole warp
-  const int lane = threadIdx.x % 32;
-  const int64_t row = r * hidden;
-  float v[kChunks][8];
-#pragma unroll
-  for (int c = 0; c < kChunks; ++c) {
-    const int at = (c * 32 + lane) * 8;
-    if (at >= hidden) continue;
-    float a[8];
-    load8(x + row + at, v[c]);
-    load8(residual + row + at, a);
-#pragma unroll
-    for (int i = 0; i < 8; ++i) v[c][i] += a[i];
-  }
-  normalizeRow<T, kChunks, false>(v, hidden, gamma, beta, eps, out + row);  // this warp's reads are done: out may alias residual
-}
-
-// The general form, one warp per row: s = x + residual (residual nullptr: x); with sumOut, s rounded to S and
-// stored there; out = LayerNorm(s) (beta nullptr: no bias). x, out [rows, hidden] in T; residual in R and sumOut in
-// S, each T or float (a pre-LN model's residual stream kept in fp32: then s is not rounded at all). No
-// __restrict__ on x, residual, sumOut, out: sumOut and out may alias x or residual. Each lane loads all of its
-// elements of the row before it stores any (so the loads are not held behind possibly-aliasing stores), and
-// no other thread touches those elements.
-template <typename T, int kChunks, typename R = T, typename S = T>
-__global__ void __launch_bounds__(kRowWarps * 32)
-residualLayerNormAnyKernel(const T* x, const R* residual, int64_t rows, int hidden, const T* __restrict__ gamma,
-                           const T* __restrict__ beta, float eps, S* sumOut, T* out) {
-  const int64_t r = static_cast<int64_t>(blockIdx.x) * kRowWarps + threadIdx.x / 32;
-  if (r >= rows) return;  // the whole warp
-  const int lane = threadIdx.x % 32;
-  const int64_t row = r * hidden;
-  const S tag{};
-  float v[kChunks][8];
-#pragma unroll
-  for (int c = 0; c < kChunks; ++c) {
-    const int at = (c * 32 + lane) * 8;
-    if (at >= hidden) continue;
-    load8(x + row + at, v[c]);
-    if (residual != nullptr) {
-      float a[8];
-      load8(residual + row + at, a);
-#pragma unroll
-      for (int i = 0; i < 8; ++i) v[c][i] += a[i];
-    }
-  }
-  if (sumOut != nullptr) {  // pre-LN: the residual stream keeps s as stored, and the norm sees that value
-#pragma unroll
-    for (int c = 0; c < kChunks; ++c) {
-      const int at = (c * 32 + lane) * 8;
-      if (at >= hidden) continue;
-#pragma unroll
-      for (int i = 0; i < 8; ++i) v[c][i] = roundToStorage(v[c][i], tag);
-      store8(sumOut + row + at, v[c]);  // exact: the values are already S's
-    }
-  }
-  normalizeRow<T, kChunks, true>(v, hidden, gamma, beta, eps, out + row);  // this lane's reads are done: out may alias x or residual
+  const U* src = x + static_cast<int64_t>(end - 1) * rowUnits;
+  for (int64_t i = threadIdx.x; i < rowUnits; i += blockDim.x) dst[i] = src[i];
 }
 
 __device__ __forceinline__ float activation(Activation act, float x) {
@@ -358,108 +243,32 @@ void dispatch(StorageType type, Fn&& fn) {
 }  // namespace
 
 void positionIds(const int32_t* ids, const int32_t* cuSeqLens, int32_t count, int32_t padId, bool xlmr, int32_t* positions,
-                 cudaStream_t stream) {
+                 cudaStream_t stream, const int32_t* contextOf) {
+  if (xlmr && contextOf != nullptr) throw NativeError(kErrInvalidArgument, "positionIds: contexts only with the sequential rule");
   if (count <= 0) return;
-  positionIdsKernel<<<(count + 3) / 4, 128, 0, stream>>>(ids, cuSeqLens, count, padId, xlmr, positions);
+  positionIdsKernel<<<(count + 3) / 4, 128, 0, stream>>>(ids, cuSeqLens, contextOf, count, padId, xlmr, positions);
   TRT_RERANK_LAUNCH_CHECK("positionIdsKernel");
 }
 
 void padGraphBatch(const int32_t* ids, const uint8_t* typeIds, const int32_t* cuSeqLens, int32_t count, int32_t paddedCount,
                    int32_t paddedTokens, int32_t* outIds, uint8_t* outTypeIds, int32_t* outCuSeqLens, int32_t* positions,
-                   cudaStream_t stream) {
+                   cudaStream_t stream, const int32_t* contextOf, int32_t* outContextOf) {
   if (count < 0 || paddedCount < count || paddedTokens <= paddedCount) {
     throw NativeError(kErrInvalidArgument, "padGraphBatch: needs count <= paddedCount < paddedTokens");
   }
-  padGraphBatchKernel<<<gridFor(paddedTokens, 256), 256, 0, stream>>>(ids, typeIds, cuSeqLens, count, paddedCount, paddedTokens, outIds,
-                                                                       outTypeIds, outCuSeqLens, positions);
+  const PadGraphBatchParams a{ids, typeIds, cuSeqLens, contextOf, count, paddedCount, paddedTokens, outIds, outTypeIds, outCuSeqLens,
+                              outContextOf, positions};
+  padGraphBatchKernel<<<gridFor(paddedTokens, 256), 256, 0, stream>>>(a);
   TRT_RERANK_LAUNCH_CHECK("padGraphBatchKernel");
 }
 
 namespace {
 
-// Calls fn with std::integral_constant<int, kChunks>: the fewest chunks of 8 values per lane covering `hidden`.
-template <typename Fn>
-void dispatchChunks(int hidden, Fn&& fn) {
-  const int chunks = (hidden + 255) / 256;
-  if (chunks <= 1) fn(std::integral_constant<int, 1>{});
-  else if (chunks <= 2) fn(std::integral_constant<int, 2>{});
-  else if (chunks <= 4) fn(std::integral_constant<int, 4>{});
-  else if (chunks <= 8) fn(std::integral_constant<int, 8>{});
-  else fn(std::integral_constant<int, 16>{});
-}
-
 void requireVectorWidth(int64_t n, const char* what) {
   if (n % 8 != 0) throw NativeError(kErrInvalidArgument, std::string(what) + " must be a multiple of 8 for the CUDA kernels, not " + std::to_string(n));
 }
 
-// The row kernels hold a row in registers: at most 16 chunks of 8 values a lane.
-void requireRowWidth(int hidden) {
-  requireVectorWidth(hidden, "hidden_size");
-  if (hidden > 16 * 256) throw NativeError(kErrInvalidArgument, "the CUDA kernels normalize rows of up to 4096 values, not " + std::to_string(hidden));
-}
-
-unsigned rowBlocks(int64_t rows) { return static_cast<unsigned>((rows + kRowWarps - 1) / kRowWarps); }
-
 }  // namespace
-
-void embeddingLayerNorm(StorageType type, const int32_t* ids, const uint8_t* typeIds, const int32_t* positions, int64_t tokens,
-                        int hidden, const void* word, const void* position, const void* tokenType, const void* gamma,
-                        const void* beta, float eps, void* out, cudaStream_t stream) {
-  if (tokens <= 0) return;
-  requireRowWidth(hidden);
-  const bool full = position != nullptr && tokenType != nullptr && beta != nullptr;  // BERT / XLM-R: today's kernel
-  dispatch(type, [&](auto* tag) {
-    using T = std::remove_pointer_t<decltype(tag)>;
-    dispatchChunks(hidden, [&](auto chunks) {
-      constexpr int kChunks = decltype(chunks)::value;
-      auto kernel = full ? embeddingLayerNormKernel<T, kChunks, false> : embeddingLayerNormKernel<T, kChunks, true>;
-      kernel<<<rowBlocks(tokens), kRowWarps * 32, 0, stream>>>(ids, typeIds, positions, tokens, hidden, static_cast<const T*>(word),
-                                                               static_cast<const T*>(position), static_cast<const T*>(tokenType),
-                                                               static_cast<const T*>(gamma), static_cast<const T*>(beta), eps,
-                                                               static_cast<T*>(out));
-    });
-  });
-  TRT_RERANK_LAUNCH_CHECK("embeddingLayerNormKernel");
-}
-
-void residualLayerNorm(StorageType type, const void* x, const void* residual, int64_t rows, int hidden, const void* gamma,
-                       const void* beta, float eps, void* out, cudaStream_t stream, void* sumOut, bool residualFloat, bool sumFloat) {
-  if (rows <= 0) return;
-  requireRowWidth(hidden);
-  if (sumOut != nullptr && sumOut == out) throw NativeError(kErrInvalidArgument, "residualLayerNorm: sumOut and out must be different buffers");
-  // Post-LN with every operand (BERT / XLM-R, out = residual): today's kernel, x read-only; anything else the
-  // general one.
-  const bool postLn = residual != nullptr && beta != nullptr && sumOut == nullptr && out != x && !residualFloat;
-  if ((residualFloat && residual == nullptr) || (sumFloat && sumOut == nullptr)) {
-    throw NativeError(kErrInvalidArgument, "residualLayerNorm: an fp32 residual or sum needs its buffer");
-  }
-  dispatch(type, [&](auto* tag) {
-    using T = std::remove_pointer_t<decltype(tag)>;
-    dispatchChunks(hidden, [&](auto chunks) {
-      constexpr int kChunks = decltype(chunks)::value;
-      const T* tx = static_cast<const T*>(x);
-      const T* tr = static_cast<const T*>(residual);
-      const T* tg = static_cast<const T*>(gamma);
-      const T* tb = static_cast<const T*>(beta);
-      if (postLn) {
-        residualLayerNormKernel<T, kChunks><<<rowBlocks(rows), kRowWarps * 32, 0, stream>>>(tx, tr, rows, hidden, tg, tb, eps, static_cast<T*>(out));
-      } else if (residualFloat && sumFloat) {  // a pre-LN stream in fp32, read and written
-        residualLayerNormAnyKernel<T, kChunks, float, float><<<rowBlocks(rows), kRowWarps * 32, 0, stream>>>(
-            tx, static_cast<const float*>(residual), rows, hidden, tg, tb, eps, static_cast<float*>(sumOut), static_cast<T*>(out));
-      } else if (sumFloat) {  // the stream's first add: a residual in T (the embeddings), the stream from now in fp32
-        residualLayerNormAnyKernel<T, kChunks, T, float><<<rowBlocks(rows), kRowWarps * 32, 0, stream>>>(
-            tx, tr, rows, hidden, tg, tb, eps, static_cast<float*>(sumOut), static_cast<T*>(out));
-      } else if (residualFloat) {
-        residualLayerNormAnyKernel<T, kChunks, float, T><<<rowBlocks(rows), kRowWarps * 32, 0, stream>>>(
-            tx, static_cast<const float*>(residual), rows, hidden, tg, tb, eps, static_cast<T*>(sumOut), static_cast<T*>(out));
-      } else {
-        residualLayerNormAnyKernel<T, kChunks><<<rowBlocks(rows), kRowWarps * 32, 0, stream>>>(tx, tr, rows, hidden, tg, tb, eps,
-                                                                                             static_cast<T*>(sumOut), static_cast<T*>(out));
-      }
-    });
-  });
-  TRT_RERANK_LAUNCH_CHECK("residualLayerNormKernel");
-}
 
 void activate(StorageType type, Activation act, void* x, int64_t n, cudaStream_t stream) {
   if (n <= 0) return;
@@ -508,6 +317,19 @@ void gatherFirstTokens(StorageType type, const void* x, const int32_t* cuSeqLens
     gatherFirstTokensKernel<T><<<count, 128, 0, stream>>>(static_cast<const T*>(x), cuSeqLens, hidden, static_cast<T*>(out));
   });
   TRT_RERANK_LAUNCH_CHECK("gatherFirstTokensKernel");
+}
+
+void gatherLastRows(const void* x, const int32_t* cuSeqLens, int32_t count, int64_t rowBytes, void* out, cudaStream_t stream) {
+  if (count <= 0 || rowBytes <= 0) return;
+  const uintptr_t alignment = reinterpret_cast<uintptr_t>(x) | reinterpret_cast<uintptr_t>(out) | static_cast<uintptr_t>(rowBytes);
+  if (alignment % 16 == 0) {
+    gatherLastRowsKernel<uint4><<<count, 128, 0, stream>>>(static_cast<const uint4*>(x), cuSeqLens, rowBytes / 16, static_cast<uint4*>(out));
+  } else if (alignment % 4 == 0) {
+    gatherLastRowsKernel<uint32_t><<<count, 128, 0, stream>>>(static_cast<const uint32_t*>(x), cuSeqLens, rowBytes / 4, static_cast<uint32_t*>(out));
+  } else {
+    gatherLastRowsKernel<uint8_t><<<count, 128, 0, stream>>>(static_cast<const uint8_t*>(x), cuSeqLens, rowBytes, static_cast<uint8_t*>(out));
+  }
+  TRT_RERANK_LAUNCH_CHECK("gatherLastRowsKernel");
 }
 
 void classifierOutput(StorageType type, const void* x, const void* w, const void* b, int32_t count, int hidden, int labels,

@@ -1,6 +1,6 @@
-// Kernels of the CUDA backend's encoder (BERT / XLM-R / ModernBERT cross-encoders over packed tokens), besides
-// the GEMMs (cuBLASLt), attention (attention.cuh) and rotary position embeddings (rotary.cuh). T is __half or
-// __nv_bfloat16 (storage); all arithmetic is fp32.
+// Kernels of the CUDA backend's models (BERT / XLM-R / ModernBERT cross-encoders, Qwen3 rerankers, over packed
+// tokens), besides the GEMMs (cuBLASLt), the norms (norm.cuh), attention (attention.cuh) and rotary position
+// embeddings (rotary.cuh). T is __half or __nv_bfloat16 (storage); all arithmetic is fp32.
 // Shapes: `tokens` packed rows of `hidden` values; sequence s is rows cuSeqLens[s] .. cuSeqLens[s + 1] - 1.
 #pragma once
 
@@ -13,32 +13,12 @@ namespace trt_rerank::kernels {
 enum class StorageType { Half, BFloat16 };
 enum class Activation { GeluErf, GeluTanh, Relu, Silu, Tanh };
 
-// Position ids as transformers computes them. BERT (offset < 0): t within the sequence. XLM-R (offset = the pad
-// id): pad + the count of non-pad tokens up to and including t, or pad for a pad token.
+// Position ids as transformers computes them. BERT (xlmr false): t within the sequence, from the length of its
+// context where contextOf (device, [count], each sequence's context or -1; nullptr: none) gives it one (a causal
+// model's shared prefix: models/ops.h). XLM-R (xlmr true, padId the pad id; no contexts): pad + the count of
+// non-pad tokens up to and including t, or pad for a pad token.
 void positionIds(const int32_t* ids, const int32_t* cuSeqLens, int32_t count, int32_t padId, bool xlmr, int32_t* positions,
-                 cudaStream_t stream);
-
-// out[t] = LayerNorm(word[ids[t]] + position[positions[t]] + type[typeIds[t]]) (gamma, beta, eps)
-//   word [vocab, hidden], position [positions, hidden], tokenType [types, hidden], gamma and beta [hidden],
-//   out [tokens, hidden]. position (or tokenType) nullptr: no such term, positions (typeIds) not read (may be
-//   nullptr too); beta nullptr: no bias (ModernBERT: LayerNorm(word[ids[t]]), bias=False).
-void embeddingLayerNorm(StorageType type, const int32_t* ids, const uint8_t* typeIds, const int32_t* positions,
-                        int64_t tokens, int hidden, const void* word, const void* position, const void* tokenType,
-                        const void* gamma, const void* beta, float eps, void* out, cudaStream_t stream);
-
-// s[r] = x[r] + residual[r], out[r] = LayerNorm(s[r]) (gamma, beta, eps); x, residual, sumOut, out [rows, hidden].
-//   residual nullptr: s = x (a plain LayerNorm); beta nullptr: no bias.
-//   sumOut nullptr (post-LN, BERT): s stays in fp32 and out may alias x or residual (today's callers: out = residual).
-//   sumOut given (pre-LN: sumOut the residual stream, out another buffer): s is rounded to sumOut's type,
-//   written there and normalised as rounded (in the storage type as PyTorch's h + y in fp16/bf16; ModernBERT keeps
-//   its stream in fp32, see below).
-//   sumOut and out may each alias x or residual, not each other: every thread reads its elements before it
-//   writes any.
-//   residualFloat / sumFloat: residual / sumOut hold fp32 (a residual stream kept in fp32; s is then stored and
-//   normalised unrounded). x, gamma, beta and out are always the storage type.
-void residualLayerNorm(StorageType type, const void* x, const void* residual, int64_t rows, int hidden, const void* gamma,
-                       const void* beta, float eps, void* out, cudaStream_t stream, void* sumOut = nullptr, bool residualFloat = false,
-                       bool sumFloat = false);
+                 cudaStream_t stream, const int32_t* contextOf = nullptr);
 
 // x = act(x), in place, n values.
 void activate(StorageType type, Activation act, void* x, int64_t n, cudaStream_t stream);
@@ -57,6 +37,11 @@ void gatherFirstTokens(StorageType type, const void* x, const int32_t* cuSeqLens
 // where hidden % 8 == 0 and both pointers are 16-byte aligned. ModernBERT's classifier_pooling "mean".
 void meanPool(StorageType type, const void* x, const int32_t* cuSeqLens, int32_t count, int hidden, void* out, cudaStream_t stream);
 
+// out[s] = x[cuSeqLens[s + 1] - 1]: the last row of each sequence, rows of rowBytes bytes (any element type: the
+// storage type or an fp32 stream); zeros for an empty sequence. 16-byte copies where both pointers and rowBytes
+// allow.
+void gatherLastRows(const void* x, const int32_t* cuSeqLens, int32_t count, int64_t rowBytes, void* out, cudaStream_t stream);
+
 // logits[s, l] = x[s] . w[l] + b[l] in fp32 (the classifier's last projection, `labels` outputs); b nullptr: no bias.
 void classifierOutput(StorageType type, const void* x, const void* w, const void* b, int32_t count, int hidden, int labels,
                       float* logits, cudaStream_t stream);
@@ -65,10 +50,12 @@ void classifierOutput(StorageType type, const void* x, const void* w, const void
 // paddedTokens) get id 0, type 0 and position 0 (valid rows of every table) and belong to no sequence; sequences
 // [count, paddedCount) are empty (they start and end at the real tokens' end). positions is the forward's own
 // buffer: the forward writes the real tokens' positions and leaves the padding's. Padding rows are computed
-// and ignored (every kernel is row-wise except attention, which stays within each sequence).
+// and ignored (every kernel is row-wise except attention, which stays within each sequence and its context).
+// outContextOf [paddedCount] (a causal model's graphs; nullptr: not written): the batch's contextOf [count], or -1
+// for every sequence where contextOf is nullptr, and -1 for the padding sequences.
 void padGraphBatch(const int32_t* ids, const uint8_t* typeIds, const int32_t* cuSeqLens, int32_t count, int32_t paddedCount,
                    int32_t paddedTokens, int32_t* outIds, uint8_t* outTypeIds, int32_t* outCuSeqLens, int32_t* positions,
-                   cudaStream_t stream);
+                   cudaStream_t stream, const int32_t* contextOf = nullptr, int32_t* outContextOf = nullptr);
 
 // Weights as stored (fp32, fp16 or bf16: srcType 0, 1, 2) -> the storage type, n values.
 void convertWeights(const void* src, int srcType, StorageType type, void* dst, int64_t n, cudaStream_t stream);

@@ -51,6 +51,7 @@ class Bert final : public Model {
 
     info_.hiddenSize = static_cast<int>(H);
     info_.numHeads = static_cast<int>(heads);
+    info_.numKvHeads = static_cast<int>(heads);
     info_.headDim = static_cast<int>(H / heads);
     info_.numLayers = static_cast<int>(layers);
     info_.intermediateSize = static_cast<int>(I);

@@ -11,14 +11,22 @@ namespace {
 
 struct Family {
   const char* architecture;
-  std::unique_ptr<Model> (*create)(const ConfigReader&, const std::string& architecture);
+  std::unique_ptr<Model> (*create)(const ConfigReader&, const std::string& architecture, const ModelOptions&);
 };
 
+// Encoders read config.json only.
+template <std::unique_ptr<Model> (*create)(const ConfigReader&, const std::string&)>
+std::unique_ptr<Model> encoder(const ConfigReader& config, const std::string& architecture, const ModelOptions&) {
+  return create(config, architecture);
+}
+
 const Family kFamilies[] = {
-    {"BertForSequenceClassification", createBert},
-    {"XLMRobertaForSequenceClassification", createBert},
-    {"RobertaForSequenceClassification", createBert},
-    {"ModernBertForSequenceClassification", createModernBert},
+    {"BertForSequenceClassification", encoder<createBert>},
+    {"XLMRobertaForSequenceClassification", encoder<createBert>},
+    {"RobertaForSequenceClassification", encoder<createBert>},
+    {"ModernBertForSequenceClassification", encoder<createModernBert>},
+    {"Qwen3ForCausalLM", createQwen3},
+    {"Qwen3ForSequenceClassification", createQwen3},
 };
 
 }  // namespace
@@ -32,11 +40,11 @@ const std::vector<std::string>& supportedArchitectures() {
   return names;
 }
 
-std::unique_ptr<Model> createModel(const ConfigReader& config) {
+std::unique_ptr<Model> createModel(const ConfigReader& config, const ModelOptions& options) {
   const std::optional<std::vector<std::string>> architectures = config.strings("architectures");
   const std::string architecture = architectures && !architectures->empty() ? (*architectures)[0] : "";
   for (const Family& f : kFamilies) {
-    if (architecture == f.architecture) return f.create(config, architecture);
+    if (architecture == f.architecture) return f.create(config, architecture, options);
   }
   std::string list;
   for (const std::string& a : supportedArchitectures()) list += (list.empty() ? "" : ", ") + a;
@@ -51,6 +59,18 @@ ParamId Model::linear(std::vector<std::string> weights, std::vector<int64_t> row
   d.partRows = std::move(rows);
   d.cols = cols;
   d.biasParts = std::move(biases);
+  params_.push_back(std::move(d));
+  return static_cast<ParamId>(params_.size() - 1);
+}
+
+ParamId Model::pickedRows(const std::string& weight, int64_t sourceRows, int64_t cols, std::vector<int64_t> rows) {
+  ParamDecl d;
+  d.kind = ParamDecl::Kind::Linear;
+  d.parts = {weight};
+  d.partRows = {static_cast<int64_t>(rows.size())};
+  d.cols = cols;
+  d.pickedRows = std::move(rows);
+  d.sourceRows = sourceRows;
   params_.push_back(std::move(d));
   return static_cast<ParamId>(params_.size() - 1);
 }

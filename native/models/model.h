@@ -21,6 +21,11 @@ namespace trt_rerank::models {
 // A weight the model reads. Linear: an nn.Linear, W [sum of partRows, cols] and optional bias, fused from one
 // or more checkpoint tensors stacked by output rows (query | key | value); ops.linear can run a subset of the
 // parts. Table: an embedding [rows, cols], gathered by row. Vector: [rows] (norm weights).
+//
+// Picked rows (a Linear of one part, no bias): the checkpoint tensor is [sourceRows, cols] and the param is its
+// rows pickedRows[0], pickedRows[1], .. in that order (partRows[0] = pickedRows.size()): a decoder reranker's
+// "no" and "yes" rows of a 151k-row LM head. Backends read only those rows from the file. Two params may name
+// the same tensor (tied embeddings: the LM head's rows are rows of embed_tokens).
 struct ParamDecl {
   enum class Kind { Linear, Table, Vector };
   Kind kind = Kind::Vector;
@@ -28,6 +33,8 @@ struct ParamDecl {
   std::vector<int64_t> partRows;       // rows of each part
   int64_t cols = 0;                    // Linear: in features; Table: width; Vector: 1
   std::vector<std::string> biasParts;  // Linear: one [partRows[i]] bias per part, or none
+  std::vector<int64_t> pickedRows;     // Linear of one part: the rows of the stored tensor it takes (see above)
+  int64_t sourceRows = 0;              // with pickedRows: the stored tensor's rows
 
   int64_t rows() const {
     int64_t n = 0;
@@ -54,6 +61,7 @@ struct ModelInfo {
   int hiddenSize = 0;
   int numLayers = 0;
   int numHeads = 0;
+  int numKvHeads = 0;          // K/V heads (grouped-query attention); numHeads for encoders
   int headDim = 0;
   int intermediateSize = 0;
   int vocabSize = 0;
@@ -62,7 +70,17 @@ struct ModelInfo {
   int padTokenId = 0;
   PositionRule positions = PositionRule::Sequential;
   double gemmFlopsPerToken = 0;    // dense-layer FLOPs per token of the full encoder (graph limits, the bench floor)
-  std::string pooling;             // "cls" or "mean"
+  std::string pooling;             // "cls", "mean" or "last"
+  // Causal attention: a token sees only those before it, so a prefix shared by several sequences of a batch can
+  // be computed once (contexts, models/ops.h). Decoders.
+  bool causal = false;
+};
+
+// What a model reads besides config.json (the Reranker passes it from the tokenizer).
+struct ModelOptions {
+  // A causal-LM reranker's label tokens, [no, yes]: its logits are the LM head's rows for them, so the raw score
+  // is logit(yes) - logit(no). Empty for a sequence classifier.
+  std::vector<int32_t> labelTokens;
 };
 
 class Model {
@@ -77,6 +95,8 @@ class Model {
 
  protected:
   ParamId linear(std::vector<std::string> weights, std::vector<int64_t> rows, int64_t cols, std::vector<std::string> biases);
+  // Rows `rows` of the stored [sourceRows, cols] tensor `weight`, as a Linear without bias.
+  ParamId pickedRows(const std::string& weight, int64_t sourceRows, int64_t cols, std::vector<int64_t> rows);
   ParamId table(const std::string& name, int64_t rows, int64_t cols);
   ParamId vector(const std::string& name, int64_t n);
   int buffer(int64_t perToken, int64_t perSequence = 0, bool fp32 = false);
@@ -89,8 +109,9 @@ class Model {
 };
 
 // The model config.json describes, by its architectures[0]. Throws NativeError: ERR_MODEL_UNSUPPORTED for an
-// architecture none of the files here implements, ERR_MODEL_INVALID naming a field that cannot describe a model.
-std::unique_ptr<Model> createModel(const ConfigReader& config);
+// architecture none of the files here implements, ERR_MODEL_INVALID naming a field that cannot describe a model
+// (or a causal-LM reranker without its label tokens).
+std::unique_ptr<Model> createModel(const ConfigReader& config, const ModelOptions& options = {});
 
 // The architectures createModel accepts.
 const std::vector<std::string>& supportedArchitectures();

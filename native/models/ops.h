@@ -5,6 +5,13 @@
 //
 // A forward runs over one packed batch: `tokens` rows, sequence s is rows cuSeqLens[s] .. cuSeqLens[s + 1] - 1
 // (the backend holds the token ids and offsets; the model sees only the shape).
+//
+// Shared prefixes (causal models only, ModelInfo::causal): a batch may give sequence s a context sequence c(s)
+// of the same batch (backend-held contextOf, one level: a context has none itself). s then stands for c's tokens
+// followed by its own: its tokens sit at positions len(c) .. len(c) + len(s) - 1, and its queries attend to c's
+// keys (all of them) before their own. So a prefix every pair of a call shares is computed once per batch
+// (pipeline/scheduler.cc). Every op but attention and the position rule is row-wise and sees nothing of it;
+// contexts are sequences like any other for pooling and logits (their logits are computed and ignored).
 #pragma once
 
 #include <cstdint>
@@ -43,26 +50,30 @@ struct View {
   View firstRows(int64_t count) const { return {data, count, cols, ld, elementBytes}; }
 };
 
-// out [tokens, H] = LayerNorm(words[id] + types[type] + positions[position]): every model normalises its
-// embeddings, so the sum and the norm are one operation (one pass on the GPU).
+// out [tokens, H] = LayerNorm(words[id] + types[type] + positions[position]): encoders normalise their
+// embeddings, so the sum and the norm are one operation (one pass on the GPU). gamma kNoParam: no norm, out is
+// the sum itself (decoders: words[id] alone).
 struct EmbedArgs {
   ParamId words = kNoParam;      // [vocab, H], by token id
   ParamId types = kNoParam;      // [typeVocab, H], by token type id; kNoParam: none
   ParamId positions = kNoParam;  // [maxPositions, H], by the model's position rule; kNoParam: none
-  ParamId gamma = kNoParam;
+  ParamId gamma = kNoParam;      // kNoParam: no norm (beta must be kNoParam too)
   ParamId beta = kNoParam;       // kNoParam: LayerNorm(bias=False)
   float eps = 1e-5f;
   View out;
 };
 
-enum class NormKind { LayerNorm };
+enum class NormKind {
+  LayerNorm,  // (s - mean(s)) / sqrt(var(s) + eps) * gamma + beta
+  RmsNorm,    // s / sqrt(mean(s^2) + eps) * gamma (no beta): LlamaRMSNorm / Qwen3RMSNorm
+};
 
 struct NormArgs {
   View x;                      // [rows, H]
   const View* residual = nullptr;  // s = x + residual when given, else s = x (may be an fp32 buffer)
   const View* sum = nullptr;       // s is written here when given (pre-LN models keep the residual stream; may be fp32)
   ParamId gamma = kNoParam;
-  ParamId beta = kNoParam;     // kNoParam: LayerNorm(bias=False)
+  ParamId beta = kNoParam;     // kNoParam: LayerNorm(bias=False); always kNoParam for RmsNorm
   float eps = 1e-5f;
   NormKind kind = NormKind::LayerNorm;
   View out;                    // norm(s) * gamma + beta; may alias x or residual (not sum)
@@ -71,16 +82,27 @@ struct NormArgs {
 enum class QueryRows {
   All,    // a query per token: q and out have `tokens` rows
   First,  // only each sequence's first token ([CLS]): q and out have one row per sequence
+  Last,   // only each sequence's last token (decoder pooling): q has `tokens` rows (all of them normalised and
+          // rotated as with All, only the last of each sequence read), out one row per sequence
 };
 
-// softmax(q k^T * scale) v per head and sequence, over the keys of the query's own sequence.
+// softmax(q k^T / sqrt(headDim)) v per head and sequence, over the keys of the query's own sequence (and of its
+// context sequence first, if it has one: see the top of this file).
 struct AttentionArgs {
-  View q, k, v;  // k, v: every token's row; heads at columns h * headDim .. + headDim
+  View q, k, v;  // k, v: every token's row; q heads at columns h * headDim .., k and v heads at kvh * headDim ..
   View out;
   int heads = 0;
+  int kvHeads = 0;          // K/V heads (grouped-query attention): query head h reads K/V head h / (heads / kvHeads);
+                            // 0: as many as query heads. heads must be a multiple of it.
   int headDim = 0;
   QueryRows queries = QueryRows::All;
   int window = -1;          // >= 0: only keys j with |i - j| <= window (positions within the sequence)
+  bool causal = false;      // only keys at positions j <= i (a context's keys all precede its sequence's)
+  // Qwen3's q_norm / k_norm: when given, each head of q (qNorm) and of k (kNorm) is RMS-normalised over its headDim
+  // values with weight [headDim] and normEps, in place, before the rotary embedding.
+  ParamId qNorm = kNoParam;
+  ParamId kNorm = kNoParam;
+  float normEps = 1e-6f;
   float ropeTheta = 0.0f;   // > 0: rotary embedding (rotate_half form) on q and k first, in place, at each token's
                             // position under the model's rule (q and k are changed); with QueryRows::First the
                             // CUDA backend takes the sequential rule (first queries at position 0) and refuses others
@@ -108,6 +130,8 @@ class Ops {
   virtual void attention(const AttentionArgs& args) = 0;
   // out [sequences, H] = x's first row of each sequence
   virtual void firstTokens(const View& x, const View& out) = 0;
+  // out [sequences, H] = x's last row of each sequence; x and out may be fp32 buffers (both, or neither)
+  virtual void lastTokens(const View& x, const View& out) = 0;
   // out [sequences, H] = mean of x's rows of each sequence
   virtual void meanPool(const View& x, const View& out) = 0;
   // The batch's logits [sequences, labels] in fp32 = x w^T + b (the classifier's last projection).

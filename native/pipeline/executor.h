@@ -21,13 +21,17 @@
 
 namespace trt_rerank {
 
-// The host memory a slot's next batch is written into (pinned for GPUs): ids and typeIds [tokens], offsets
-// [count + 1] (offsets[0] = 0), dest [count] (arena index of each pair's score).
+// The host memory a slot's next batch is written into (pinned for GPUs), for `count` pairs and `contexts` shared
+// prefixes (limits().sharesPrefixes only; see backend.h): ids and typeIds [tokens], offsets [count + contexts + 1]
+// (offsets[0] = 0; the pairs' sequences first, then the contexts'), dest [count] (arena index of each pair's
+// score), contextOf [count + contexts] (written only when contexts > 0: each sequence's context index or -1).
+// All of them hold maxBatchPairs sequences.
 struct BatchInput {
   int32_t* ids = nullptr;
   uint8_t* typeIds = nullptr;
   int32_t* offsets = nullptr;
   int32_t* dest = nullptr;
+  int32_t* contextOf = nullptr;
 };
 
 // The limits the executor was built with, resolved ('auto' made concrete).
@@ -39,6 +43,7 @@ struct ExecutorLimits {
   int maxLength = 0;             // longest pair, tokens
   int32_t vocabSize = 0;         // ids must be in [0, vocabSize) (0: the backend checks its own)
   bool padsBatches = false;      // a batch costs pairs x its longest pair
+  bool sharesPrefixes = false;   // batches may carry contexts (a causal model on a packed backend)
 };
 
 // What the caller asks for; 0 means 'auto'.
@@ -51,6 +56,7 @@ struct ExecutorOptions {
   bool clampMaxLength = false;  // maxLength is the model's default: lower it to what the backend takes
   int slots = 2;                // GPU executors
   bool warmup = true;           // GPU executors: backend warmup at load
+  bool sharePrefixes = true;    // let the scheduler give batches contexts where the backend takes them
   int device = 0;
 };
 
@@ -73,8 +79,9 @@ class BatchExecutor {
   virtual std::vector<std::pair<std::string, double>> counters() const { return {}; }
 
   virtual BatchInput input(int slot) = 0;
-  // Runs (CPU) or enqueues (GPU) the batch written into input(slot). Throws on failure.
-  virtual void launch(int slot, int32_t count, int64_t tokens, int32_t longest) = 0;
+  // Runs (CPU) or enqueues (GPU) the batch written into input(slot): `count` pairs then `contexts` context
+  // sequences, `tokens` rows in all, the longest sequence `longest` rows. Throws on failure.
+  virtual void launch(int slot, int32_t count, int32_t contexts, int64_t tokens, int32_t longest) = 0;
   // Blocks until the slot's batch has written its scores. Throws on failure (a CUDA error).
   virtual void wait(int slot) = 0;
   // The call owning arena [offset, offset + count): applies `activation` in place, then topK 0: every score in

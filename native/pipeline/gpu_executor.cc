@@ -39,15 +39,17 @@ bool isStickyError(cudaError_t e) {
 }
 
 // One batch's inputs, laid out alike on the host (pinned) and the device:
-// ids [maxTokens] int32 | offsets [maxPairs + 1] int32 | dest [maxPairs] int32 | typeIds [maxTokens] uint8.
+// ids [maxTokens] int32 | offsets [maxPairs + 1] int32 | dest [maxPairs] int32 | contextOf [maxPairs] int32 |
+// typeIds [maxTokens] uint8. maxPairs bounds the sequences of a batch, its contexts included.
 struct StagingLayout {
   int64_t maxTokens;
   int maxPairs;
-  size_t bytes() const { return sizeof(int32_t) * (maxTokens + 2 * static_cast<int64_t>(maxPairs) + 1) + maxTokens; }
+  size_t bytes() const { return sizeof(int32_t) * (maxTokens + 3 * static_cast<int64_t>(maxPairs) + 1) + maxTokens; }
   int32_t* ids(void* base) const { return static_cast<int32_t*>(base); }
   int32_t* offsets(void* base) const { return ids(base) + maxTokens; }
   int32_t* dest(void* base) const { return offsets(base) + maxPairs + 1; }
-  uint8_t* typeIds(void* base) const { return reinterpret_cast<uint8_t*>(dest(base) + maxPairs); }
+  int32_t* contextOf(void* base) const { return dest(base) + maxPairs; }
+  uint8_t* typeIds(void* base) const { return reinterpret_cast<uint8_t*>(contextOf(base) + maxPairs); }
 };
 
 struct Slot {
@@ -90,6 +92,7 @@ class GpuExecutor : public BatchExecutor {
     limits_.arenaPairs = std::max<int64_t>(1, o.arenaPairs);
     limits_.vocabSize = backend_->vocabSize();
     limits_.padsBatches = backend_->padsBatches();
+    limits_.sharesPrefixes = o.sharePrefixes && backend_->sharesPrefixes() && backend_->layout() == InputLayout::Packed;
     maxCallPairs_ = std::max<int64_t>(1, std::min(o.maxCallPairs, limits_.arenaPairs));
 
     const StagingLayout layout{limits_.maxBatchTokens, limits_.maxBatchPairs};
@@ -135,16 +138,16 @@ class GpuExecutor : public BatchExecutor {
 
   BatchInput input(int slot) override {
     void* host = slots_.at(slot)->host.get();
-    return {layout_.ids(host), layout_.typeIds(host), layout_.offsets(host), layout_.dest(host)};
+    return {layout_.ids(host), layout_.typeIds(host), layout_.offsets(host), layout_.dest(host), layout_.contextOf(host)};
   }
 
   // On a failure after part of the batch was enqueued, the stream is drained before the error goes up: the
   // scheduler then frees the slot and may hand its calls' arena ranges to others.
-  void launch(int slot, int32_t count, int64_t tokens, int32_t longest) override {
-    drainOnFailure(slots_.at(slot)->stream.get(), [&] { launchOn(slot, count, tokens, longest); });
+  void launch(int slot, int32_t count, int32_t contexts, int64_t tokens, int32_t longest) override {
+    drainOnFailure(slots_.at(slot)->stream.get(), [&] { launchOn(slot, count, contexts, tokens, longest); });
   }
 
-  void launchOn(int slot, int32_t count, int64_t tokens, int32_t longest) {
+  void launchOn(int slot, int32_t count, int32_t contexts, int64_t tokens, int32_t longest) {
     run([&] {
       Slot& s = *slots_.at(slot);
       void* host = s.host.get();
@@ -154,11 +157,14 @@ class GpuExecutor : public BatchExecutor {
         TRT_RERANK_CUDA_CHECK(cudaMemcpyAsync(to, from, n, cudaMemcpyHostToDevice, stream));
       };
       upload(layout_.ids(dev), layout_.ids(host), sizeof(int32_t) * tokens);
-      upload(layout_.offsets(dev), layout_.offsets(host), sizeof(int32_t) * (count + 1));
+      const int32_t sequences = count + contexts;
+      upload(layout_.offsets(dev), layout_.offsets(host), sizeof(int32_t) * (sequences + 1));
       upload(layout_.dest(dev), layout_.dest(host), sizeof(int32_t) * count);
+      if (contexts > 0) upload(layout_.contextOf(dev), layout_.contextOf(host), sizeof(int32_t) * sequences);
       upload(layout_.typeIds(dev), layout_.typeIds(host), tokens);
       DeviceBatch in;
-      in.count = count;
+      in.count = sequences;  // the contexts' logits land past the pairs' and are not read
+      in.contextOf = contexts > 0 ? layout_.contextOf(dev) : nullptr;
       in.totalTokens = static_cast<int32_t>(tokens);
       in.maxLength = longest;
       in.ids = layout_.ids(dev);

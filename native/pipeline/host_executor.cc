@@ -23,8 +23,10 @@ class HostExecutor : public BatchExecutor {
     limits_.arenaPairs = std::max<int64_t>(1, o.arenaPairs);
     ids_.resize(limits_.maxBatchTokens);
     typeIds_.resize(limits_.maxBatchTokens);
+    limits_.sharesPrefixes = o.sharePrefixes && backend_->sharesPrefixes();
     offsets_.resize(limits_.maxBatchPairs + 1);
     dest_.resize(limits_.maxBatchPairs);
+    contextOf_.resize(limits_.maxBatchPairs);
     logits_.resize(static_cast<size_t>(limits_.maxBatchPairs) * backend_->numLabels());
     raw_.resize(limits_.maxBatchPairs);
     arena_.resize(limits_.arenaPairs);
@@ -35,14 +37,15 @@ class HostExecutor : public BatchExecutor {
   uint64_t memoryBytes() const override { return backend_->memoryBytes() + sizeof(float) * arena_.size(); }
   const ExecutorLimits& limits() const override { return limits_; }
 
-  BatchInput input(int) override { return {ids_.data(), typeIds_.data(), offsets_.data(), dest_.data()}; }
+  BatchInput input(int) override { return {ids_.data(), typeIds_.data(), offsets_.data(), dest_.data(), contextOf_.data()}; }
 
-  void launch(int, int32_t count, int64_t, int32_t) override {
+  void launch(int, int32_t count, int32_t contexts, int64_t, int32_t) override {
     TokenBatch batch;
     batch.ids = ids_.data();
     batch.typeIds = typeIds_.data();
     batch.offsets = offsets_.data();
-    batch.count = count;
+    batch.count = count + contexts;  // the contexts' logits land past the pairs' and are not read
+    batch.contextOf = contexts > 0 ? contextOf_.data() : nullptr;
     if (!backend_->forward(batch, logits_.data(), stop_)) throw NativeError(kErrClosed, "the session was closed while the call ran");
     logitsToScores(logits_.data(), count, backend_->numLabels(), ScoreActivation::None, raw_.data());
     for (int32_t i = 0; i < count; ++i) arena_[dest_[i]] = raw_[i];
@@ -68,7 +71,7 @@ class HostExecutor : public BatchExecutor {
  private:
   std::unique_ptr<Backend> backend_;
   ExecutorLimits limits_;
-  std::vector<int32_t> ids_, offsets_, dest_;
+  std::vector<int32_t> ids_, offsets_, dest_, contextOf_;
   std::vector<uint8_t> typeIds_;
   std::vector<float> logits_, raw_, arena_;
   CancelFlag stop_;

@@ -210,6 +210,12 @@ void Scheduler::emit(std::vector<CallOutcome>& outcomes, const std::vector<uint6
   outcomes.clear();
 }
 
+// The next batch, round-robin over the calls with queued pairs (oldest first, one pair per call per turn), up to
+// the token budget and the pair cap. With limits.sharesPrefixes (a causal model), the pairs of one call that begin
+// alike share a context: the longest prefix they all have with the call's first pair in the batch (at least
+// kMinSharedPrefix tokens, at most each pair's length - 1) is one more sequence of the batch, computed once, and
+// each of them runs only its tokens past it. The budget counts the rows computed: a group of n pairs of lengths
+// l_i sharing P tokens costs P + sum (l_i - P).
 bool Scheduler::fillBatch(int slot, InFlight& batch, int32_t& longest, std::vector<uint64_t>& drained) {
   const BatchInput in = executor_->input(slot);
   const uint64_t seq = nextBatch_;
@@ -217,41 +223,115 @@ bool Scheduler::fillBatch(int slot, InFlight& batch, int32_t& longest, std::vect
   for (auto& [id, call] : calls_) {
     if (call->waiting > 0) queued.push_back(call.get());
   }
-  std::vector<int32_t> taken(queued.size(), 0);
-  int32_t count = 0;
-  int64_t tokens = 0;
+  struct Group {  // one per queued call: the pairs of it in this batch that share a context
+    const int32_t* first = nullptr;  // the call's first pair in the batch
+    int32_t shared = 0;              // tokens all members share with it (valid with 2+ members)
+    int32_t members = 0;
+    int64_t memberTokens = 0;
+    int64_t cost() const { return members < 2 ? memberTokens : memberTokens - static_cast<int64_t>(members - 1) * shared; }
+  };
+  struct Taken {
+    const Chunk* chunk;
+    size_t pair;
+    size_t call;  // index in `queued`
+    bool member;
+  };
+  std::vector<Group> groups(queued.size());
+  std::vector<size_t> cursor(queued.size(), 0);  // each call's chunk being taken from (chunks are popped at the end)
+  std::vector<Taken> taken;
+  std::vector<int32_t> takenOf(queued.size(), 0);
+  int32_t count = 0, contexts = 0;
+  int64_t tokens = 0, cost = 0;  // the pairs' tokens; what the batch computes (the budget)
   longest = 0;
-  in.offsets[0] = 0;
-  for (bool progress = true; progress && count < limits_.maxBatchPairs;) {
+  const bool share = limits_.sharesPrefixes && !limits_.padsBatches;
+  for (bool progress = true; progress && count + contexts < limits_.maxBatchPairs;) {
     progress = false;
-    for (size_t c = 0; c < queued.size() && count < limits_.maxBatchPairs; ++c) {
+    for (size_t c = 0; c < queued.size() && count + contexts < limits_.maxBatchPairs; ++c) {
       Call& call = *queued[c];
-      if (call.waiting == 0) continue;
-      Chunk& chunk = call.chunks.front();
+      if (takenOf[c] == call.waiting) continue;
+      Chunk& chunk = call.chunks[cursor[c]];
       const int32_t begin = chunk.offsets[chunk.next];
       const int32_t length = chunk.offsets[chunk.next + 1] - begin;
-      const int32_t newLongest = std::max(longest, length);
-      const int64_t cost = limits_.padsBatches ? static_cast<int64_t>(count + 1) * newLongest : tokens + length;
-      if (cost > limits_.maxBatchTokens) continue;
-      std::memcpy(in.ids + tokens, chunk.ids.data() + begin, sizeof(int32_t) * length);
-      std::memcpy(in.typeIds + tokens, chunk.typeIds.data() + begin, length);
+      const int32_t* ids = chunk.ids.data() + begin;
+      Group& g = groups[c];
+      Group joined = g;
+      bool member = false;
+      if (share && g.members == 0) {
+        joined = {ids, length - 1, 1, length};
+        member = true;
+      } else if (share) {
+        int32_t common = 0;
+        const int32_t limit = std::min(g.shared, length - 1);
+        while (common < limit && ids[common] == g.first[common]) ++common;
+        const bool roomForContext = g.members >= 2 || count + contexts + 2 <= limits_.maxBatchPairs;
+        if (common >= kMinSharedPrefix && roomForContext) {
+          joined = {g.first, common, g.members + 1, g.memberTokens + length};
+          member = true;
+        }
+      }
+      int64_t newCost = 0;
+      if (limits_.padsBatches) newCost = static_cast<int64_t>(count + 1) * std::max(longest, length);
+      else if (member) newCost = cost - g.cost() + joined.cost();
+      else newCost = cost + length;
+      if (newCost > limits_.maxBatchTokens) continue;
+      if (member) {
+        if (g.members == 1) ++contexts;  // the group now has a context
+        g = joined;
+      }
+      taken.push_back({&chunk, chunk.next, c, member});
       in.dest[count] = static_cast<int32_t>(call.arenaOffset + chunk.docs[chunk.next]);
+      ++count;
+      cost = newCost;
       tokens += length;
-      in.offsets[++count] = static_cast<int32_t>(tokens);
-      longest = newLongest;
-      ++taken[c];
-      --call.waiting;
-      call.waitingTokens -= length;
-      if (++chunk.next + 1 == chunk.offsets.size()) call.chunks.pop_front();
+      if (limits_.padsBatches) longest = std::max(longest, length);
+      ++takenOf[c];
+      if (++chunk.next + 1 == chunk.offsets.size()) ++cursor[c];
       progress = true;
     }
   }
   if (count == 0) return false;
+  // Write the batch: each pair (a member of a group with a context: only its tokens past the shared ones), then the
+  // contexts, each its group's shared tokens.
+  std::vector<int32_t> contextIndex(queued.size(), -1);
+  int32_t nextContext = count;
+  for (size_t c = 0; c < queued.size(); ++c) {
+    if (groups[c].members >= 2) contextIndex[c] = nextContext++;
+  }
+  int64_t rows = 0;
+  in.offsets[0] = 0;
+  const auto write = [&](const int32_t* ids, const uint8_t* typeIds, int32_t n, int32_t sequence) {
+    std::memcpy(in.ids + rows, ids, sizeof(int32_t) * n);
+    std::memcpy(in.typeIds + rows, typeIds, n);
+    rows += n;
+    in.offsets[sequence + 1] = static_cast<int32_t>(rows);
+    longest = std::max(longest, n);
+  };
+  for (int32_t i = 0; i < count; ++i) {
+    const Taken& t = taken[static_cast<size_t>(i)];
+    const int32_t begin = t.chunk->offsets[t.pair], end = t.chunk->offsets[t.pair + 1];
+    const int32_t skip = t.member && contextIndex[t.call] >= 0 ? groups[t.call].shared : 0;
+    write(t.chunk->ids.data() + begin + skip, t.chunk->typeIds.data() + begin + skip, end - begin - skip, i);
+    if (contexts > 0) in.contextOf[i] = skip > 0 ? contextIndex[t.call] : -1;
+  }
+  for (size_t c = 0; c < queued.size(); ++c) {
+    if (contextIndex[c] < 0) continue;
+    // The group's first pair is its first member taken: its chunk holds the shared tokens.
+    for (const Taken& t : taken) {
+      if (t.call != c || !t.member) continue;
+      const int32_t begin = t.chunk->offsets[t.pair];
+      write(t.chunk->ids.data() + begin, t.chunk->typeIds.data() + begin, groups[c].shared, contextIndex[c]);
+      in.contextOf[contextIndex[c]] = -1;
+      break;
+    }
+  }
+  if (limits_.padsBatches) cost = static_cast<int64_t>(count) * longest;
   const Clock::time_point now = Clock::now();
   for (size_t c = 0; c < queued.size(); ++c) {
-    if (taken[c] == 0) continue;
     Call& call = *queued[c];
-    call.inFlight += taken[c];
+    while (!call.chunks.empty() && call.chunks.front().next + 1 == call.chunks.front().offsets.size()) call.chunks.pop_front();
+    if (takenOf[c] == 0) continue;
+    call.waiting -= takenOf[c];
+    call.inFlight += takenOf[c];
     if (call.lastBatch != seq) {
       call.lastBatch = seq;
       ++call.batches;
@@ -264,14 +344,17 @@ bool Scheduler::fillBatch(int slot, InFlight& batch, int32_t& longest, std::vect
       call.wantsDrain = false;
       drained.push_back(call.id);
     }
-    batch.calls.emplace_back(calls_.at(call.id), taken[c]);
+    batch.calls.emplace_back(calls_.at(call.id), takenOf[c]);
   }
+  for (const Taken& t : taken) queued[t.call]->waitingTokens -= t.chunk->offsets[t.pair + 1] - t.chunk->offsets[t.pair];
   ++nextBatch_;
   waitingPairs_ -= count;
   waitingTokens_ -= tokens;
   batch.count = count;
+  batch.contexts = contexts;
   batch.tokens = tokens;
-  batch.cost = limits_.padsBatches ? static_cast<int64_t>(count) * longest : tokens;
+  batch.rows = rows;
+  batch.cost = cost;
   return true;
 }
 
@@ -303,14 +386,15 @@ void Scheduler::batchLoop() {
     if (!fillBatch(slot, batch, longest, drained)) continue;
     slotBusy_[slot] = true;
     const int32_t count = batch.count;
-    const int64_t tokens = batch.tokens;
+    const int32_t contexts = batch.contexts;
+    const int64_t tokens = batch.rows;
     inFlight_[slot] = std::move(batch);
     lock.unlock();
     std::vector<CallOutcome> outcomes;
     emit(outcomes, drained);
     std::exception_ptr failure;
     try {
-      executor_->launch(slot, count, tokens, longest);
+      executor_->launch(slot, count, contexts, tokens, longest);
     } catch (...) {
       failure = std::current_exception();
     }
@@ -411,6 +495,8 @@ void Scheduler::completionLoop() {
       if (!failure) {  // batches that ran, counted once they are done
         ++stats_.batches;
         stats_.tokens += done.tokens;
+        stats_.contexts += static_cast<uint64_t>(done.contexts);
+        stats_.sharedTokens += static_cast<uint64_t>(done.tokens - done.rows);
         stats_.batchPairs.observe(done.count);
         stats_.batchTokens.observe(static_cast<double>(done.cost));
         stats_.batchFill.observe(static_cast<double>(done.cost) / static_cast<double>(limits_.maxBatchTokens));

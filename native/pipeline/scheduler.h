@@ -120,11 +120,15 @@ class Scheduler {
     Clock::time_point admitted, started;
     bool hasStarted = false;
   };
+  // The fewest tokens pairs of a call must share for a context (models/ops.h) to be worth one more sequence.
+  static constexpr int32_t kMinSharedPrefix = 8;
   struct InFlight {
     std::vector<std::pair<std::shared_ptr<Call>, int32_t>> calls;  // and how many of its pairs
     int32_t count = 0;
-    int64_t tokens = 0;
-    int64_t cost = 0;  // tokens, or pairs x longest for padding backends
+    int32_t contexts = 0;  // shared-prefix sequences past the pairs (limits.sharesPrefixes)
+    int64_t tokens = 0;  // the pairs' tokens
+    int64_t rows = 0;    // rows the batch computes: tokens less what contexts share
+    int64_t cost = 0;    // rows, or pairs x longest for padding backends
   };
 
   void batchLoop();

@@ -66,6 +66,8 @@ class Window {
 struct SchedulerStats {
   uint64_t calls = 0, failedCalls = 0, rejectedCalls = 0;
   uint64_t pairs = 0, tokens = 0, batches = 0;
+  // Shared prefixes (contexts): sequences run once for several pairs, and the pair tokens they saved computing.
+  uint64_t contexts = 0, sharedTokens = 0;
   uint64_t activeCalls = 0, queuedPairs = 0;
   int64_t maxBatchTokens = 0, maxQueuedPairs = 0;
   int maxBatchPairs = 0;

@@ -53,7 +53,8 @@ describe.skipIf(reason !== '')('CUDA backend numerics against the CPU backend', 
   for (const name of cases) {
     for (const dtype of ['fp16', 'bf16'] as const) {
       it(`${name}, ${dtype}`, async () => {
-        const tolerance = dtype === 'fp16' ? 1e-2 : name.includes('modernbert') ? BF16_PRE_LN_TOLERANCE : 3e-2;
+        // Qwen3 (issue 14): 3e-2 in both storage types, as for its reference (test/gpu/qwen3.test.ts).
+        const tolerance = name.includes('qwen3') ? 3e-2 : dtype === 'fp16' ? 1e-2 : name.includes('modernbert') ? BF16_PRE_LN_TOLERANCE : 3e-2;
         const cpu = await Reranker.load(dirs[name]!, { backend: 'cpu' });
         const gpu = await Reranker.load(dirs[name]!, { backend: 'cuda', dtype });
         try {

@@ -320,7 +320,7 @@ describe('serve: disconnects and shutdown', () => {
 describe('serve: /metrics', () => {
   const hist = (le: number[], counts: number[], sum: number): Histogram => ({ le, counts, sum, count: counts.reduce((a, b) => a + b, 0) });
   const STATS: RerankerStats = {
-    calls: 10, failedCalls: 2, rejectedCalls: 3, pairs: 1234, tokens: 56789, batches: 17, activeCalls: 1, queuedPairs: 40,
+    calls: 10, failedCalls: 2, rejectedCalls: 3, pairs: 1234, tokens: 56789, batches: 17, contexts: 5, sharedTokens: 4321, activeCalls: 1, queuedPairs: 40,
     maxBatchTokens: 16384, maxBatchPairs: 256, maxQueuedPairs: 262144,
     batchFill: hist([0.5, 1], [3, 14, 0], 12.5), batchPairs: hist([1, 2, 4], [1, 2, 3, 11], 300), batchTokens: hist([64, 128], [0, 17, 0], 2000),
     queueSeconds: hist([0.001, 0.01], [5, 4, 3], 0.2), runSeconds: hist([0.01, 0.1], [2, 8, 2], 1.5),
@@ -345,6 +345,7 @@ describe('serve: /metrics', () => {
     expect(v('trt_rerank_request_duration_seconds', 'trt_rerank_request_duration_seconds_count', { route: '/v2/rerank' })).toBe(2);
     expect([v('trt_rerank_pairs_total'), v('trt_rerank_tokens_total'), v('trt_rerank_batches_total'), v('trt_rerank_queue_pairs'), v('trt_rerank_active_calls')])
       .toEqual([1234, 56789, 17, 40, 1]);
+    expect([v('trt_rerank_shared_prefixes_total'), v('trt_rerank_shared_tokens_total')]).toEqual([5, 4321]);
     expect(['ok', 'failed', 'rejected'].map((outcome) => v('trt_rerank_calls_total', undefined, { outcome }))).toEqual([10, 2, 3]);
     const buckets = ['1', '2', '4', '+Inf'].map((le) => v('trt_rerank_batch_pairs', 'trt_rerank_batch_pairs_bucket', { le }));
     expect(buckets).toEqual([1, 3, 6, 17]);

@@ -12,10 +12,9 @@
 #include <vector>
 
 #include "backends/cpu/cpu_ops.h"
+#include "backends/cpu/cpu_weights.h"
 #include "backends/cpu/gemm.h"
 #include "common/errors.h"
-#include "common/half.h"
-#include "common/mapped_file.h"
 #include "common/thread_pool.h"
 
 namespace trt_rerank {
@@ -25,54 +24,6 @@ using cpu::Param;
 using cpu::PackedLinear;
 
 constexpr int64_t kChunkTokens = 4096;
-
-// fp32 values of a checked tensor.
-std::vector<float> readFloats(const MappedFile& file, const TensorRef& t) {
-  const size_t count = t.dtype == WeightDType::F32 ? t.nbytes / 4 : t.nbytes / 2;
-  std::vector<float> out(count);
-  const uint8_t* src = file.data() + t.offset;
-  switch (t.dtype) {
-    case WeightDType::F32:
-#if (defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__) || defined(_WIN32)
-      std::memcpy(out.data(), src, t.nbytes);  // the file's byte order is the host's
-#else
-      for (size_t i = 0; i < count; ++i) out[i] = bitsToFloat(loadLe32(src + 4 * i));
-#endif
-      break;
-    case WeightDType::F16:
-      for (size_t i = 0; i < count; ++i) out[i] = halfToFloat(loadLe16(src + 2 * i));
-      break;
-    case WeightDType::BF16:
-      for (size_t i = 0; i < count; ++i) out[i] = bf16ToFloat(loadLe16(src + 2 * i));
-      break;
-  }
-  return out;
-}
-
-// Every param the model declares, in fp32, checked before each is read.
-std::vector<Param> loadParams(const ModelSpec& spec) {
-  const MappedFile file(spec.weightsPath);  // unmapped when this returns: everything is copied
-  const auto read = [&](const std::string& name, const std::vector<int64_t>& shape) {
-    return readFloats(file, checkedTensor(spec, name, shape, file.size()));
-  };
-  std::vector<Param> params;
-  for (const models::ParamDecl& d : spec.model->params()) {
-    Param p;
-    p.kind = d.kind;
-    p.cols = d.cols;
-    if (d.kind == models::ParamDecl::Kind::Linear) {
-      for (size_t i = 0; i < d.parts.size(); ++i) {
-        const std::vector<float> w = read(d.parts[i], partShape(d, i));
-        const std::vector<float> b = d.biasParts.empty() ? std::vector<float>() : read(d.biasParts[i], biasShape(d, i));
-        p.parts.emplace_back(w.data(), b.empty() ? nullptr : b.data(), static_cast<int>(d.partRows[i]), static_cast<int>(d.cols));
-      }
-    } else {
-      p.values = read(d.parts[0], partShape(d, 0));
-    }
-    params.push_back(std::move(p));
-  }
-  return params;
-}
 
 class CpuBackend final : public Backend {
  public:
@@ -85,6 +36,8 @@ class CpuBackend final : public Backend {
   int numLabels() const override { return model_->info().numLabels; }
   uint64_t memoryBytes() const override { return weightBytes_ + scratchBytes_.load(std::memory_order_relaxed); }
 
+  bool sharesPrefixes() const override { return model_->info().causal; }
+
   bool forward(const TokenBatch& batch, float* logits, const CancelFlag& cancel) override {
     checkBatch(batch, logits);
     if (batch.count == 0) return true;
@@ -93,33 +46,97 @@ class CpuBackend final : public Backend {
       CpuBackend& self;
       ~Recount() { self.scratchBytes_.store(self.ops_.scratchBytes(), std::memory_order_relaxed); }
     } recount{*this};
+    if (batch.contextOf) return forwardWithContexts(batch, logits, cancel);
     const int labels = numLabels();
     for (int32_t first = 0; first < batch.count;) {
       // Whole sequences up to kChunkTokens tokens, at least one.
       int32_t last = first + 1;
-      int32_t longest = batch.offsets[first + 1] - batch.offsets[first];
-      while (last < batch.count && batch.offsets[last + 1] - batch.offsets[first] <= kChunkTokens) {
-        longest = std::max(longest, batch.offsets[last + 1] - batch.offsets[last]);
-        ++last;
-      }
+      while (last < batch.count && batch.offsets[last + 1] - batch.offsets[first] <= kChunkTokens) ++last;
       cuSeqLens_.resize(static_cast<size_t>(last - first) + 1);
       for (int32_t s = first; s <= last; ++s) cuSeqLens_[static_cast<size_t>(s - first)] = batch.offsets[s] - batch.offsets[first];
-      cpu::HostBatch chunk;
-      chunk.ids = batch.ids + batch.offsets[first];
-      chunk.typeIds = batch.typeIds + batch.offsets[first];
-      chunk.cuSeqLens = cuSeqLens_.data();
-      chunk.shape.tokens = batch.offsets[last] - batch.offsets[first];
-      chunk.shape.sequences = last - first;
-      chunk.shape.maxLength = longest;
-      chunk.logits = logits + static_cast<size_t>(first) * labels;
-      ops_.bind(chunk, &cancel);
-      if (cancel.isSet() || !model_->forward(ops_, chunk.shape)) return false;
+      if (!runChunk(batch.ids + batch.offsets[first], batch.typeIds + batch.offsets[first], nullptr, last - first, logits + static_cast<size_t>(first) * labels,
+                    cancel)) {
+        return false;
+      }
       first = last;
     }
     return true;
   }
 
  private:
+  // One chunk: cuSeqLens_ holds its sequences' offsets into ids / typeIds.
+  bool runChunk(const int32_t* ids, const uint8_t* typeIds, const int32_t* contextOf, int32_t sequences, float* logits, const CancelFlag& cancel) {
+    int32_t longest = 0;
+    for (int32_t s = 0; s < sequences; ++s) longest = std::max(longest, cuSeqLens_[s + 1] - cuSeqLens_[s]);
+    cpu::HostBatch chunk;
+    chunk.ids = ids;
+    chunk.typeIds = typeIds;
+    chunk.cuSeqLens = cuSeqLens_.data();
+    chunk.contextOf = contextOf;
+    chunk.shape.tokens = cuSeqLens_[sequences];
+    chunk.shape.sequences = sequences;
+    chunk.shape.maxLength = longest;
+    chunk.logits = logits;
+    ops_.bind(chunk, &cancel);
+    return !cancel.isSet() && model_->forward(ops_, chunk.shape);
+  }
+
+  // A batch with contexts, in chunks that each hold a context with as many of its sequences as fit in
+  // kChunkTokens (at least one; a context whose sequences span chunks is computed in each), copied together.
+  // Rows do not depend on their chunk, so the logits are those of one pass.
+  bool forwardWithContexts(const TokenBatch& batch, float* logits, const CancelFlag& cancel) {
+    const int labels = numLabels();
+    const auto length = [&](int32_t s) { return batch.offsets[s + 1] - batch.offsets[s]; };
+    // Sequences in chunk order: each context's dependents after it; sequences without a context on their own.
+    order_.clear();
+    for (int32_t s = 0; s < batch.count; ++s) {
+      if (batch.contextOf[s] < 0 && !isContext(batch, s)) order_.push_back({s, -1});
+    }
+    for (int32_t c = 0; c < batch.count; ++c) {
+      if (!isContext(batch, c)) continue;
+      for (int32_t s = 0; s < batch.count; ++s) {
+        if (batch.contextOf[s] == c) order_.push_back({s, c});
+      }
+    }
+    for (size_t first = 0; first < order_.size();) {
+      const int32_t context = order_[first].second;
+      chunkIds_.clear();
+      chunkTypes_.clear();
+      chunkContextOf_.clear();
+      chunkSequences_.clear();
+      cuSeqLens_.assign(1, 0);
+      const auto append = [&](int32_t s, int32_t contextIndex) {
+        chunkIds_.insert(chunkIds_.end(), batch.ids + batch.offsets[s], batch.ids + batch.offsets[s + 1]);
+        chunkTypes_.insert(chunkTypes_.end(), batch.typeIds + batch.offsets[s], batch.typeIds + batch.offsets[s + 1]);
+        cuSeqLens_.push_back(cuSeqLens_.back() + length(s));
+        chunkContextOf_.push_back(contextIndex);
+        chunkSequences_.push_back(s);
+      };
+      if (context >= 0) append(context, -1);
+      size_t last = first;
+      while (last < order_.size() && order_[last].second == context &&
+             (last == first || cuSeqLens_.back() + length(order_[last].first) <= kChunkTokens)) {
+        append(order_[last].first, context >= 0 ? 0 : -1);
+        ++last;
+      }
+      const int32_t n = static_cast<int32_t>(chunkSequences_.size());
+      chunkLogits_.resize(static_cast<size_t>(n) * labels);
+      if (!runChunk(chunkIds_.data(), chunkTypes_.data(), context >= 0 ? chunkContextOf_.data() : nullptr, n, chunkLogits_.data(), cancel)) return false;
+      for (int32_t i = 0; i < n; ++i) {
+        std::memcpy(logits + static_cast<size_t>(chunkSequences_[i]) * labels, chunkLogits_.data() + static_cast<size_t>(i) * labels, sizeof(float) * labels);
+      }
+      first = last;
+    }
+    return true;
+  }
+
+  static bool isContext(const TokenBatch& batch, int32_t c) {
+    for (int32_t s = 0; s < batch.count; ++s) {
+      if (batch.contextOf[s] == c) return true;
+    }
+    return false;
+  }
+
   // Every check happens before any work, so a bad batch throws without touching the logits.
   void checkBatch(const TokenBatch& batch, const float* logits) const {
     const models::ModelInfo& info = model_->info();
@@ -129,6 +146,7 @@ class CpuBackend final : public Backend {
       throw std::runtime_error("batch of " + std::to_string(batch.count) + " sequences has a null ids, typeIds, offsets or logits pointer");
     }
     if (batch.offsets[0] != 0) throw std::runtime_error("batch offsets must start at 0, got " + std::to_string(batch.offsets[0]));
+    if (batch.contextOf) checkContexts(batch);
     for (int32_t s = 0; s < batch.count; ++s) {
       const int32_t begin = batch.offsets[s];
       const int32_t end = batch.offsets[s + 1];
@@ -151,11 +169,25 @@ class CpuBackend final : public Backend {
         if (id != info.padTokenId) ++nonPad;
       }
       // Positions used: L (sequential), or the non-pad count (XLM-R numbers only those past its pad row).
-      const int64_t length = static_cast<int64_t>(end) - begin;
+      const int32_t context = batch.contextOf ? batch.contextOf[s] : -1;
+      const int64_t length = static_cast<int64_t>(end) - begin + (context >= 0 ? batch.offsets[context + 1] - batch.offsets[context] : 0);
       const int64_t used = info.positions == models::PositionRule::XlmRoberta ? nonPad : length;
       if (used > info.maxSequenceLength) {
         throw std::runtime_error("sequence " + std::to_string(s) + " of " + std::to_string(length) + " tokens exceeds the model's " +
                                  std::to_string(info.maxSequenceLength) + " positions");
+      }
+    }
+  }
+
+  // contextOf: only for a causal model; each entry -1 or another sequence that has no context itself.
+  void checkContexts(const TokenBatch& batch) const {
+    if (!model_->info().causal) throw std::runtime_error("a batch with contexts needs a causal model; " + model_->info().architecture + " is not");
+    for (int32_t s = 0; s < batch.count; ++s) {
+      const int32_t c = batch.contextOf[s];
+      if (c == -1) continue;
+      if (c < 0 || c >= batch.count || c == s || batch.contextOf[c] != -1) {
+        throw std::runtime_error("sequence " + std::to_string(s) + " has context " + std::to_string(c) +
+                                 ": a context must be another sequence of the batch, with no context of its own");
       }
     }
   }
@@ -167,6 +199,11 @@ class CpuBackend final : public Backend {
   cpu::CpuOps ops_;
   std::mutex forwardMutex_;
   std::vector<int32_t> cuSeqLens_;
+  // forwardWithContexts' chunk: (sequence, its context) in chunk order, and the chunk's copied inputs.
+  std::vector<std::pair<int32_t, int32_t>> order_;
+  std::vector<int32_t> chunkIds_, chunkContextOf_, chunkSequences_;
+  std::vector<uint8_t> chunkTypes_;
+  std::vector<float> chunkLogits_;
   std::atomic<uint64_t> scratchBytes_{0};
 };
 
@@ -174,7 +211,7 @@ class CpuBackend final : public Backend {
 
 std::unique_ptr<Backend> createCpuBackend(const ModelSpec& spec, int numThreads) {
   if (!spec.model) throw NativeError(kErrInvalidArgument, "CPU backend: the model spec has no model");
-  std::vector<Param> params = loadParams(spec);
+  std::vector<Param> params = cpu::loadParams(spec);
   return std::make_unique<CpuBackend>(spec.model, std::move(params), numThreads);
 }
 

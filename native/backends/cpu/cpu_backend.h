@@ -9,10 +9,10 @@
 
 namespace trt_rerank {
 
-// Reads and checks every tensor the model needs from spec.weightsPath, converts them to fp32 (the file is
-// unmapped before this returns) and starts a pool of numThreads threads, the caller of forward()
+// Reads and checks every tensor the model needs from spec.weightFiles (cpu_weights.h), converts them to fp32 (the
+// files are unmapped before this returns) and starts a pool of numThreads threads, the caller of forward()
 // included (numThreads <= 0: std::thread::hardware_concurrency()).
-// Throws std::runtime_error naming the tensor or setting that is missing, misshapen or out of the file.
+// Throws std::runtime_error naming the tensor or setting that is missing, misshapen or out of its file.
 //
 // forward() calls on one backend are serialised; it works on batches of any size: across sequences
 // when there are at least as many sequences as threads, otherwise inside each sequence's products.

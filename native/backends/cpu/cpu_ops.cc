@@ -78,22 +78,29 @@ void CpuOps::bind(const HostBatch& batch, const CancelFlag* cancel) {
   }
   grow(positions_, static_cast<size_t>(b.tokens));
   const models::ModelInfo& info = model_.info();
+  int64_t keys = std::max(b.maxLength, 1);  // a sequence's keys: its own, and its context's before them
   for (int32_t s = 0; s < b.sequences; ++s) {
     const int32_t begin = batch.cuSeqLens[s];
     computePositionIds(info.positions, info.padTokenId, batch.ids + begin, batch.cuSeqLens[s + 1] - begin, positions_.data() + begin);
+    const int32_t c = contextOf(s);
+    if (c < 0) continue;
+    const int32_t offset = batch.cuSeqLens[c + 1] - batch.cuSeqLens[c];  // sequential positions continue the context's
+    for (int32_t t = begin; t < batch.cuSeqLens[s + 1]; ++t) positions_[t] += offset;
+    keys = std::max<int64_t>(keys, offset + batch.cuSeqLens[s + 1] - begin);
   }
-  // Attention blocks see at most a whole sequence of keys.
-  const size_t keys = static_cast<size_t>(std::max(b.maxLength, 1));
   for (AttentionScratch& sc : attention_) {
     grow(sc.keysT, static_cast<size_t>(info.headDim) * keys);
+    if (batch.contextOf) grow(sc.values, static_cast<size_t>(info.headDim) * keys);
     grow(sc.scores, static_cast<size_t>(kQueryBlock) * keys);
   }
+  grow(inverseFrequencies_, static_cast<size_t>(info.headDim / 2 + 1));
 }
 
 uint64_t CpuOps::scratchBytes() const {
   uint64_t total = positions_.size() * sizeof(int32_t);
   for (const auto& b : buffers_) total += b.size() * sizeof(float);
-  for (const AttentionScratch& sc : attention_) total += (sc.keysT.size() + sc.scores.size()) * sizeof(float);
+  for (const AttentionScratch& sc : attention_) total += (sc.keysT.size() + sc.values.size() + sc.scores.size()) * sizeof(float);
+  total += inverseFrequencies_.size() * sizeof(float);
   return total;
 }
 
@@ -135,6 +142,7 @@ void CpuOps::embed(const models::EmbedArgs& a) {
       }
     }
   });
+  if (a.gamma == models::kNoParam) return;  // decoders: the embeddings as they are
   models::NormArgs n;
   n.x = a.out;
   n.gamma = a.gamma;
@@ -180,6 +188,7 @@ void CpuOps::linear(const View& x, models::ParamId w, const View& y, models::Act
 void CpuOps::norm(const models::NormArgs& a) {
   const Param& gamma = param(a.gamma);
   const Param* beta = a.beta == models::kNoParam ? nullptr : &param(a.beta);
+  if (beta && a.kind == models::NormKind::RmsNorm) shapeError("RMSNorm has no bias");
   const int64_t n = a.x.cols;
   pool_.parallelFor((a.x.rows + 15) / 16, [&](int64_t block, int) {
     const int64_t end = std::min<int64_t>(a.x.rows, (block + 1) * 16);
@@ -190,14 +199,20 @@ void CpuOps::norm(const models::NormArgs& a) {
       // read before it is written, so out, sum, x and residual may alias.
       float* s = a.sum ? rowOf(*a.sum, r) : rowOf(a.out, r);
       float* o = rowOf(a.out, r);
-      double total = 0.0;
+      double total = 0.0, squares = 0.0;
       for (int64_t j = 0; j < n; ++j) {
         const float v = residual ? x[j] + residual[j] : x[j];  // the fp32 sum transformers normalises
         s[j] = v;
         total += v;
+        squares += static_cast<double>(v) * v;
+      }
+      if (a.kind == models::NormKind::RmsNorm) {  // Qwen3RMSNorm: weight * (s * rsqrt(mean(s^2) + eps))
+        const double rstd = 1.0 / std::sqrt(squares / n + static_cast<double>(a.eps));
+        for (int64_t j = 0; j < n; ++j) o[j] = static_cast<float>(s[j] * rstd) * gamma.values[j];
+        continue;
       }
       const double mean = total / n;
-      double squares = 0.0;
+      squares = 0.0;
       for (int64_t j = 0; j < n; ++j) {
         const double d = s[j] - mean;
         squares += d * d;
@@ -224,16 +239,33 @@ void CpuOps::gated(const View& x, models::Activation act, const View& out) {
   });
 }
 
-// q and k rotated in place (rotate_half form): inv_freq and the angles in fp32, as transformers computes them
-// even for a float64 model.
-void CpuOps::rotate(const models::AttentionArgs& a) {
+// Before attention, in place: each head of q and k RMS-normalised (Qwen3's q_norm / k_norm, when given), then
+// rotated (rotate_half form, when ropeTheta > 0). inv_freq and the angles in fp32, as transformers computes them
+// even for a float64 model. Query rows: every token's (All, Last) or each sequence's first (First).
+void CpuOps::normaliseAndRotate(const models::AttentionArgs& a) {
   const int d = a.headDim, half = d / 2;
   const bool firstOnly = a.queries == models::QueryRows::First;
-  const float theta = a.ropeTheta;
-  const auto turn = [&](float* x, int32_t position) {
+  const int kvHeads = a.kvHeads > 0 ? a.kvHeads : a.heads;
+  const bool rope = a.ropeTheta > 0.0f;
+  const Param* qNorm = a.qNorm == models::kNoParam ? nullptr : &param(a.qNorm);
+  const Param* kNorm = a.kNorm == models::kNoParam ? nullptr : &param(a.kNorm);
+  if ((qNorm && static_cast<int64_t>(qNorm->values.size()) != d) || (kNorm && static_cast<int64_t>(kNorm->values.size()) != d)) {
+    shapeError("q_norm / k_norm weights must have headDim values");
+  }
+  if (!rope && !qNorm && !kNorm) return;
+  for (int i = 0; i < half && rope; ++i) {
+    inverseFrequencies_[i] = 1.0f / std::pow(a.ropeTheta, static_cast<float>(2 * i) / static_cast<float>(d));
+  }
+  const auto apply = [&](float* x, int32_t position, const Param* weight) {
+    if (weight) {
+      double squares = 0.0;
+      for (int i = 0; i < d; ++i) squares += static_cast<double>(x[i]) * x[i];
+      const double rstd = 1.0 / std::sqrt(squares / d + static_cast<double>(a.normEps));
+      for (int i = 0; i < d; ++i) x[i] = static_cast<float>(x[i] * rstd) * weight->values[i];
+    }
+    if (!rope) return;
     for (int i = 0; i < half; ++i) {
-      const float inv = 1.0f / std::pow(theta, static_cast<float>(2 * i) / static_cast<float>(d));
-      const float angle = inv * static_cast<float>(position);
+      const float angle = inverseFrequencies_[i] * static_cast<float>(position);
       const float c = std::cos(angle), s = std::sin(angle);
       const float x1 = x[i], x2 = x[i + half];
       x[i] = x1 * c - x2 * s;
@@ -244,50 +276,66 @@ void CpuOps::rotate(const models::AttentionArgs& a) {
   pool_.parallelFor((tokens + 63) / 64, [&](int64_t block, int) {
     const int64_t end = std::min<int64_t>(tokens, (block + 1) * 64);
     for (int64_t t = block * 64; t < end; ++t) {
-      for (int h = 0; h < a.heads; ++h) {
-        turn(rowOf(a.k, t) + h * d, positions_[t]);
-        if (!firstOnly) turn(rowOf(a.q, t) + h * d, positions_[t]);
+      for (int h = 0; h < kvHeads; ++h) apply(rowOf(a.k, t) + h * d, positions_[t], kNorm);
+      if (!firstOnly) {
+        for (int h = 0; h < a.heads; ++h) apply(rowOf(a.q, t) + h * d, positions_[t], qNorm);
       }
     }
   });
   if (firstOnly) {
     for (int32_t s = 0; s < batch_.shape.sequences; ++s) {
-      for (int h = 0; h < a.heads; ++h) turn(rowOf(a.q, s) + h * d, positions_[batch_.cuSeqLens[s]]);
+      for (int h = 0; h < a.heads; ++h) apply(rowOf(a.q, s) + h * d, positions_[batch_.cuSeqLens[s]], qNorm);
     }
   }
 }
 
 void CpuOps::attention(const models::AttentionArgs& a) {
-  if (a.ropeTheta > 0.0f) rotate(a);
-  const bool firstOnly = a.queries == models::QueryRows::First;
+  const int kvHeads = a.kvHeads > 0 ? a.kvHeads : a.heads;
+  if (kvHeads <= 0 || a.heads % kvHeads != 0) shapeError("kvHeads must divide heads");
+  if (a.window >= 0 && (a.causal || batch_.contextOf)) shapeError("a sliding window with causal attention or contexts is not implemented");
+  if (batch_.contextOf && !a.causal) shapeError("contexts need causal attention");
+  normaliseAndRotate(a);
+  const bool oneQuery = a.queries != models::QueryRows::All;
   // Tasks: (sequence, head, block of queries), enumerated by index so that nothing is allocated per call.
   const int32_t S = batch_.shape.sequences;
   int64_t blocksPerHead = 1;
-  if (!firstOnly) blocksPerHead = (batch_.shape.maxLength + kQueryBlock - 1) / kQueryBlock;
+  if (!oneQuery) blocksPerHead = (batch_.shape.maxLength + kQueryBlock - 1) / kQueryBlock;
   const int64_t tasks = static_cast<int64_t>(S) * a.heads * blocksPerHead;
   pool_.parallelFor(tasks, [&](int64_t task, int worker) {
     const int64_t block = task % blocksPerHead;
     const int head = static_cast<int>((task / blocksPerHead) % a.heads);
     const int32_t s = static_cast<int32_t>(task / (blocksPerHead * a.heads));
     const int64_t length = batch_.cuSeqLens[s + 1] - batch_.cuSeqLens[s];
-    const int64_t q0 = firstOnly ? 0 : block * kQueryBlock;
-    const int64_t q1 = firstOnly ? 1 : std::min<int64_t>(length, q0 + kQueryBlock);
-    if (q0 < q1) attendBlock(a, s, head, q0, q1, attention_[static_cast<size_t>(worker)]);
+    int64_t q0 = block * kQueryBlock, q1 = std::min<int64_t>(length, q0 + kQueryBlock);
+    if (a.queries == models::QueryRows::First) q0 = 0, q1 = 1;
+    if (a.queries == models::QueryRows::Last) q0 = length - 1, q1 = length;
+    if (q0 >= 0 && q0 < q1) attendBlock(a, s, head, q0, q1, attention_[static_cast<size_t>(worker)]);
   });
 }
 
-// Queries q0 .. q1 - 1 of sequence s (positions within it), one head, against the keys their window reaches.
+// Queries q0 .. q1 - 1 of sequence s (positions within it), one head, against the keys they see. Keys are
+// numbered as the sequence sees them: its context's (if any) first, then its own; j below is that number.
 void CpuOps::attendBlock(const models::AttentionArgs& a, int32_t s, int head, int64_t q0, int64_t q1, AttentionScratch& sc) {
   const int d = a.headDim;
+  const int kvHead = head / (a.heads / (a.kvHeads > 0 ? a.kvHeads : a.heads));
   const int64_t start = batch_.cuSeqLens[s];
   const int64_t length = batch_.cuSeqLens[s + 1] - start;
+  const int32_t c = contextOf(s);
+  const int64_t contextStart = c >= 0 ? batch_.cuSeqLens[c] : 0;
+  const int64_t before = c >= 0 ? batch_.cuSeqLens[c + 1] - contextStart : 0;  // the context's keys
+  const auto keyRow = [&](int64_t j) { return j < before ? contextStart + j : start + (j - before); };
   const bool firstOnly = a.queries == models::QueryRows::First;
-  const int64_t k0 = a.window < 0 ? 0 : std::max<int64_t>(0, q0 - a.window);
-  const int64_t k1 = a.window < 0 ? length : std::min<int64_t>(length, q1 - 1 + a.window + 1);
+  const bool lastOnly = a.queries == models::QueryRows::Last;
+  int64_t k0 = 0, k1 = before + length;
+  if (a.window >= 0) {
+    k0 = std::max<int64_t>(0, q0 - a.window);
+    k1 = std::min<int64_t>(length, q1 - 1 + a.window + 1);
+  }
+  if (a.causal) k1 = std::min(k1, before + q1);
   const int64_t nk = k1 - k0, nq = q1 - q0;
   // keysT [d, nk]: the product below then runs along contiguous rows (b in gemm.h's terms).
   for (int64_t j = 0; j < nk; ++j) {
-    const float* key = rowOf(a.k, start + k0 + j) + head * d;
+    const float* key = rowOf(a.k, keyRow(k0 + j)) + kvHead * d;
     for (int i = 0; i < d; ++i) sc.keysT[static_cast<size_t>(i) * nk + j] = key[i];
   }
   const float* q = (firstOnly ? rowOf(a.q, s) : rowOf(a.q, start + q0)) + head * d;
@@ -296,21 +344,37 @@ void CpuOps::attendBlock(const models::AttentionArgs& a, int32_t s, int head, in
   const float divisor = std::sqrt(static_cast<float>(d));
   for (int64_t r = 0; r < nq; ++r) {
     float* row = scores + r * nk;
+    const int64_t i = q0 + r;
     if (a.window >= 0) {
-      const int64_t i = q0 + r;
       for (int64_t j = 0; j < nk; ++j) {
         if (std::llabs(i - (k0 + j)) > a.window) row[j] = -INFINITY;
       }
     }
+    if (a.causal) {
+      for (int64_t j = before + i + 1 - k0; j < nk; ++j) row[j] = -INFINITY;  // keys after the query
+    }
     scaledSoftmax(row, nk, divisor);
   }
-  float* out = (firstOnly ? rowOf(a.out, s) : rowOf(a.out, start + q0)) + head * d;
-  cpu::gemm(static_cast<int>(nq), d, static_cast<int>(nk), scores, nk, rowOf(a.v, start + k0) + head * d, a.v.ld, out, a.out.ld);
+  float* out = (firstOnly || lastOnly ? rowOf(a.out, s) : rowOf(a.out, start + q0)) + head * d;
+  const float* values = rowOf(a.v, start + k0) + kvHead * d;
+  int64_t ldv = a.v.ld;
+  if (before > 0) {  // two places: gathered, in key order, so the sums run as for the whole sequence
+    for (int64_t j = 0; j < nk; ++j) std::memcpy(sc.values.data() + j * d, rowOf(a.v, keyRow(k0 + j)) + kvHead * d, sizeof(float) * d);
+    values = sc.values.data();
+    ldv = d;
+  }
+  cpu::gemm(static_cast<int>(nq), d, static_cast<int>(nk), scores, nk, values, ldv, out, a.out.ld);
 }
 
 void CpuOps::firstTokens(const View& x, const View& out) {
   for (int32_t s = 0; s < batch_.shape.sequences; ++s) {
     std::memcpy(rowOf(out, s), rowOf(x, batch_.cuSeqLens[s]), sizeof(float) * x.cols);
+  }
+}
+
+void CpuOps::lastTokens(const View& x, const View& out) {
+  for (int32_t s = 0; s < batch_.shape.sequences; ++s) {
+    std::memcpy(rowOf(out, s), rowOf(x, batch_.cuSeqLens[s + 1] - 1), sizeof(float) * x.cols);
   }
 }
 

@@ -24,11 +24,13 @@ struct Param {
   uint64_t bytes() const;
 };
 
-// One packed chunk of a batch, on the host: sequence s is ids[cuSeqLens[s] .. cuSeqLens[s + 1]).
+// One packed chunk of a batch, on the host: sequence s is ids[cuSeqLens[s] .. cuSeqLens[s + 1]), with context
+// sequence contextOf[s] of the same chunk or -1 (contextOf nullptr: none; models/ops.h).
 struct HostBatch {
   const int32_t* ids = nullptr;
   const uint8_t* typeIds = nullptr;
   const int32_t* cuSeqLens = nullptr;
+  const int32_t* contextOf = nullptr;
   models::BatchShape shape;
   float* logits = nullptr;  // [sequences, labels]
 };
@@ -50,6 +52,7 @@ class CpuOps final : public models::Ops {
   void gated(const models::View& x, models::Activation act, const models::View& out) override;
   void attention(const models::AttentionArgs& args) override;
   void firstTokens(const models::View& x, const models::View& out) override;
+  void lastTokens(const models::View& x, const models::View& out) override;
   void meanPool(const models::View& x, const models::View& out) override;
   void logits(const models::View& x, models::ParamId w) override;
 
@@ -57,12 +60,14 @@ class CpuOps final : public models::Ops {
   // One participant's attention working set: a block of queries against a range of keys.
   struct AttentionScratch {
     std::vector<float> keysT;   // [headDim, keys]
+    std::vector<float> values;  // [keys, headDim]: a sequence with a context reads its values from two places
     std::vector<float> scores;  // [queryBlock, keys]
   };
   static constexpr int kQueryBlock = 128;
 
   const Param& param(models::ParamId id) const;
-  void rotate(const models::AttentionArgs& args);
+  void normaliseAndRotate(const models::AttentionArgs& args);
+  int32_t contextOf(int32_t s) const { return batch_.contextOf ? batch_.contextOf[s] : -1; }
   void attendBlock(const models::AttentionArgs& args, int32_t s, int head, int64_t q0, int64_t q1, AttentionScratch& sc);
 
   const models::Model& model_;
@@ -72,6 +77,7 @@ class CpuOps final : public models::Ops {
   const CancelFlag* cancel_ = nullptr;
   std::vector<std::vector<float>> buffers_;  // by BufferDecl id
   std::vector<int32_t> positions_;           // [tokens]
+  std::vector<float> inverseFrequencies_;    // [headDim / 2], RoPE's, for the current attention call
   std::vector<AttentionScratch> attention_;  // one per pool participant
 };
 

@@ -38,12 +38,12 @@
 
 #include "backends/cuda/cublaslt.h"
 #include "backends/cuda/cuda_ops.h"
+#include "backends/cuda/cuda_weights.h"
 #include "backends/cuda/graph_buckets.h"
 #include "common/cuda_check.h"
 #include "common/cuda_resources.h"
 #include "common/errors.h"
 #include "common/graph_cache.h"
-#include "common/mapped_file.h"
 #include "kernels/encoder.cuh"
 
 namespace trt_rerank {
@@ -57,7 +57,6 @@ constexpr double kGraphMaxFlops = 0.5e12;
 // The largest batch warmup() runs directly (past the graphs): larger GEMMs pick among the same kernels, and a
 // batch that large runs long enough that a first run's kernel load is a small part of it.
 constexpr int64_t kWarmupMaxDirectTokens = 65536;
-constexpr int64_t kElementBytes = cuda::kStorageBytes;
 
 // A graph bucket: (pairs, tokens, longest pair) after padding (graph_buckets.h). No per-bucket state: every bucket
 // of a slot replays the same fixed buffers.
@@ -66,16 +65,12 @@ using Graphs = GraphCache<GraphShape>;
 
 struct Slot {
   std::unique_ptr<cuda::CudaOps> ops;
-  // The fixed inputs and logits of this slot's graphs, and the graphs by shape.
-  DeviceBuffer graphIds, graphTypeIds, graphCuSeqLens, graphLogits;
+  // The fixed inputs and logits of this slot's graphs, and the graphs by shape. graphContextOf (causal models only:
+  // every graph reads it, so one graph serves batches with and without contexts) holds the batch's contextOf, or
+  // -1 for each sequence of a batch without contexts and for the padding.
+  DeviceBuffer graphIds, graphTypeIds, graphCuSeqLens, graphLogits, graphContextOf;
   Graphs::Slot graphs;
 };
-
-int64_t elements(const std::vector<int64_t>& shape) {
-  int64_t n = 1;
-  for (int64_t d : shape) n *= d;
-  return n;
-}
 
 class CudaBackend : public DeviceBackend {
  public:
@@ -87,18 +82,26 @@ class CudaBackend : public DeviceBackend {
                                                  std::to_string(m.headDim) + " (use backend 'cpu')");
     }
     if (m.hiddenSize > 4096) throw NativeError(kErrInvalidArgument, "the CUDA backend runs hidden sizes up to 4096, not " + std::to_string(m.hiddenSize));
+    if (m.numKvHeads < 0 || (m.numKvHeads > 0 && m.numHeads % m.numKvHeads != 0)) {  // grouped-query attention
+      throw NativeError(kErrInvalidArgument, "the CUDA backend needs num_key_value_heads to divide num_attention_heads; this model has " +
+                                                 std::to_string(m.numKvHeads) + " and " + std::to_string(m.numHeads));
+    }
     if (m.hiddenSize % 8 != 0 || m.intermediateSize % 8 != 0) {  // 16-byte vector loads in every kernel
       throw NativeError(kErrInvalidArgument, "the CUDA backend needs hidden_size and intermediate_size to be multiples of 8; this model has " +
                                                  std::to_string(m.hiddenSize) + " and " + std::to_string(m.intermediateSize) + " (use backend 'cpu')");
     }
     TRT_RERANK_CUDA_CHECK(cudaSetDevice(options.device));
     gemm_ = std::make_unique<cublaslt::Gemm>();
-    loadParams(spec);
+    cuda::Weights weights = cuda::loadWeights(spec, type_);
+    weights_ = std::move(weights.arena);
+    params_ = std::move(weights.params);
   }
 
   const char* name() const override { return "cuda"; }
   InputLayout layout() const override { return InputLayout::Packed; }
   int numLabels() const override { return model_->info().numLabels; }
+  // A causal model's batches may carry contexts (shared prefixes, models/ops.h): attention and the positions read them.
+  bool sharesPrefixes() const override { return model_->info().causal; }
   int maxBatchSize() const override { return kMaxBatch; }
   // The model's positions bound the pairs (BERT's and XLM-R's position tables; ModernBERT's max_position_embeddings),
   // its embedding table the ids: the pipeline refuses what would read past them.
@@ -108,7 +111,7 @@ class CudaBackend : public DeviceBackend {
     uint64_t bytes = weights_.bytes();
     for (const auto& s : slots_) {
       bytes += s->ops->bytes();
-      for (const DeviceBuffer* b : {&s->graphIds, &s->graphTypeIds, &s->graphCuSeqLens, &s->graphLogits}) bytes += b->bytes();
+      for (const DeviceBuffer* b : {&s->graphIds, &s->graphTypeIds, &s->graphCuSeqLens, &s->graphLogits, &s->graphContextOf}) bytes += b->bytes();
     }
     return bytes;
   }
@@ -143,6 +146,7 @@ class CudaBackend : public DeviceBackend {
         s->graphTypeIds = DeviceBuffer(graphTokens);
         s->graphCuSeqLens = DeviceBuffer(sizeof(int32_t) * (buckets_.count() + 1));
         s->graphLogits = DeviceBuffer(sizeof(float) * buckets_.count() * numLabels());
+        if (sharesPrefixes()) s->graphContextOf = DeviceBuffer(sizeof(int32_t) * buckets_.count());
       }
       slots_.push_back(std::move(s));
     }
@@ -161,6 +165,9 @@ class CudaBackend : public DeviceBackend {
       TRT_RERANK_CUDA_CHECK(cudaMemsetAsync(s.graphIds.get(), 0, sizeof(int32_t) * tokens, stream));
       TRT_RERANK_CUDA_CHECK(cudaMemsetAsync(s.graphTypeIds.get(), 0, tokens, stream));
       TRT_RERANK_CUDA_CHECK(cudaMemsetAsync(s.ops->positions(), 0, sizeof(int32_t) * tokens, stream));
+      if (s.graphContextOf.get() != nullptr) {  // no contexts: every entry -1 (bytes 0xff)
+        TRT_RERANK_CUDA_CHECK(cudaMemsetAsync(s.graphContextOf.get(), 0xff, s.graphContextOf.bytes(), stream));
+      }
       std::vector<int32_t> offsets;
       for (const GraphShape& shape : buckets_.all()) {
         warmupOffsets(shape, offsets);
@@ -190,7 +197,8 @@ class CudaBackend : public DeviceBackend {
     if (!buckets_.shapeOf(batch.count, batch.totalTokens, batch.maxLength, shape)) return forward(batch, logits, stream, s);
     const int32_t count = std::get<0>(shape), tokens = std::get<1>(shape);
     kernels::padGraphBatch(batch.ids, batch.typeIds, batch.cuSeqLens, batch.count, count, tokens, s.graphIds.get<int32_t>(),
-                           s.graphTypeIds.get<uint8_t>(), s.graphCuSeqLens.get<int32_t>(), s.ops->positions(), stream);
+                           s.graphTypeIds.get<uint8_t>(), s.graphCuSeqLens.get<int32_t>(), s.ops->positions(), stream, batch.contextOf,
+                           s.graphContextOf.get<int32_t>());
     const DeviceBatch padded = graphBatch(s, shape);
     float* paddedLogits = s.graphLogits.get<float>();
     const auto direct = [&] { forward(padded, paddedLogits, stream, s); };
@@ -211,6 +219,7 @@ class CudaBackend : public DeviceBackend {
     tokens.ids = batch.ids;
     tokens.typeIds = batch.typeIds;
     tokens.cuSeqLens = batch.cuSeqLens;
+    tokens.contextOf = batch.contextOf;
     tokens.logits = logits;
     models::BatchShape shape;
     shape.tokens = batch.totalTokens;
@@ -236,6 +245,7 @@ class CudaBackend : public DeviceBackend {
     padded.ids = s.graphIds.get<int32_t>();
     padded.typeIds = s.graphTypeIds.get<uint8_t>();
     padded.cuSeqLens = s.graphCuSeqLens.get<int32_t>();
+    padded.contextOf = s.graphContextOf.get<int32_t>();  // nullptr but for causal models
     return padded;
   }
 
@@ -282,60 +292,6 @@ class CudaBackend : public DeviceBackend {
       batch.cuSeqLens = offsets.get<int32_t>();
       forward(batch, logits.get<float>(), stream, s);
       TRT_RERANK_CUDA_CHECK(cudaStreamSynchronize(stream));
-    }
-  }
-
-  // Every param in one arena, each 256-byte aligned: a Linear's weight parts back to back ([sum rows, cols]),
-  // then its bias parts; weights converted to the storage type on the device.
-  void loadParams(const ModelSpec& spec) {
-    const auto& decls = model_->params();
-    MappedFile file(spec.weightsPath);
-    // Check every tensor (name, shape, bytes, bounds) before anything is allocated.
-    int64_t total = 0;
-    uint64_t largest = 0;
-    const auto aligned = [](int64_t n) { return (n + 127) / 128 * 128; };
-    for (const models::ParamDecl& d : decls) {
-      int64_t weights = 0, biases = 0;
-      for (size_t i = 0; i < d.parts.size(); ++i) {
-        const TensorRef& t = checkedTensor(spec, d.parts[i], partShape(d, i), file.size());
-        weights += elements(t.shape);
-        largest = std::max(largest, t.nbytes);
-      }
-      for (size_t i = 0; i < d.biasParts.size(); ++i) {
-        const TensorRef& t = checkedTensor(spec, d.biasParts[i], biasShape(d, i), file.size());
-        biases += elements(t.shape);
-        largest = std::max(largest, t.nbytes);
-      }
-      total += aligned(weights) + aligned(biases);
-    }
-    weights_ = DeviceBuffer(kElementBytes * total);
-    DeviceBuffer staging(largest);
-    CudaStream stream;
-    char* next = weights_.get<char>();
-    const auto upload = [&](const std::vector<std::string>& names, const std::vector<std::vector<int64_t>>& shapes) -> const void* {
-      char* start = next;
-      for (size_t i = 0; i < names.size(); ++i) {
-        const TensorRef& t = checkedTensor(spec, names[i], shapes[i], file.size());
-        TRT_RERANK_CUDA_CHECK(cudaMemcpyAsync(staging.get(), file.data() + t.offset, t.nbytes, cudaMemcpyHostToDevice, stream.get()));
-        kernels::convertWeights(staging.get(), t.dtype == WeightDType::F32 ? 0 : t.dtype == WeightDType::F16 ? 1 : 2, type_, next, elements(t.shape),
-                                stream.get());
-        TRT_RERANK_CUDA_CHECK(cudaStreamSynchronize(stream.get()));  // staging is reused by the next tensor
-        next += kElementBytes * elements(t.shape);
-      }
-      next = start + kElementBytes * aligned((next - start) / kElementBytes);
-      return start;
-    };
-    for (const models::ParamDecl& d : decls) {
-      cuda::Param p;
-      p.kind = d.kind;
-      p.partRows = d.partRows;
-      p.cols = d.cols;
-      std::vector<std::vector<int64_t>> shapes, biasShapes;
-      for (size_t i = 0; i < d.parts.size(); ++i) shapes.push_back(partShape(d, i));
-      for (size_t i = 0; i < d.biasParts.size(); ++i) biasShapes.push_back(biasShape(d, i));
-      p.data = upload(d.parts, shapes);
-      p.bias = d.biasParts.empty() ? nullptr : upload(d.biasParts, biasShapes);
-      params_.push_back(p);
     }
   }
 

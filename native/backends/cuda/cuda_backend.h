@@ -16,7 +16,7 @@ struct CudaBackendOptions {
   bool cudaGraphs = true;   // replay a CUDA graph per padded shape for small batches (cuda_backend.cc)
 };
 
-// Reads the weights from spec.weightsPath onto the device, converted to the storage type. Throws NativeError
+// Reads the weights from spec.weightFiles onto the device, converted to the storage type (cuda_weights.h). Throws NativeError
 // for what it cannot run (head size, hidden size) and when cuBLASLt is missing.
 std::unique_ptr<DeviceBackend> makeCudaBackend(const ModelSpec& spec, const CudaBackendOptions& options);
 

@@ -5,6 +5,7 @@
 #include "common/cuda_check.h"
 #include "common/errors.h"
 #include "kernels/attention.cuh"
+#include "kernels/norm.cuh"
 #include "kernels/rotary.cuh"
 
 namespace trt_rerank::cuda {
@@ -76,13 +77,17 @@ models::View CudaOps::buffer(int id, int64_t rows, int64_t cols, int64_t offset)
 void CudaOps::embed(const models::EmbedArgs& a) {
   requireStorage(a.out, "embed");
   const models::ModelInfo& info = model_.info();
+  if (tokens_.contextOf != nullptr && info.positions != models::PositionRule::Sequential) shapeError("contexts need the sequential position rule");
   kernels::positionIds(tokens_.ids, tokens_.cuSeqLens, shape_.sequences, info.padTokenId, info.positions == models::PositionRule::XlmRoberta,
-                       positions_.get<int32_t>(), stream_);
+                       positions_.get<int32_t>(), stream_, tokens_.contextOf);
   const void* types = a.types == models::kNoParam ? nullptr : param(a.types).data;
   const void* positions = a.positions == models::kNoParam ? nullptr : param(a.positions).data;
+  const void* gamma = a.gamma == models::kNoParam ? nullptr : param(a.gamma).data;  // none: the sum alone (decoders)
   const void* beta = a.beta == models::kNoParam ? nullptr : param(a.beta).data;
+  if (gamma == nullptr && beta != nullptr) shapeError("an embedding bias without its norm weight");
+  if (a.out.rows != shape_.tokens || !contiguous(a.out)) shapeError("embed writes a contiguous row per token");
   kernels::embeddingLayerNorm(type_, tokens_.ids, tokens_.typeIds, positions_.get<int32_t>(), shape_.tokens, static_cast<int>(a.out.cols),
-                              param(a.words).data, positions, types, param(a.gamma).data, beta, a.eps, a.out.data, stream_);
+                              param(a.words).data, positions, types, gamma, beta, a.eps, a.out.data, stream_);
 }
 
 void CudaOps::linear(const models::View& x, models::ParamId w, const models::View& y, models::Activation act, int firstPart, int parts) {
@@ -113,11 +118,25 @@ void CudaOps::linear(const models::View& x, models::ParamId w, const models::Vie
 void CudaOps::norm(const models::NormArgs& a) {
   requireStorage(a.x, "norm's input");
   requireStorage(a.out, "norm's output");
-  const void* beta = a.beta == models::kNoParam ? nullptr : param(a.beta).data;
-  const bool residualFloat = a.residual && a.residual->elementBytes == 4;
-  const bool sumFloat = a.sum && a.sum->elementBytes == 4;
-  kernels::residualLayerNorm(type_, a.x.data, a.residual ? a.residual->data : nullptr, a.x.rows, static_cast<int>(a.x.cols), param(a.gamma).data,
-                             beta, a.eps, a.out.data, stream_, a.sum ? a.sum->data : nullptr, residualFloat, sumFloat);
+  for (const models::View* v : {&a.x, a.residual, a.sum, &a.out}) {
+    if (v != nullptr && (v->rows != a.x.rows || v->cols != a.x.cols || !contiguous(*v))) shapeError("norm's operands must be alike contiguous [rows, hidden]");
+  }
+  if (a.kind == models::NormKind::RmsNorm && a.beta != models::kNoParam) shapeError("RMSNorm has no bias");
+  kernels::ResidualNormArgs n;
+  n.type = type_;
+  n.kind = a.kind == models::NormKind::RmsNorm ? kernels::NormType::Rms : kernels::NormType::Layer;
+  n.x = a.x.data;
+  n.residual = a.residual ? a.residual->data : nullptr;
+  n.residualFloat = a.residual && a.residual->elementBytes == 4;
+  n.sum = a.sum ? a.sum->data : nullptr;
+  n.sumFloat = a.sum && a.sum->elementBytes == 4;
+  n.rows = a.x.rows;
+  n.hidden = static_cast<int>(a.x.cols);
+  n.gamma = param(a.gamma).data;
+  n.beta = a.beta == models::kNoParam ? nullptr : param(a.beta).data;
+  n.eps = a.eps;
+  n.out = a.out.data;
+  kernels::residualNorm(n, stream_);
 }
 
 void CudaOps::gated(const models::View& x, models::Activation act, const models::View& out) {
@@ -127,23 +146,60 @@ void CudaOps::gated(const models::View& x, models::Activation act, const models:
   kernels::gatedActivation(type_, kernelActivation(act), x.data, x.rows, out.cols, out.data, stream_);
 }
 
+// Rotary embeddings (and Qwen3's per-head norms before them) in place on q and k first, then the attention
+// kernel: every query (All), or one per sequence (First: q is one row per sequence; Last: q has every token's).
 void CudaOps::attention(const models::AttentionArgs& a) {
   for (const models::View* v : {&a.q, &a.k, &a.v, &a.out}) requireStorage(*v, "attention");
+  const int kvHeads = a.kvHeads > 0 ? a.kvHeads : a.heads;
+  if (a.heads < 1 || a.heads % kvHeads != 0) shapeError(std::to_string(kvHeads) + " K/V heads do not divide " + std::to_string(a.heads) + " heads");
   const bool firstOnly = a.queries == models::QueryRows::First;
-  if (a.ropeTheta > 0.0f) {
+  const int64_t perSequence = a.queries == models::QueryRows::All ? shape_.tokens : shape_.sequences;
+  if (a.q.rows != (firstOnly ? shape_.sequences : shape_.tokens) || a.k.rows != shape_.tokens || a.v.rows != shape_.tokens ||
+      a.out.rows != perSequence || a.q.cols != static_cast<int64_t>(a.heads) * a.headDim || a.out.cols != a.q.cols ||
+      a.k.cols != static_cast<int64_t>(kvHeads) * a.headDim || a.v.cols != a.k.cols) {
+    shapeError("attention views do not match the batch and the heads");
+  }
+  if (a.v.ld != a.k.ld) shapeError("keys and values need one row stride");
+  const bool headNorm = a.qNorm != models::kNoParam || a.kNorm != models::kNoParam;
+  if (headNorm || a.ropeTheta > 0.0f) {
     // Queries of first tokens sit at position 0 under the sequential rule, where the rotation is the identity:
     // only the keys turn then.
-    if (firstOnly && model_.info().positions != models::PositionRule::Sequential) {
-      shapeError("rotary embeddings on first-token queries need the sequential position rule");
+    if (firstOnly && (headNorm || model_.info().positions != models::PositionRule::Sequential)) {
+      shapeError("rotary embeddings on first-token queries need the sequential position rule, and no q / k norms");
     }
-    // q and k are columns of one fused q|k|v buffer for all-token queries (one rotary pass over both).
     if (firstOnly) {
       kernels::rotaryEmbedding(type_, a.k.data, shape_.tokens, a.k.ld, a.heads, 0, a.headDim, positions_.get<int32_t>(), a.ropeTheta, stream_,
-                               /*rotateQ=*/false);
+                               /*rotateQ=*/false, kvHeads);
     } else {
-      if (a.q.ld != a.k.ld) shapeError("rotary embedding needs q and k in one buffer");
+      // q and k are columns of one fused q|k|v buffer for all-token queries (one pass over both).
       const int64_t kOffset = (static_cast<const char*>(a.k.data) - static_cast<const char*>(a.q.data)) / kStorageBytes;
-      kernels::rotaryEmbedding(type_, a.q.data, shape_.tokens, a.q.ld, a.heads, kOffset, a.headDim, positions_.get<int32_t>(), a.ropeTheta, stream_);
+      if (a.q.ld != a.k.ld || kOffset < 0) shapeError("rotary embedding needs q and k in one buffer, k after q");
+      if (headNorm) {
+        const auto weight = [&](models::ParamId id) -> const void* {
+          if (id == models::kNoParam) return nullptr;
+          const Param& p = param(id);
+          if (p.kind != models::ParamDecl::Kind::Vector || p.partRows.empty() || p.partRows[0] != a.headDim) shapeError("q / k norm weights are [headDim]");
+          return p.data;
+        };
+        kernels::HeadNormRotaryArgs r;
+        r.type = type_;
+        r.qkv = a.q.data;
+        r.tokens = shape_.tokens;
+        r.stride = a.q.ld;
+        r.qHeads = a.heads;
+        r.kHeads = kvHeads;
+        r.kOffset = kOffset;
+        r.headDim = a.headDim;
+        r.positions = positions_.get<int32_t>();
+        r.qWeight = weight(a.qNorm);
+        r.kWeight = weight(a.kNorm);
+        r.eps = a.normEps;
+        r.theta = a.ropeTheta;
+        kernels::headNormRotary(r, stream_);
+      } else {
+        kernels::rotaryEmbedding(type_, a.q.data, shape_.tokens, a.q.ld, a.heads, kOffset, a.headDim, positions_.get<int32_t>(), a.ropeTheta,
+                                 stream_, /*rotateQ=*/true, kvHeads);
+      }
     }
   }
   kernels::AttentionArgs k;
@@ -155,20 +211,32 @@ void CudaOps::attention(const models::AttentionArgs& a) {
   k.qStride = a.q.ld;
   k.kvStride = a.k.ld;
   k.outStride = a.out.ld;
-  if (a.v.ld != a.k.ld) shapeError("keys and values need one row stride");
   k.cuSeqLens = tokens_.cuSeqLens;
+  k.contextOf = tokens_.contextOf;
   k.count = shape_.sequences;
   k.maxLength = shape_.maxLength;
   k.heads = a.heads;
+  k.kvHeads = kvHeads;
   k.headDim = a.headDim;
-  k.oneQueryPerSequence = firstOnly;
+  k.queries = firstOnly ? kernels::AttentionQueries::First
+              : a.queries == models::QueryRows::Last ? kernels::AttentionQueries::Last
+                                                     : kernels::AttentionQueries::All;
   k.window = a.window;
+  k.causal = a.causal;
   kernels::attention(k, stream_);
 }
 
 void CudaOps::firstTokens(const models::View& x, const models::View& out) {
   requireStorage(x, "firstTokens");
   kernels::gatherFirstTokens(type_, x.data, tokens_.cuSeqLens, shape_.sequences, static_cast<int>(x.cols), out.data, stream_);
+}
+
+void CudaOps::lastTokens(const models::View& x, const models::View& out) {
+  if (x.elementBytes != out.elementBytes || x.cols != out.cols || x.rows != shape_.tokens || out.rows != shape_.sequences || !contiguous(x) ||
+      !contiguous(out)) {
+    shapeError("lastTokens: x [tokens, H] and out [sequences, H] of one element type");
+  }
+  kernels::gatherLastRows(x.data, tokens_.cuSeqLens, shape_.sequences, x.cols * x.elementBytes, out.data, stream_);
 }
 
 void CudaOps::meanPool(const models::View& x, const models::View& out) {

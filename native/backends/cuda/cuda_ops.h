@@ -34,6 +34,7 @@ struct DeviceTokens {
   const int32_t* ids = nullptr;
   const uint8_t* typeIds = nullptr;
   const int32_t* cuSeqLens = nullptr;
+  const int32_t* contextOf = nullptr;  // [sequences]: each sequence's context or -1 (models/ops.h); nullptr: none
   float* logits = nullptr;  // [sequences, labels]
 };
 
@@ -55,6 +56,7 @@ class CudaOps final : public models::Ops {
   void gated(const models::View& x, models::Activation act, const models::View& out) override;
   void attention(const models::AttentionArgs& args) override;
   void firstTokens(const models::View& x, const models::View& out) override;
+  void lastTokens(const models::View& x, const models::View& out) override;
   void meanPool(const models::View& x, const models::View& out) override;
   void logits(const models::View& x, models::ParamId w) override;
 
