@@ -6,14 +6,15 @@ bf16 on the GPU: the yardstick for the CUDA backend's own tolerances (test/gpu/c
 
 For each model: every pair of test/fixtures/reference/<model>.json, alone (no padding), through
 AutoModelForSequenceClassification in fp16 and bf16 (SDPA, CUDA); prints the largest |raw score - reference raw
-score| (raw: the logit, or logit1 - logit0 for two labels) per dtype.
+score| (raw: the logit, or logit1 - logit0 for two labels) per dtype. Qwen3 fixtures (tools/make_qwen3_reference.py,
+"architecture" Qwen3ForCausalLM): AutoModelForCausalLM, raw = logit(yes) - logit(no) at the last position.
 """
 import json
 import os
 import sys
 
 import torch
-from transformers import AutoModelForSequenceClassification
+from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification
 
 
 def raw(logits):
@@ -28,7 +29,9 @@ def main():
         pairs = [p for c in ref["cases"] for p in c["pairs"] if "logits" in p]
         line = [name, "%d pairs" % len(pairs)]
         for dtype in (torch.float16, torch.bfloat16):
-            model = AutoModelForSequenceClassification.from_pretrained(os.path.join(models_root, name), dtype=dtype, attn_implementation="sdpa")
+            causal_lm = ref.get("architecture") == "Qwen3ForCausalLM"
+            cls = AutoModelForCausalLM if causal_lm else AutoModelForSequenceClassification
+            model = cls.from_pretrained(os.path.join(models_root, name), dtype=dtype, attn_implementation="sdpa")
             model = model.cuda().eval()
             with_types = getattr(model.config, "type_vocab_size", None) is not None
             worst = 0.0
@@ -36,7 +39,11 @@ def main():
                 for p in pairs:
                     ids = torch.tensor([p["ids"]], device="cuda")
                     extra = {"token_type_ids": torch.tensor([p["type_ids"]], device="cuda")} if with_types else {}
-                    got = model(input_ids=ids, **extra).logits[0].float().tolist()
+                    if causal_lm:
+                        row = model(input_ids=ids, logits_to_keep=1).logits[0, -1].float()
+                        got = [row[i].item() for i in ref["labelTokenIds"]]
+                    else:
+                        got = model(input_ids=ids, **extra).logits[0].float().tolist()
                     worst = max(worst, abs(raw(got) - raw(p["logits"])))
             line.append("%s %.2e" % (str(dtype).replace("torch.", ""), worst))
         print("  ".join(line))

@@ -325,6 +325,8 @@ bool Scheduler::fillBatch(int slot, InFlight& batch, int32_t& longest, std::vect
     }
   }
   if (limits_.padsBatches) cost = static_cast<int64_t>(count) * longest;
+  // Before any chunk is popped below: `taken` points into the chunks.
+  for (const Taken& t : taken) queued[t.call]->waitingTokens -= t.chunk->offsets[t.pair + 1] - t.chunk->offsets[t.pair];
   const Clock::time_point now = Clock::now();
   for (size_t c = 0; c < queued.size(); ++c) {
     Call& call = *queued[c];
@@ -346,7 +348,6 @@ bool Scheduler::fillBatch(int slot, InFlight& batch, int32_t& longest, std::vect
     }
     batch.calls.emplace_back(calls_.at(call.id), takenOf[c]);
   }
-  for (const Taken& t : taken) queued[t.call]->waitingTokens -= t.chunk->offsets[t.pair + 1] - t.chunk->offsets[t.pair];
   ++nextBatch_;
   waitingPairs_ -= count;
   waitingTokens_ -= tokens;

@@ -236,7 +236,8 @@ describe.skipIf(reason !== '')('GPU pipeline (gpu-test backend)', () => {
 
   it('concurrent requests share batches and each gets its own scores', async () => {
     for (const concurrency of [1, 2]) {
-      const session = await load({ maxLength: 64, concurrency });
+      // A slow first batch (spinPerToken: ~2 ms on an H200), so that every submit lands while it runs.
+      const session = await load({ maxLength: 64, concurrency, spinPerToken: 1_000_000 });
       try {
         const sets = Array.from({ length: 16 }, () => randomPairs(25, 50));
         const before = session.stats()!.batches;

@@ -107,7 +107,8 @@ export function schedulerSuite(backend: Pick<LoadOptions, 'backend' | 'threads'>
       const r = await load({ maxBatchSize: 8 });
       try {
         const order: string[] = [];
-        const large = r.score('large', docsOf(slow, 'L')).then(() => order.push('large'));
+        // 4 x slow: on an H200 a tiny-bert call of `slow` documents could end before the small call was even tokenized.
+        const large = r.score('large', docsOf(4 * slow, 'L')).then(() => order.push('large'));
         await until(() => r.stats().batches >= 3, 'the large call to start');
         let timings: CallTimings | undefined;
         await r.score('small', docsOf(4, 'S'), { onTimings: (t) => (timings = t) }).then(() => order.push('small'));

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadAddon } from '../../lib/binding/loader.js';
 import type { NativeSession } from '../../lib/binding/native.js';
+import { Reranker } from '../../lib/index.js';
 import { readModelConfig } from '../../lib/model/config.js';
 import { planModel } from '../../lib/model/plan.js';
 import type { TinyModelName } from '../../lib/tiny-models/generate.js';
@@ -64,7 +65,7 @@ async function openSession(name: TinyModelName, options: Record<string, unknown>
   const json = JSON.parse(await readFile(join(dirs[name], 'tokenizer.json'), 'utf8')) as { model: { vocab: Record<string, number> } };
   const modelOptions = { labelTokenIds: [json.model.vocab.no!, json.model.vocab.yes!] };
   const config = await readModelConfig(dirs[name], modelOptions);
-  return loadAddon().loadSession(await planModel(dirs[name], config, modelOptions), { backend: 'cpu', threads: 2, ...options });
+  return loadAddon().loadSession(await planModel(dirs[name], config, modelOptions), { backend: 'cpu', threads: 2, maxLength: 8192, ...options });
 }
 
 describe('the Qwen3 model layer', () => {
@@ -147,6 +148,24 @@ describe.each(MODELS)('%s on the CPU', (name) => {
       });
     }
     expect(compared).toBeGreaterThan(200);
+    expect(worst).toBeLessThan(TOLERANCE);
+  });
+
+  it('Reranker.score from text, as the model card scores it: its ids, instruction default and per call, truncation', async () => {
+    if (!fixture) throw new Error(`no ${fixturePath(name)}`);
+    let worst = 0;
+    for (const maxLength of [...new Set(fixture.cases.map((c) => c.maxLength))]) {
+      const reranker = await Reranker.load(dirs[name], { backend: 'cpu', maxLength, threads: 2 });
+      try {
+        for (const c of fixture.cases.filter((x) => x.maxLength === maxLength)) {
+          const instruction = fixture.instructions[c.instruction];
+          const scores = await reranker.score(fixture.queries[c.query]!, fixture.docs, { activation: 'none', ...(instruction ? { instruction } : {}) });
+          c.pairs.forEach((p, i) => (worst = Math.max(worst, Math.abs(scores[i]! - rawScore(p.logits)))));
+        }
+      } finally {
+        await reranker.close();
+      }
+    }
     expect(worst).toBeLessThan(TOLERANCE);
   });
 });
