@@ -12,7 +12,7 @@ export const SERVE_USAGE = `Usage:
   trt-rerank serve --model DIR [--host ${SERVER_DEFAULTS.host}] [--port ${SERVER_DEFAULTS.port}] [--model-name NAME]
       [--backend auto|tensorrt|cuda|cpu] [--device N] [--engine FILE] [--dtype fp16|bf16|fp32] [--max-length N]
       [--truncation longest_first|only_second] [--max-batch-size N] [--max-batch-tokens N] [--max-queued-pairs N]
-      [--threads N] [--concurrency N] [--tokenizer-threads N] [--no-warmup]
+      [--threads N] [--concurrency N] [--tokenizer-threads N] [--no-warmup] [--instruction TEXT]
       [--max-body-bytes N] [--max-documents N] [--max-document-chars N] [--max-connections N]
       [--request-timeout-ms N] [--drain-timeout-ms N]
   Serves the model over HTTP: POST /v2/rerank (Cohere v2), /v1/rerank (Jina), /rerank (TEI); GET /health, /info,
@@ -37,7 +37,7 @@ export interface ServeArgs {
 const STRING_OPTIONS = [
   'model', 'host', 'port', 'model-name', 'backend', 'device', 'engine', 'dtype', 'max-length', 'truncation', 'max-batch-size',
   'max-batch-tokens', 'max-queued-pairs', 'threads', 'concurrency', 'tokenizer-threads', 'max-body-bytes', 'max-documents',
-  'max-document-chars', 'max-connections', 'request-timeout-ms', 'drain-timeout-ms',
+  'max-document-chars', 'max-connections', 'request-timeout-ms', 'drain-timeout-ms', 'instruction',
 ] as const;
 
 /** Parses serve's arguments; range and value checks of load options are Reranker.load's (ERR_INVALID_ARGUMENT). */
@@ -83,6 +83,7 @@ export function parseServeArgs(args: string[]): ServeArgs {
     concurrency: integer('concurrency', 1),
     tokenizerThreads: integer('tokenizer-threads', 0),
     warmup: v['no-warmup'] ? false : undefined,
+    instruction: v.instruction,  // LLM rerankers: the prompt's instruction for every request (the dialects have no field for it)
   } satisfies LoadOptions);
   const server = defined({
     host: v.host,

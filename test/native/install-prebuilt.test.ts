@@ -107,9 +107,11 @@ describe.skipIf(skipReason !== '')('installing the packed package with the prebu
       TRT_RERANK_CACHE_DIR: join(dir, 'cache'),
       npm_config_update_notifier: 'false', npm_config_fund: 'false', npm_config_audit: 'false',
     };
-    // --offline: the dependencies come from npm's cache (filled by `npm ci` here), and the GPU packages, listed
-    // as optional dependencies but never published, are skipped without asking the registry.
-    install = await run('npm', ['install', '--offline', '--no-audit', '--no-fund', '--foreground-scripts', main.file, cpu.file], {
+    // --prefer-offline: the dependencies come from npm's cache where it has their metadata (`npm ci` caches the
+    // tarballs but not always the metadata an install of a tarball resolves ranges with: a fresh machine's cache
+    // has none), else from the registry; the GPU packages, optional dependencies never published, answer 404 there
+    // and are skipped.
+    install = await run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--foreground-scripts', main.file, cpu.file], {
       cwd: app, env, timeoutMs: 10 * 60_000,
     });
   }, 70 * 60_000);
