@@ -209,7 +209,7 @@ function python(args, timeoutMs) {
     return execFileSync('python3', [TORCH_SCRIPT, ...args], { encoding: 'utf8', maxBuffer: 1 << 26, timeout: timeoutMs, stdio: ['ignore', 'pipe', 'inherit'] });
   } catch (error) {
     const how = error.signal ? `killed by ${error.signal}${error.code === 'ETIMEDOUT' ? ` after ${timeoutMs / 1e3} s` : ''}` : `exit ${error.status ?? error.code}`;
-    throw new Error(`python3 bench/qwen3_torch.py ${args[0]} failed (${how}); its traceback is above`);
+    throw new Error(`python3 bench/qwen3_torch.py ${args[0]} failed (${how}); its traceback is above`, { cause: error });
   }
 }
 

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadAddon } from './binding/loader.js';
-import { fromNativeCode, InvalidArgumentError, RerankError } from './errors.js';
+import { fromNativeCode, RerankError } from './errors.js';
 import { Reranker } from './reranker.js';
 import { SERVE_USAGE, serveCommand, ServeUsageError } from './serve/command.js';
 import { systemInfo } from './system-info.js';

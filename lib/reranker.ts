@@ -22,7 +22,6 @@ import {
   checkRerankOptions,
   checkScoreOptions,
   instructionNotTaken,
-  type Activation,
   type CheckedLoadOptions,
   type CheckedScoreOptions,
   type BackendName,

@@ -152,7 +152,7 @@ function takeLock() {
     } catch {
       // made, its pid not yet written
     }
-    let alive = false;
+    let alive;
     try {
       alive = holder > 0 ? process.kill(holder, 0) : Date.now() - statSync(lock).mtimeMs < 10_000;
     } catch {

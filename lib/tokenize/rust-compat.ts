@@ -394,6 +394,7 @@ export const BYTE_CHARS: readonly string[] = (() => {
  */
 const BYTE_LEVEL_RE =
   /'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\p{White_Space}\p{L}\p{N}]+|\p{White_Space}+(?!\P{White_Space})|\p{White_Space}+/gu;
+// eslint-disable-next-line no-control-regex -- the test is for the whole ASCII range, NUL included
 const ASCII_ONLY = /^[\x00-\x7f]*$/;
 
 /**

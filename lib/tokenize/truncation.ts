@@ -70,11 +70,10 @@ export function truncatePair(n1: number, n2: number, budget: number, strategy: T
     const toRemove = n1 + n2 - budget;
     return n2 > toRemove ? { k1: n1, k2: n2 - toRemove } : undefined;
   }
-  let a = n1;
-  let b = n2;
-  const swap = a > b;
-  if (swap) [a, b] = [b, a];
-  b = a > budget ? a : Math.max(a, budget - a);
+  // As tokenizers' truncation.rs: the shorter side (a) keeps what it has or half, the longer (b) the rest.
+  const swap = n1 > n2;
+  let a = swap ? n2 : n1;
+  let b = a > budget ? a : Math.max(a, budget - a);
   if (a + b > budget) {
     a = Math.floor(budget / 2);
     b = a + (budget % 2);

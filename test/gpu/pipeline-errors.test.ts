@@ -5,15 +5,12 @@
  * runs in its own process (vitest forks), so the lost context harms no other test.
  */
 import { describe, expect, it } from 'vitest';
-import { loadAddon } from '../../lib/binding/loader.js';
-import type { NativeAddon } from '../../lib/binding/native.js';
 import { BackendError } from '../../lib/errors.js';
 import { Reranker } from '../../lib/reranker.js';
 import { gpuSkipReason, requireAddonBuilt } from '../helpers/addon.js';
 import { useTinyModel } from '../helpers/models.js';
 
 requireAddonBuilt();
-const addon = loadAddon() as NativeAddon;
 const reason = gpuSkipReason('GPU pipeline error tests');
 
 const query = 'tides';

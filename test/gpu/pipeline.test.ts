@@ -243,7 +243,7 @@ describe.skipIf(reason !== '')('GPU pipeline (gpu-test backend)', () => {
         const before = session.stats()!.batches;
         const requests = sets.map((p) => {
           const r = session.createRequest(25, 'none');
-          r.submit(p.ids, p.typeIds, p.offsets, 0);
+          void r.submit(p.ids, p.typeIds, p.offsets, 0);
           return r;
         });
         const results = await Promise.all(requests.map((r) => r.finish(0)));
@@ -261,8 +261,8 @@ describe.skipIf(reason !== '')('GPU pipeline (gpu-test backend)', () => {
     const pairs = randomPairs(100, 20);
     const a = session.createRequest(100, 'none');
     const b = session.createRequest(100, 'none');
-    a.submit(pairs.ids, pairs.typeIds, pairs.offsets, 0);
-    b.submit(pairs.ids, pairs.typeIds, pairs.offsets, 0);
+    void a.submit(pairs.ids, pairs.typeIds, pairs.offsets, 0);
+    void b.submit(pairs.ids, pairs.typeIds, pairs.offsets, 0);
     // Settled into values at once, so no rejection is unhandled while close() runs.
     const outcomes = [a.finish(0), b.finish(0)].map((p) => p.then(() => 'resolved', (e: unknown) => e));
     await session.close();

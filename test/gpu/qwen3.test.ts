@@ -74,7 +74,7 @@ describe.skipIf(reason !== '')('Qwen3 on the CUDA backend', () => {
           expect(worst).toBeLessThanOrEqual(tolerance);
           expect(stats.contexts).toBeGreaterThan(0);
         } finally {
-          session.close();
+          await session.close();
         }
       });
     }
@@ -99,8 +99,7 @@ describe.skipIf(reason !== '')('Qwen3 on the CUDA backend', () => {
       expect(shared.session.stats()!.contexts).toBeGreaterThanOrEqual(4);
       expect(plain.session.stats()!.contexts).toBe(0);
     } finally {
-      shared.session.close();
-      plain.session.close();
+      await Promise.all([shared.session.close(), plain.session.close()]);
     }
   });
 });

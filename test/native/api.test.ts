@@ -36,7 +36,10 @@ describe('rerank', () => {
       const [a, b] = [results[i - 1]!, results[i]!];
       expect(a.score > b.score || (a.score === b.score && a.index < b.index)).toBe(true);
     }
-    for (const r of results) expect(r.score).toBeGreaterThan(0), expect(r.score).toBeLessThan(1);
+    for (const r of results) {
+      expect(r.score).toBeGreaterThan(0);
+      expect(r.score).toBeLessThan(1);
+    }
     // Documents 0 and 5 are the same text: the same score, 0 before 5.
     const pos0 = results.findIndex((r) => r.index === 0);
     const pos5 = results.findIndex((r) => r.index === 5);

@@ -28,10 +28,10 @@ describe('scheduler: a call must submit each document once', () => {
         const request = session.createRequest(3, 'none');
         const two = pair(2);
         expect(() => request.submit(two.ids, two.typeIds, two.offsets, 0, Int32Array.of(1, 1))).toThrow(/document 1 was submitted twice/);
-        request.submit(two.ids, two.typeIds, two.offsets, 0);       // documents 0 and 1: the refused chunk left no mark
+        void request.submit(two.ids, two.typeIds, two.offsets, 0);  // documents 0 and 1: the refused chunk left no mark
         const one = pair(1);
         expect(() => request.submit(one.ids, one.typeIds, one.offsets, 1)).toThrow(/document 1 was submitted twice/);
-        request.submit(one.ids, one.typeIds, one.offsets, 2);
+        void request.submit(one.ids, one.typeIds, one.offsets, 2);
         expect((await request.finish(0)).scores.length).toBe(3);
       } finally {
         await session.close();

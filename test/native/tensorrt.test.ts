@@ -14,7 +14,7 @@ import { loadAddon } from '../../lib/binding/loader.js';
 import type { NativeAddon, NativeEngineIoPlan, NativeTensorDesc } from '../../lib/binding/native.js';
 import { BackendUnavailableError } from '../../lib/errors.js';
 import { Reranker } from '../../lib/reranker.js';
-import { requireAddonBuilt } from '../helpers/addon.js';
+import { cudaBackendSkipReason, requireAddonBuilt } from '../helpers/addon.js';
 import { REPO_ROOT, useTinyModel } from '../helpers/models.js';
 
 requireAddonBuilt();
@@ -130,18 +130,33 @@ describe('TensorRT backend selection without TensorRT', () => {
     await expect(load).rejects.toThrow(expectedWhy);
   });
 
-  it("'auto' with a model.plan in the folder falls back to the CPU and says why", async () => {
+  // What 'auto' does with an engine it cannot run (Reranker.load): passes over it, saying why, to the CUDA backend
+  // where that can run, else to the CPU. Where TensorRT can run it loads the engine, and a bad one is an error.
+  const tensorRtRuns = addon.backendStatus(0).some((b) => b.name === 'tensorrt' && b.inBuild && !b.unavailable);
+  const cudaRuns = cudaBackendSkipReason("'auto' choosing the CUDA backend (the CPU is expected instead)") === '';
+
+  it.skipIf(tensorRtRuns)("'auto' with a model.plan in the folder passes over it to the CUDA backend or the CPU and says why", async () => {
     const plan = join(model.dir, 'model.plan');
     await writeFile(plan, 'not an engine');
     const r = await Reranker.load(model.dir, { backend: 'auto' });
     try {
-      expect(r.info.backend).toBe('cpu');
+      expect(r.info.backend).toBe(cudaRuns ? 'cuda' : 'cpu');
+      expect(r.info.backendReason).toMatch(cudaRuns ? /^auto: CUDA backend on .+ \(TensorRT engine / : /^auto: TensorRT engine /);
       expect(r.info.backendReason).toContain(`TensorRT engine ${plan} found, but`);
       expect(r.info.backendReason).toMatch(expectedWhy);
+      if (!cudaRuns) expect(r.info.backendReason).toMatch(/; using the CPU backend$/);
       expect((await r.rerank('q', ['a', 'b'], { topK: 1 })).length).toBe(1);
     } finally {
       await r.close();
     }
+  });
+
+  it.skipIf(!tensorRtRuns)("'auto' with a model.plan TensorRT can run loads it, and one that is not an engine is refused naming it", async () => {
+    const plan = join(model.dir, 'model.plan');
+    await writeFile(plan, 'not an engine');
+    await expect(Reranker.load(model.dir, { backend: 'auto' })).rejects.toMatchObject({
+      code: 'ERR_INVALID_ARGUMENT', message: expect.stringContaining(`could not load the engine ${plan}`),
+    });
   });
 
   it('the engine option is checked', async () => {
