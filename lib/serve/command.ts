@@ -14,12 +14,13 @@ export const SERVE_USAGE = `Usage:
       [--truncation longest_first|only_second] [--max-batch-size N] [--max-batch-tokens N] [--max-queued-pairs N]
       [--threads N] [--concurrency N] [--tokenizer-threads N] [--no-warmup] [--instruction TEXT]
       [--max-body-bytes N] [--max-documents N] [--max-document-chars N] [--max-connections N]
-      [--request-timeout-ms N] [--drain-timeout-ms N]
+      [--request-timeout-ms N] [--drain-timeout-ms N] [--headers-timeout-ms N] [--body-timeout-ms N]
   Serves the model over HTTP: POST /v2/rerank (Cohere v2), /v1/rerank (Jina), /rerank (TEI); GET /health, /info,
   /metrics. --port 0 picks a free port. Prints one line once listening; SIGTERM or SIGINT drains the requests in
   flight (up to --drain-timeout-ms), closes the Reranker and exits 0 (1 where the drain timed out).
   Limits (defaults): --max-body-bytes ${SERVER_DEFAULTS.maxBodyBytes}, --max-documents ${SERVER_DEFAULTS.maxDocuments}, --max-document-chars ${SERVER_DEFAULTS.maxDocumentChars} (413 past
-  each), --max-connections ${SERVER_DEFAULTS.maxConnections}, --request-timeout-ms ${SERVER_DEFAULTS.requestTimeoutMs} (504 past it; 0: none), --drain-timeout-ms ${SERVER_DEFAULTS.drainTimeoutMs}.`;
+  each), --max-connections ${SERVER_DEFAULTS.maxConnections}, --request-timeout-ms ${SERVER_DEFAULTS.requestTimeoutMs} (504 past it; 0: none), --drain-timeout-ms ${SERVER_DEFAULTS.drainTimeoutMs},
+  --headers-timeout-ms ${SERVER_DEFAULTS.headersTimeoutMs} and --body-timeout-ms ${SERVER_DEFAULTS.bodyTimeoutMs} (a client slower to send its headers or its whole request: 408).`;
 
 /** A wrong or missing option of `serve`: the CLI prints it with the usage and exits 2 (`help`: the usage alone, 0). */
 export class ServeUsageError extends Error {
@@ -37,7 +38,8 @@ export interface ServeArgs {
 const STRING_OPTIONS = [
   'model', 'host', 'port', 'model-name', 'backend', 'device', 'engine', 'dtype', 'max-length', 'truncation', 'max-batch-size',
   'max-batch-tokens', 'max-queued-pairs', 'threads', 'concurrency', 'tokenizer-threads', 'max-body-bytes', 'max-documents',
-  'max-document-chars', 'max-connections', 'request-timeout-ms', 'drain-timeout-ms', 'instruction',
+  'max-document-chars', 'max-connections', 'request-timeout-ms', 'drain-timeout-ms', 'headers-timeout-ms', 'body-timeout-ms',
+  'instruction',
 ] as const;
 
 /** Parses serve's arguments; range and value checks of load options are Reranker.load's (ERR_INVALID_ARGUMENT). */
@@ -96,6 +98,8 @@ export function parseServeArgs(args: string[]): ServeArgs {
     maxConnections: integer('max-connections', 1),
     requestTimeoutMs: integer('request-timeout-ms', 0),
     drainTimeoutMs: integer('drain-timeout-ms', 0),
+    headersTimeoutMs: integer('headers-timeout-ms', 1),
+    bodyTimeoutMs: integer('body-timeout-ms', 1),
   } satisfies ServerOptions);
   return { modelDir: v.model, load, server };
 }

@@ -153,6 +153,9 @@ export class RerankServer {
     this.server = createHttpServer({
       headersTimeout: o.headersTimeoutMs,
       requestTimeout: Math.max(o.bodyTimeoutMs, o.headersTimeoutMs),
+      // node:http looks for requests past those timeouts this often (its default, 30 s, would let a slow client
+      // hold a connection up to 30 s past them): a tenth of the shorter, at least 10 ms, at most 30 s.
+      connectionsCheckingInterval: Math.min(30_000, Math.max(10, Math.ceil(Math.min(o.headersTimeoutMs, o.bodyTimeoutMs) / 10))),
     });
     this.server.maxConnections = o.maxConnections;
     this.server.on('request', (req, res) => void this.#handle(req, res));
@@ -209,6 +212,8 @@ export class RerankServer {
         maxConnections: o.maxConnections,
         requestTimeoutMs: o.requestTimeoutMs,
         drainTimeoutMs: o.drainTimeoutMs,
+        headersTimeoutMs: o.headersTimeoutMs,
+        bodyTimeoutMs: o.bodyTimeoutMs,
       },
       endpoints: [...this.#routes].map(([path, route]) => `${route.methods[0]} ${path}`),
     };

@@ -47,7 +47,7 @@ function fromTemplateProcessing(pp: Json, path: string): TemplatePiece[] {
   const pair = pp.pair;
   const specials = isObject(pp.special_tokens) ? pp.special_tokens : {};
   if (!Array.isArray(pair)) throw invalid(path, 'TemplateProcessing has no "pair" template');
-  return pair.map((piece: unknown): TemplatePiece => {
+  return Array.from(pair, (piece: unknown): TemplatePiece => {  // Array.from: a hole (an object, not JSON) is a bad piece
     if (isObject(piece) && isObject(piece.Sequence)) {
       const { id, type_id: typeId = 0 } = piece.Sequence;
       if ((id !== 'A' && id !== 'B') || typeof typeId !== 'number') throw invalid(path, `bad Sequence piece ${JSON.stringify(piece)}`);

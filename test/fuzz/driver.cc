@@ -53,7 +53,8 @@ void addInputs(const std::string& path, std::vector<std::vector<uint8_t>>& out) 
   if (S_ISDIR(st.st_mode)) {
     DIR* dir = ::opendir(path.c_str());
     std::vector<std::string> names;
-    while (dirent* e = ::readdir(dir)) if (e->d_name[0] != '.') names.push_back(e->d_name);
+    while (dirent* e = ::readdir(dir))
+      if (e->d_name[0] != '.') names.push_back(e->d_name);
     ::closedir(dir);
     std::sort(names.begin(), names.end());
     for (const std::string& n : names) addInputs(path + "/" + n, out);
@@ -70,26 +71,38 @@ void run(const std::vector<uint8_t>& input) {
 
 void mutate(std::vector<uint8_t>& v, const std::vector<std::vector<uint8_t>>& corpus, std::mt19937_64& rng) {
   auto pick = [&](size_t n) { return static_cast<size_t>(rng() % (n ? n : 1)); };
+  // Positions: half of them in the first 4 KiB, where the JSON (config, safetensors header) is.
+  auto pos = [&](size_t n) { return rng() % 2 ? pick(std::min<size_t>(n, 4096)) : pick(n); };
   static const int64_t kInteresting[] = {0, 1, -1, 2, 7, 8, 16, 64, 127, 128, 255, 256, 32767, 65535, 65536, INT32_MAX, INT32_MIN, (int64_t{1} << 31),
                                          (int64_t{1} << 32), INT64_MAX, INT64_MIN};
   static const char* kTokens[] = {"0", "-1", "1e308", "1e400", "-0", "0.5", "null", "true", "\"\"", "[]", "{}", "9007199254740993", "4294967296", "\"F16\"", "\"BF16\"", "\"I8\""};
   const int steps = 1 + static_cast<int>(rng() % 4);
   for (int s = 0; s < steps; ++s) {
     switch (rng() % 9) {
-      case 0: if (!v.empty()) v[pick(v.size())] ^= static_cast<uint8_t>(1u << (rng() % 8)); break;
-      case 1: if (!v.empty()) v[pick(v.size())] = static_cast<uint8_t>(rng()); break;
-      case 2: v.insert(v.begin() + static_cast<long>(pick(v.size() + 1)), static_cast<uint8_t>(rng())); break;
-      case 3: if (!v.empty()) { const size_t at = pick(v.size()); v.erase(v.begin() + static_cast<long>(at), v.begin() + static_cast<long>(std::min(v.size(), at + 1 + pick(16)))); } break;
+      case 0:
+        if (!v.empty()) v[pos(v.size())] ^= static_cast<uint8_t>(1u << (rng() % 8));
+        break;
+      case 1:
+        if (!v.empty()) v[pos(v.size())] = static_cast<uint8_t>(rng());
+        break;
+      case 2: v.insert(v.begin() + static_cast<long>(pos(v.size() + 1)), static_cast<uint8_t>(rng())); break;
+      case 3:
+        if (!v.empty()) {
+          const size_t at = pos(v.size());
+          v.erase(v.begin() + static_cast<long>(at), v.begin() + static_cast<long>(std::min(v.size(), at + 1 + pick(16))));
+        }
+        break;
       case 4: {  // an interesting integer over 1, 2, 4 or 8 bytes
         if (v.size() < 8) break;
         const int64_t x = kInteresting[pick(std::size(kInteresting))];
         const size_t width = size_t{1} << (rng() % 4);
-        std::memcpy(v.data() + pick(v.size() - width + 1), &x, width);
+        std::memcpy(v.data() + pos(v.size() - width + 1), &x, width);
         break;
       }
       case 5: {  // replace a run of digits (a JSON number) with another number or token
         std::vector<size_t> starts;
-        for (size_t i = 0; i < v.size() && i < 65536; ++i) if (v[i] >= '0' && v[i] <= '9' && (i == 0 || v[i - 1] < '0' || v[i - 1] > '9')) starts.push_back(i);
+        for (size_t i = 0; i < v.size() && i < 8192; ++i)
+          if (v[i] >= '0' && v[i] <= '9' && (i == 0 || v[i - 1] < '0' || v[i - 1] > '9')) starts.push_back(i);
         if (starts.empty()) break;
         const size_t at = starts[pick(starts.size())];
         size_t end = at;
@@ -106,7 +119,9 @@ void mutate(std::vector<uint8_t>& v, const std::vector<std::vector<uint8_t>>& co
         v.insert(v.begin() + static_cast<long>(pick(v.size() + 1)), o.begin() + static_cast<long>(from), o.begin() + static_cast<long>(from + len));
         break;
       }
-      case 7: if (!v.empty()) v.resize(pick(v.size() + 1)); break;  // truncate
+      case 7:
+        if (!v.empty()) v.resize(pick(v.size() + 1));
+        break;   // truncate
       case 8: {  // duplicate a chunk of itself
         if (v.empty()) break;
         const size_t from = pick(v.size()), len = std::min(v.size() - from, 1 + pick(256));

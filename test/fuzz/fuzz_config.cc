@@ -24,13 +24,22 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (info.hiddenSize <= 0 || info.numLayers <= 0 || info.vocabSize <= 0) std::abort();  // a model must be usable
     for (const models::ParamDecl& p : model->params()) {
       checkPickedRows(p);
+      // What the loaders assume of every stored shape (common/model_spec.cc checkedTensor, cpu_weights.cc): positive
+      // dimensions, rows and cols that fit an int (PackedLinear), and a byte count that fits 64 bits.
       for (size_t i = 0; i < p.parts.size(); ++i) {
-        for (int64_t d : partShape(p, i)) if (d <= 0) std::abort();  // a dimension a backend would allocate by
+        uint64_t bytes = 4;
+        for (int64_t d : partShape(p, i)) {
+          if (d <= 0 || d > INT32_MAX || __builtin_mul_overflow(bytes, static_cast<uint64_t>(d), &bytes)) {
+            std::fprintf(stderr, "fuzz_config: tensor '%s' has a dimension %lld (<= 0, past int, or bytes past 64 bits)\n", p.parts[i].c_str(),
+                         static_cast<long long>(d));
+            std::abort();
+          }
+        }
       }
       for (size_t i = 0; i < p.biasParts.size(); ++i) (void)biasShape(p, i);
     }
-  } catch (const NativeError&) {
-    // the expected way to refuse a config
+  } catch (const NativeError& e) {
+    if (std::getenv("TRT_RERANK_FUZZ_VERBOSE")) std::fprintf(stderr, "config refused: %s\n", e.what());  // the expected way to refuse
   } catch (const std::exception& e) {
     std::fprintf(stderr, "fuzz_config: %s escaped createModel: %s\n", typeid(e).name(), e.what());
     std::abort();

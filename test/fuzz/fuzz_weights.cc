@@ -75,7 +75,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   try {
     fuzz::JsonConfigReader reader(*config, "config.json");
     spec.model = models::createModel(reader, fuzz::fuzzOptions(*config));
-  } catch (const NativeError&) {
+  } catch (const NativeError& e) {
+    if (std::getenv("TRT_RERANK_FUZZ_VERBOSE")) std::fprintf(stderr, "config refused: %s\n", e.what());
     return 0;  // fuzz_config's ground
   }
   const MemFile weights(file, fileSize);
@@ -91,7 +92,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
           TensorRef ref;
           const fuzz::Json* dtype = t.get("dtype");
           const std::string d = dtype && dtype->type == fuzz::Json::Type::String ? dtype->string : "";
-          ref.dtype = d == "F16" ? WeightDType::F16 : d == "BF16" ? WeightDType::BF16 : WeightDType::F32;
+          ref.dtype = d == "F16" ? WeightDType::F16 : d == "BF16" ? WeightDType::BF16
+                                                                  : WeightDType::F32;
           if (const fuzz::Json* shape = t.get("shape"); shape && shape->type == fuzz::Json::Type::Array) {
             for (const fuzz::Json& dim : shape->array) ref.shape.push_back(i64(dim));
           }
@@ -110,7 +112,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   try {
     const std::vector<cpu::Param> params = cpu::loadParams(spec);
     if (params.size() != spec.model->params().size()) std::abort();
-  } catch (const NativeError&) {
+  } catch (const NativeError& e) {
+    if (std::getenv("TRT_RERANK_FUZZ_VERBOSE")) std::fprintf(stderr, "weights refused: %s\n", e.what());
   } catch (const std::runtime_error& e) {
     if (std::strncmp(e.what(), "cannot ", 7) != 0) {  // MappedFile's messages; anything else is a finding
       std::fprintf(stderr, "fuzz_weights: runtime_error escaped loadParams: %s\n", e.what());

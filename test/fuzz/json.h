@@ -16,7 +16,12 @@
 namespace trt_rerank::fuzz {
 
 struct Json {
-  enum class Type { Null, Bool, Number, String, Array, Object } type = Type::Null;
+  enum class Type { Null,
+                    Bool,
+                    Number,
+                    String,
+                    Array,
+                    Object } type = Type::Null;
   bool boolean = false;
   double number = 0;
   std::string string;
@@ -165,7 +170,10 @@ class JsonParser {
         ws();
         if (!value(out.array.back(), depth + 1)) return false;
         ws();
-        if (i_ < n_ && d_[i_] == ',') { ++i_; continue; }
+        if (i_ < n_ && d_[i_] == ',') {
+          ++i_;
+          continue;
+        }
         if (i_ < n_ && d_[i_] == ']') return ++i_, true;
         return false;
       }
@@ -186,7 +194,10 @@ class JsonParser {
         out.object.emplace_back(std::move(key), Json());
         if (!value(out.object.back().second, depth + 1)) return false;
         ws();
-        if (i_ < n_ && d_[i_] == ',') { ++i_; continue; }
+        if (i_ < n_ && d_[i_] == ',') {
+          ++i_;
+          continue;
+        }
         if (i_ < n_ && d_[i_] == '}') return ++i_, true;
         return false;
       }

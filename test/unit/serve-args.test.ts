@@ -11,6 +11,15 @@ describe('serve arguments', () => {
     expect(parseServeArgs(['--model', '/m']).load).toEqual({});
   });
 
+  it('every server limit has its flag', () => {
+    const limits = ['--max-body-bytes', '1', '--max-documents', '2', '--max-document-chars', '3', '--max-connections', '4', '--request-timeout-ms', '5',
+      '--drain-timeout-ms', '6', '--headers-timeout-ms', '7', '--body-timeout-ms', '8'];
+    expect(parseServeArgs(['--model', '/m', ...limits]).server).toEqual({
+      modelDir: '/m', maxBodyBytes: 1, maxDocuments: 2, maxDocumentChars: 3, maxConnections: 4, requestTimeoutMs: 5, drainTimeoutMs: 6, headersTimeoutMs: 7, bodyTimeoutMs: 8,
+    });
+    expect(() => parseServeArgs(['--model', '/m', '--body-timeout-ms', '0'])).toThrow(/--body-timeout-ms must be an integer >= 1, got "0"/);
+  });
+
   it('refuses a missing --model and a bad integer, naming them', () => {
     expect(() => parseServeArgs([])).toThrow(new ServeUsageError('serve needs --model DIR'));
     expect(() => parseServeArgs(['--model', '/m', '--max-length', 'x'])).toThrow(/--max-length must be an integer >= 1, got "x"/);

@@ -258,6 +258,27 @@ describe('serve: connections', () => {
     });
     expect(answer).toMatch(/^HTTP\/1\.1 200 [\s\S]*\{"status":"ok"\}$/);
   });
+
+  it('a client slower than headersTimeoutMs or bodyTimeoutMs is answered 408 and cut off; the call never starts', async () => {
+    const stub = new Stub();
+    const { url } = await serve(stub, { headersTimeoutMs: 200, bodyTimeoutMs: 400 });
+    const never = () => new Promise<void>(() => {});
+    const timed = async (first: string) => {
+      const start = performance.now();
+      const text = await raw(url, first, never, '');
+      return { text, ms: performance.now() - start };
+    };
+    // Headers never finished; then a body that stops halfway (headers in time, 10 of 100 bytes sent).
+    const [headers, body] = await Promise.all([
+      timed('POST /rerank HTTP/1.1\r\nHost: x\r\n'),
+      timed('POST /rerank HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"query":'),
+    ]);
+    for (const { text } of [headers, body]) expect(text).toMatch(/^HTTP\/1\.1 408 /);
+    expect(headers.ms).toBeGreaterThanOrEqual(190);
+    expect(body.ms).toBeGreaterThanOrEqual(390);
+    for (const { ms } of [headers, body]) expect(ms).toBeLessThan(2000);  // node:http's own check interval is 30 s
+    expect(stub.calls).toHaveLength(0);
+  });
 });
 
 describe('serve: disconnects and shutdown', () => {
