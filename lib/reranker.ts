@@ -72,12 +72,6 @@ export interface RerankerInfo {
   memoryBytes: number;
 }
 
-/** A decoder scored by its prompt (Qwen3-Reranker), from its config.json architecture. */
-function isLlmReranker(plan: ModelPlan): boolean {
-  const architectures = plan.config.architectures;
-  return Array.isArray(architectures) && typeof architectures[0] === 'string' && architectures[0].startsWith('Qwen3');
-}
-
 /** model.plan or model.engine in the model folder, if there. */
 function findEngine(modelDir: string): string | undefined {
   return ['model.plan', 'model.engine'].map((f) => join(modelDir, f)).find((f) => existsSync(f));
@@ -235,7 +229,7 @@ export class Reranker {
         } else if (name === 'cuda') {
           if (!unavailable) {
             // bf16 for LLM rerankers (their activations outgrow fp16's range in trained checkpoints), fp16 otherwise.
-            const dtype = o.dtype === 'bf16' || o.dtype === 'fp16' ? o.dtype : isLlmReranker(plan) ? 'bf16' : 'fp16';
+            const dtype = o.dtype === 'bf16' || o.dtype === 'fp16' ? o.dtype : llmRerankerOf(plan.config) ? 'bf16' : 'fp16';
             const session = await addon.loadSession(plan, { ...gpuOptions, backend: 'cuda', dtype });
             const gpu = system.cuda.devices[o.device]!.name;
             const reason = o.backend === 'cuda' ? `requested (${gpu})` : `auto: CUDA backend on ${gpu}${passedOver.length ? ` (${passedOver.join('; ')})` : ''}`;

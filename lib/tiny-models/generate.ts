@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { SeededRandom } from './random.js';
+import { SeededRandom, uniformTensors } from './random.js';
 import { encodeSafetensors, type StoredDType, type TensorToWrite } from './safetensors-writer.js';
 import { qwen3Config, qwen3TokenizerFiles, qwen3Weights, type Qwen3Spec } from './qwen3.js';
 import { byteLevelBpeTokenizer, unigramTokenizer, wordPieceTokenizer, type TokenizerFiles } from './tokenizers.js';
@@ -133,12 +133,7 @@ function weights(spec: TinyModelSpec, vocabSize: number): TensorToWrite[] {
   if (spec.family === 'qwen3') return qwen3Weights(spec, spec.qwen3!, rng);
   const h = spec.hiddenSize;
   const out: TensorToWrite[] = [];
-  const add = (name: string, shape: number[], scale: number, center = 0) => {
-    const n = shape.reduce((a, b) => a * b, 1);
-    const values = new Float32Array(n);
-    for (let i = 0; i < n; i++) values[i] = Math.fround(center + rng.uniform(scale));
-    out.push({ name, shape, values });
-  };
+  const add = uniformTensors(rng, out);
   // Uniform(-a, a) with a = 1.7 / sqrt(fan_in): unit-variance activations stay near unit variance, so the
   // logits spread over a few units and differ between documents.
   const linear = (name: string, outF: number, inF: number) => {

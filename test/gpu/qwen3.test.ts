@@ -9,13 +9,13 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadAddon } from '../../lib/binding/loader.js';
-import type { NativeSession } from '../../lib/binding/native.js';
 import { readModelConfig } from '../../lib/model/config.js';
 import { planModel } from '../../lib/model/plan.js';
 import type { TinyModelName } from '../../lib/tiny-models/generate.js';
 import type { Qwen3Fixture } from '../native/qwen3.test.js';
 import { cudaBackendSkipReason, requireAddonBuilt } from '../helpers/addon.js';
 import { REPO_ROOT, tempDir, writeModels } from '../helpers/models.js';
+import { scoreSequences as scoreCall } from '../helpers/sessions.js';
 import { qwen3Tolerance } from '../helpers/tolerances.js';
 
 requireAddonBuilt();
@@ -23,19 +23,6 @@ const reason = cudaBackendSkipReason('Qwen3 CUDA tests');
 const MODELS: TinyModelName[] = ['tiny-qwen3', 'tiny-qwen3-bf16', 'tiny-qwen3-seq-cls'];
 const TOLERANCE = 3e-2;
 const rawScore = (logits: number[]) => (logits.length === 2 ? logits[1]! - logits[0]! : logits[0]!);
-
-async function scoreCall(session: NativeSession, seqs: number[][]): Promise<Float32Array> {
-  const total = seqs.reduce((n, s) => n + s.length, 0);
-  const ids = new Int32Array(total);
-  const offsets = new Int32Array(seqs.length + 1);
-  seqs.forEach((s, i) => {
-    ids.set(s, offsets[i]);
-    offsets[i + 1] = offsets[i]! + s.length;
-  });
-  const request = session.createRequest(seqs.length, 'none');
-  await request.submit(ids, new Uint8Array(total), offsets, 0);
-  return (await request.finish(0)).scores;
-}
 
 describe.skipIf(reason !== '')('Qwen3 on the CUDA backend', () => {
   let cleanup: () => Promise<void>;

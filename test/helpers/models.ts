@@ -34,12 +34,27 @@ export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
  * `model.dir` is its folder and `model.root` the temp folder (for other files), once beforeAll has run.
  */
 export function useTinyModel(name: TinyModelName): { dir: string; root: string } {
-  const model = { dir: '', root: '' };
+  const models = useTinyModels([name]);
+  return {
+    get dir() {
+      return models.dirs[name];
+    },
+    get root() {
+      return models.root;
+    },
+  };
+}
+
+/**
+ * useTinyModel for several models in one temp folder: `models.dirs[name]` and `models.root` once beforeAll has run.
+ */
+export function useTinyModels<N extends TinyModelName>(names: readonly N[], prefix?: string): { dirs: Record<N, string>; root: string } {
+  const models = { dirs: {} as Record<N, string>, root: '' };
   let cleanup: (() => Promise<void>) | undefined;
   beforeAll(async () => {
-    ({ dir: model.root, cleanup } = await tempDir());
-    model.dir = (await writeModels(model.root, [name]))[name];
+    ({ dir: models.root, cleanup } = await tempDir(prefix));
+    Object.assign(models.dirs, await writeModels(models.root, names));
   });
   afterAll(async () => cleanup?.());
-  return model;
+  return models;
 }

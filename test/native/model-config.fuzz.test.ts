@@ -6,24 +6,18 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parseModelConfig, readModelConfig } from '../../lib/model/config.js';
 import { planModel } from '../../lib/model/plan.js';
 import { requireAddonBuilt } from '../helpers/addon.js';
 import { applyJsonEdits, fuzzParameters, fuzzTimeout, jsonEdits, jsonPaths, loadsOrTypedError, mutatedBytes } from '../helpers/fuzz.js';
-import { tempDir, writeModels } from '../helpers/models.js';
+import { useTinyModels, writeModels } from '../helpers/models.js';
 
 requireAddonBuilt();
 const names = ['tiny-bert-2label', 'tiny-xlmr', 'tiny-modernbert-cls', 'tiny-qwen3', 'tiny-qwen3-seq-cls'] as const;
 const labelTokenIds = [2152, 9693];  // a Qwen3ForCausalLM reranker's "no" and "yes" (lib/ reads them from tokenizer.json)
-let root = '';
-let cleanup: () => Promise<void>;
-let dirs: Record<(typeof names)[number], string>;
-beforeAll(async () => {
-  ({ dir: root, cleanup } = await tempDir('trt-rerank-fuzz-'));
-  dirs = await writeModels(root, names);
-});
-afterAll(() => cleanup?.());
+const models = useTinyModels(names, 'trt-rerank-fuzz-');
+const { dirs } = models;
 
 describe('config.json through describeModel and planModel', () => {
   it.each(names)('%s: structural edits of config.json', async (name) => {
@@ -49,7 +43,7 @@ describe('config.json through describeModel and planModel', () => {
 
   it.each(names)('%s: byte edits of config.json, read from the folder', async (name) => {
     const original = await readFile(join(dirs[name], 'config.json'));
-    const dir = join(root, `${name}-bytes`);
+    const dir = join(models.root, `${name}-bytes`);
     await writeModels(dir, [name]);
     const path = join(dir, name, 'config.json');
     await fc.assert(

@@ -17,7 +17,8 @@ import { readModelConfig } from '../../lib/model/config.js';
 import { planModel } from '../../lib/model/plan.js';
 import type { TinyModelName } from '../../lib/tiny-models/generate.js';
 import { requireAddonBuilt } from '../helpers/addon.js';
-import { REPO_ROOT, tempDir, writeModels } from '../helpers/models.js';
+import { REPO_ROOT, useTinyModels } from '../helpers/models.js';
+import { scoreSequences as scoreCall } from '../helpers/sessions.js';
 
 interface Pair { ids: number[]; logits: number[] }
 export interface Qwen3Fixture {
@@ -33,33 +34,8 @@ const TOLERANCE = 1e-4;
 /** The pipeline's raw score: the logit, or logit 1 - logit 0 (here logit(yes) - logit(no)). */
 const rawScore = (logits: number[]) => (logits.length === 2 ? logits[1]! - logits[0]! : logits[0]!);
 
-function pack(seqs: number[][]) {
-  const total = seqs.reduce((n, s) => n + s.length, 0);
-  const ids = new Int32Array(total);
-  const offsets = new Int32Array(seqs.length + 1);
-  seqs.forEach((s, i) => {
-    ids.set(s, offsets[i]);
-    offsets[i + 1] = offsets[i]! + s.length;
-  });
-  return { ids, typeIds: new Uint8Array(total), offsets };
-}
-
-async function scoreCall(session: NativeSession, seqs: number[][]): Promise<Float32Array> {
-  const { ids, typeIds, offsets } = pack(seqs);
-  const request = session.createRequest(seqs.length, 'none');
-  await request.submit(ids, typeIds, offsets, 0);
-  return (await request.finish(0)).scores;
-}
-
-let root: string;
-let cleanup: () => Promise<void>;
-let dirs: Record<TinyModelName, string>;
-beforeAll(async () => {
-  requireAddonBuilt();
-  ({ dir: root, cleanup } = await tempDir());
-  dirs = await writeModels(root, MODELS);
-});
-afterAll(() => cleanup());
+requireAddonBuilt();
+const { dirs } = useTinyModels(MODELS);
 
 async function openSession(name: TinyModelName, options: Record<string, unknown> = {}): Promise<NativeSession> {
   const json = JSON.parse(await readFile(join(dirs[name], 'tokenizer.json'), 'utf8')) as { model: { vocab: Record<string, number> } };

@@ -17,6 +17,7 @@ import { PairTokenizer } from '../../lib/tokenize/pair-tokenizer.js';
 import type { TinyModelName } from '../../lib/tiny-models/generate.js';
 import { requireAddonBuilt } from '../helpers/addon.js';
 import { REPO_ROOT, tempDir, writeModels } from '../helpers/models.js';
+import { packSequences } from '../helpers/sessions.js';
 
 interface Pair { ids?: number[]; type_ids?: number[]; logits?: number[]; error?: string }
 interface Fixture {
@@ -33,19 +34,6 @@ const TOLERANCE = 1e-4;
 /** What the pipeline calls a raw score: the logit, or logit1 - logit0 for two labels. */
 const rawScore = (logits: number[]) => (logits.length === 2 ? logits[1]! - logits[0]! : logits[0]!);
 const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
-
-function pack(pairs: Pair[]) {
-  const total = pairs.reduce((n, p) => n + p.ids!.length, 0);
-  const ids = new Int32Array(total);
-  const typeIds = new Uint8Array(total);
-  const offsets = new Int32Array(pairs.length + 1);
-  pairs.forEach((p, i) => {
-    ids.set(p.ids!, offsets[i]);
-    typeIds.set(p.type_ids!, offsets[i]);
-    offsets[i + 1] = offsets[i]! + p.ids!.length;
-  });
-  return { ids, typeIds, offsets };
-}
 
 let root: string;
 let cleanup: () => Promise<void>;
@@ -77,7 +65,7 @@ describe.each(MODELS)('%s against PyTorch', (name) => {
     for (const c of fixture.cases) {
       const pairs = c.pairs.filter((p) => p.ids);
       if (pairs.length === 0) continue;
-      const { ids, typeIds, offsets } = pack(pairs);
+      const { ids, typeIds, offsets } = packSequences(pairs.map((p) => p.ids!), pairs.map((p) => p.type_ids!));
       const request = session.createRequest(pairs.length, 'none');
       await request.submit(ids, typeIds, offsets, 0);
       const { scores } = await request.finish(0);

@@ -6,28 +6,22 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ModelLoadError } from '../../lib/errors.js';
 import { readSafetensorsHeader } from '../../lib/model/safetensors.js';
 import { TINY_MODELS } from '../../lib/tiny-models/generate.js';
 import { PairTokenizer } from '../../lib/tokenize/pair-tokenizer.js';
 import { applyJsonEdits, fuzzParameters, fuzzTimeout, jsonEdits, jsonPaths, loadsOrTypedError, mutatedBytes } from '../helpers/fuzz.js';
-import { tempDir, writeModels } from '../helpers/models.js';
+import { useTinyModels, writeModels } from '../helpers/models.js';
 
 const names = ['tiny-bert-f16', 'tiny-xlmr-bf16', 'tiny-modernbert'] as const;
-let root = '';
-let cleanup: () => Promise<void>;
-let dirs: Record<(typeof names)[number], string>;
-beforeAll(async () => {
-  ({ dir: root, cleanup } = await tempDir('trt-rerank-fuzz-'));
-  dirs = await writeModels(root, names);
-});
-afterAll(() => cleanup?.());
+const models = useTinyModels(names, 'trt-rerank-fuzz-');
+const { dirs } = models;
 
 describe('readSafetensorsHeader on corrupt files', () => {
   it.each(names)('%s: byte edits anywhere (the length, the header JSON, the data)', async (name) => {
     const original = await readFile(join(dirs[name], 'model.safetensors'));
-    const path = join(root, `${name}-mutant.safetensors`);
+    const path = join(models.root, `${name}-mutant.safetensors`);
     await fc.assert(
       fc.asyncProperty(mutatedBytes(original, 1024), async (bytes) => {
         await writeFile(path, bytes);
@@ -42,7 +36,7 @@ describe('readSafetensorsHeader on corrupt files', () => {
     const n = Number(original.readBigUInt64LE(0));
     const header = JSON.parse(original.subarray(8, 8 + n).toString('utf8')) as unknown;
     const data = original.subarray(8 + n);
-    const path = join(root, `${name}-header.safetensors`);
+    const path = join(models.root, `${name}-header.safetensors`);
     await fc.assert(
       fc.asyncProperty(jsonEdits(jsonPaths(header)), async (edits) => {
         const restore = applyJsonEdits(header, edits);
@@ -87,7 +81,7 @@ describe('PairTokenizer on corrupt tokenizer.json', () => {
 
   it.each(names)('%s: byte edits of tokenizer.json, read by fromDir', async (name) => {
     const original = await readFile(join(dirs[name], 'tokenizer.json'));
-    const dir = join(root, `${name}-tokenizer-bytes`);
+    const dir = join(models.root, `${name}-tokenizer-bytes`);
     await writeModels(dir, [name]);
     await fc.assert(
       fc.asyncProperty(mutatedBytes(original, original.length), async (bytes) => {
