@@ -21,7 +21,7 @@ enum class InputLayout {
 struct DeviceBatch {
   int32_t count = 0;
   int32_t totalTokens = 0;
-  int32_t maxLength = 0;             // longest sequence of the batch
+  int32_t maxLength = 0;  // longest sequence of the batch
   // Packed:
   const int32_t* ids = nullptr;
   const uint8_t* typeIds = nullptr;

@@ -3,8 +3,8 @@
 #include "backends/registry.h"
 
 #include "backends/cpu/cpu_backend.h"
-#include "pipeline/host_executor.h"
 #include "common/errors.h"
+#include "pipeline/host_executor.h"
 #ifdef TRT_RERANK_WITH_CUDA
 #include <cuda_runtime_api.h>
 
@@ -80,7 +80,8 @@ std::unique_ptr<BatchExecutor> createGpuTest(const ModelSpec*, const BackendOpti
   test.layout = o.padded ? InputLayout::Padded : InputLayout::Packed;
   test.numLabels = o.numLabels;
   test.spinPerToken = o.spinPerToken;
-  test.fault = o.fault == "bad-launch" ? TestFault::BadLaunch : o.fault == "illegal-address" ? TestFault::IllegalAddress : TestFault::None;
+  test.fault = o.fault == "bad-launch" ? TestFault::BadLaunch : o.fault == "illegal-address" ? TestFault::IllegalAddress
+                                                                                             : TestFault::None;
   test.faultAtBatch = o.faultAtBatch;
   return makeGpuExecutor(makeTestBackend(test), executorOptions(o));
 }
@@ -122,20 +123,20 @@ std::string alwaysAvailable(const BackendOptions&) { return ""; }
 const std::vector<BackendEntry>& backendRegistry() {
   static const std::vector<BackendEntry> entries = {
 #ifdef TRT_RERANK_WITH_TENSORRT
-      {"tensorrt", true, true, false, tensorRtUnavailable, createTensorRt},
+    {"tensorrt", true, true, false, tensorRtUnavailable, createTensorRt},
 #else
-      {"tensorrt", false, true, false, tensorRtUnavailable, nullptr},
+    {"tensorrt", false, true, false, tensorRtUnavailable, nullptr},
 #endif
 #ifdef TRT_RERANK_WITH_CUDA
-      {"cuda", true, true, true, cudaUnavailable, createCuda},
+    {"cuda", true, true, true, cudaUnavailable, createCuda},
 #else
-      {"cuda", false, true, true, cudaUnavailable, nullptr},
+    {"cuda", false, true, true, cudaUnavailable, nullptr},
 #endif
-      {"cpu", true, true, true, alwaysAvailable, createCpu},
+    {"cpu", true, true, true, alwaysAvailable, createCpu},
 #if defined(TRT_RERANK_TESTING) && defined(TRT_RERANK_WITH_CUDA)
-      {"gpu-test", true, false, false, gpuTestUnavailable, createGpuTest},
+    {"gpu-test", true, false, false, gpuTestUnavailable, createGpuTest},
 #elif defined(TRT_RERANK_TESTING)
-      {"gpu-test", false, false, false, cudaUnavailable, nullptr},
+    {"gpu-test", false, false, false, cudaUnavailable, nullptr},
 #endif
   };
   return entries;

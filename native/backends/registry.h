@@ -16,18 +16,18 @@ namespace trt_rerank {
 // Load options as plain values (read on the JS thread; binding/session.cc).
 struct BackendOptions {
   int threads = 0;
-  int maxBatchSize = 0;       // pairs a batch; 0: auto
-  int64_t maxBatchTokens = 0; // tokens a batch; 0: auto
+  int maxBatchSize = 0;        // pairs a batch; 0: auto
+  int64_t maxBatchTokens = 0;  // tokens a batch; 0: auto
   int64_t maxQueuedPairs = 1 << 18;
   int device = 0;
-  int concurrency = 2;        // GPU execution slots
+  int concurrency = 2;  // GPU execution slots
   int maxLength = 512;
   bool clampMaxLength = false;
   bool warmup = true;
   bool sharePrefixes = true;  // causal models: a prefix the pairs of a call share runs once per batch (scheduler contexts)
-  bool bf16 = false;       // cuda: storage type
-  bool cudaGraphs = true;  // tensorrt and cuda
-  std::string engine;      // tensorrt: the engine file
+  bool bf16 = false;          // cuda: storage type
+  bool cudaGraphs = true;     // tensorrt and cuda
+  std::string engine;         // tensorrt: the engine file
   // gpu-test only (a backend of the testing addon, trt_rerank_testing.node)
   bool padded = false;
   int numLabels = 1;
@@ -38,9 +38,9 @@ struct BackendOptions {
 
 struct BackendEntry {
   const char* name;
-  bool inBuild;       // compiled into this addon
-  bool selectable;    // 'auto' may choose it (the test backend may not)
-  bool needsModel;    // runs a ModelSpec (cpu, cuda) rather than its own file (tensorrt) or nothing (gpu-test)
+  bool inBuild;     // compiled into this addon
+  bool selectable;  // 'auto' may choose it (the test backend may not)
+  bool needsModel;  // runs a ModelSpec (cpu, cuda) rather than its own file (tensorrt) or nothing (gpu-test)
   // Why it cannot run here with these options ("" when it can): what the build lacks, the device, a library.
   std::string (*unavailable)(const BackendOptions& options);
   std::unique_ptr<BatchExecutor> (*create)(const ModelSpec* spec, const BackendOptions& options);

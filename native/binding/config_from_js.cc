@@ -114,11 +114,7 @@ Napi::Value describeModel(const Napi::CallbackInfo& info) {
   out.Set("tensorPrefix", m.tensorPrefix);
   out.Set("pooling", m.pooling);
   out.Set("causal", m.causal);
-  for (const auto& [name, value] : {std::pair<const char*, double>{"numLabels", m.numLabels}, {"hiddenSize", m.hiddenSize},
-                                    {"numLayers", m.numLayers}, {"numHeads", m.numHeads}, {"numKvHeads", m.numKvHeads}, {"headDim", m.headDim},
-                                    {"intermediateSize", m.intermediateSize}, {"vocabSize", m.vocabSize},
-                                    {"typeVocabSize", m.typeVocabSize}, {"maxSequenceLength", m.maxSequenceLength},
-                                    {"padTokenId", m.padTokenId}, {"gemmFlopsPerToken", m.gemmFlopsPerToken}}) {
+  for (const auto& [name, value] : {std::pair<const char*, double>{"numLabels", m.numLabels}, {"hiddenSize", m.hiddenSize}, {"numLayers", m.numLayers}, {"numHeads", m.numHeads}, {"numKvHeads", m.numKvHeads}, {"headDim", m.headDim}, {"intermediateSize", m.intermediateSize}, {"vocabSize", m.vocabSize}, {"typeVocabSize", m.typeVocabSize}, {"maxSequenceLength", m.maxSequenceLength}, {"padTokenId", m.padTokenId}, {"gemmFlopsPerToken", m.gemmFlopsPerToken}}) {
     out.Set(name, Napi::Number::New(env, value));
   }
   // Every tensor the model reads, with its shape: [{name, shape}], weights then biases of each param.

@@ -4,12 +4,12 @@
 #include <string>
 #include <vector>
 
-#include "binding/gpu_testing_hooks.h"
-#include "binding/promise_worker.h"
-#include "common/cuda_resources.h"
 #include "backends/cuda/cublaslt.h"
 #include "backends/device_backend.h"
 #include "backends/testing/test_backend.h"
+#include "binding/gpu_testing_hooks.h"
+#include "binding/promise_worker.h"
+#include "common/cuda_resources.h"
 #include "common/half.h"
 #include "kernels/attention.cuh"
 #include "kernels/encoder.cuh"
@@ -195,7 +195,7 @@ Napi::Value startBackendBench(const Napi::CallbackInfo& info) {
   Napi::Object o = info[3].As<Napi::Object>();
   TestBackendOptions options;
   options.layout = o.Get("layout").IsString() && o.Get("layout").As<Napi::String>().Utf8Value() == "padded" ? InputLayout::Padded
-                                                                                                          : InputLayout::Packed;
+                                                                                                            : InputLayout::Packed;
   options.numLabels = o.Get("numLabels").IsNumber() ? o.Get("numLabels").As<Napi::Number>().Int32Value() : 1;
   options.spinPerToken = o.Get("spinPerToken").IsNumber() ? o.Get("spinPerToken").As<Napi::Number>().Int32Value() : 0;
   const int32_t iterations = std::max(1, info[4].As<Napi::Number>().Int32Value());
@@ -257,7 +257,7 @@ Napi::Value engineLogitsToFloatHook(const Napi::CallbackInfo& info) {
   const std::string type = info[1].As<Napi::String>().Utf8Value();
   const int32_t count = info[2].As<Napi::Number>().Int32Value();
   const int labels = info[3].As<Napi::Number>().Int32Value();
-  const kernels::EngineFloatType t = type == "fp16" ? kernels::EngineFloatType::Half
+  const kernels::EngineFloatType t = type == "fp16"   ? kernels::EngineFloatType::Half
                                      : type == "bf16" ? kernels::EngineFloatType::BFloat16
                                                       : kernels::EngineFloatType::Float;
   const size_t width = type == "fp32" ? 4 : 2;

@@ -88,7 +88,8 @@ Napi::Value decoderAttentionHook(const Napi::CallbackInfo& info) {
     a.heads = heads;
     a.kvHeads = kvHeads;
     a.headDim = headDim;
-    a.queries = first ? kernels::AttentionQueries::First : queries == "last" ? kernels::AttentionQueries::Last : kernels::AttentionQueries::All;
+    a.queries = first ? kernels::AttentionQueries::First : queries == "last" ? kernels::AttentionQueries::Last
+                                                                             : kernels::AttentionQueries::All;
     a.window = window;
     a.causal = causal;
     kernels::attention(a, stream);
@@ -166,8 +167,9 @@ Napi::Value residualNormHook(const Napi::CallbackInfo& info) {
   const bool typesMatch = (sumAt != "x" || !sumFloat) && (sumAt != "residual" || sumFloat == residualFloat) && (outAt != "residual" || !residualFloat);
   if ((kind != "layer" && kind != "rms") || !known(sumAt, true) || !known(outAt, false) || (sumAt == outAt && outAt != "new") || !typesMatch ||
       (residualFloat && !hasResidual) || (sumFloat && sumAt == "none")) {
-    throwJsError(env, kErrInvalidArgument, "residualNorm: kind 'layer' | 'rms'; sum 'none' | 'new' | 'x' | 'residual', out 'new' | 'x' | 'residual', "
-                                           "not the same input, aliases of one element type, fp32 flags with their buffers");
+    throwJsError(env, kErrInvalidArgument,
+                 "residualNorm: kind 'layer' | 'rms'; sum 'none' | 'new' | 'x' | 'residual', out 'new' | 'x' | 'residual', "
+                 "not the same input, aliases of one element type, fp32 flags with their buffers");
   }
   return onDevice(env, [&](cudaStream_t stream) -> Napi::Value {
     const size_t n = x.ElementLength();
@@ -200,7 +202,8 @@ Napi::Value residualNormHook(const Napi::CallbackInfo& info) {
     kernels::residualNorm(a, stream);
     Napi::Object result = Napi::Object::New(env);
     result.Set("out", download(env, *out, n, type, stream));
-    result.Set("sum", sum == nullptr ? env.Null() : sumFloat ? downloadFloat(env, *sum, n, stream) : download(env, *sum, n, type, stream));
+    result.Set("sum", sum == nullptr ? env.Null() : sumFloat ? downloadFloat(env, *sum, n, stream)
+                                                             : download(env, *sum, n, type, stream));
     return result;
   });
 }

@@ -60,8 +60,7 @@ inline int64_t integer(const Napi::Env& env, const Napi::Value& v, const std::st
   if (!v.IsNumber() || !(d >= static_cast<double>(min) && d <= static_cast<double>(max)) || d != std::trunc(d)) {
     char text[32];
     std::snprintf(text, sizeof(text), "%.10g", d);
-    throwJsError(env, kErrInvalidArgument, name + " must be an integer from " + std::to_string(min) + " to " + std::to_string(max) + ", got " +
-                                               (v.IsNumber() ? std::string(text) : std::string(typeName(v))));
+    throwJsError(env, kErrInvalidArgument, name + " must be an integer from " + std::to_string(min) + " to " + std::to_string(max) + ", got " + (v.IsNumber() ? std::string(text) : std::string(typeName(v))));
   }
   return static_cast<int64_t>(d);
 }

@@ -17,7 +17,8 @@ namespace trt_rerank {
 
 // What a scheduler thread posts to the JS thread.
 struct SessionEvent {
-  enum class Kind { Retired, Drained } kind;
+  enum class Kind { Retired,
+                    Drained } kind;
   SessionCore* core;
   uint64_t call = 0;
   CallOutcome outcome;

@@ -45,9 +45,9 @@ struct PendingCall {
 struct SessionEvent;
 
 struct SessionCore {
-  std::unique_ptr<Scheduler> scheduler;  // reset by close(), off the JS thread
+  std::unique_ptr<Scheduler> scheduler;      // reset by close(), off the JS thread
   std::optional<SchedulerStats> finalStats;  // its counters once closed
-  mutable std::mutex schedulerMutex;     // guards both (the JS thread reads them, close resets the scheduler)
+  mutable std::mutex schedulerMutex;         // guards both (the JS thread reads them, close resets the scheduler)
 
   // JS thread only:
   bool closed = false;

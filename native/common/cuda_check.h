@@ -31,10 +31,10 @@ inline void checkCuda(cudaError_t status, const char* call, const char* file, in
 #define TRT_RERANK_CUDA_CHECK(call) ::trt_rerank::checkCuda((call), #call, __FILE__, __LINE__)
 
 #ifdef TRT_RERANK_SYNC_CHECKS
-#define TRT_RERANK_LAUNCH_CHECK(what)                                            \
-  do {                                                                           \
-    ::trt_rerank::checkCuda(cudaGetLastError(), what, __FILE__, __LINE__);       \
-    ::trt_rerank::checkCuda(cudaDeviceSynchronize(), what, __FILE__, __LINE__);  \
+#define TRT_RERANK_LAUNCH_CHECK(what)                                           \
+  do {                                                                          \
+    ::trt_rerank::checkCuda(cudaGetLastError(), what, __FILE__, __LINE__);      \
+    ::trt_rerank::checkCuda(cudaDeviceSynchronize(), what, __FILE__, __LINE__); \
   } while (0)
 #else
 #define TRT_RERANK_LAUNCH_CHECK(what) ::trt_rerank::checkCuda(cudaGetLastError(), what, __FILE__, __LINE__)

@@ -15,7 +15,9 @@
 
 namespace trt_rerank {
 
-enum class WeightDType { F32, F16, BF16 };
+enum class WeightDType { F32,
+                         F16,
+                         BF16 };
 
 struct TensorRef {
   WeightDType dtype = WeightDType::F32;

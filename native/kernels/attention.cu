@@ -67,22 +67,26 @@ __device__ __forceinline__ void ldmatrixX4Trans(uint32_t (&r)[4], const void* p)
 
 // c += a (16x16, row) . b (16x8, col), fp32 accumulators.
 __device__ __forceinline__ void mma(float (&c)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1, __half) {
-  asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, "
-               "{%0, %1, %2, %3};\n"
-               : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
-               : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+  asm volatile(
+      "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, "
+      "{%0, %1, %2, %3};\n"
+      : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
 }
 __device__ __forceinline__ void mma(float (&c)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1, __nv_bfloat16) {
-  asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, "
-               "{%0, %1, %2, %3};\n"
-               : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
-               : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+  asm volatile(
+      "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, "
+      "{%0, %1, %2, %3};\n"
+      : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
 }
 
 // 2^x by one MUFU.EX2 (flushes results below 2^-126 to 0: softmax weights that small do not count).
 __device__ __forceinline__ float exp2Approx(float x) {
   float y;
-  asm("ex2.approx.ftz.f32 %0, %1;\n" : "=f"(y) : "f"(x));
+  asm("ex2.approx.ftz.f32 %0, %1;\n"
+      : "=f"(y)
+      : "f"(x));
   return y;
 }
 
@@ -101,13 +105,15 @@ __device__ __forceinline__ void stageRowsAsync(T* dst, const T* __restrict__ src
                  "r"(present ? 16 : 0)
                  : "memory");
   }
-  asm volatile("cp.async.commit_group;\n" ::: "memory");
+  asm volatile("cp.async.commit_group;\n" ::
+                   : "memory");
 }
 
 // Waits until at most `pending` of this thread's committed copy groups are still in flight.
 template <int pending>
 __device__ __forceinline__ void cpAsyncWait() {
-  asm volatile("cp.async.wait_group %0;\n" ::"n"(pending) : "memory");
+  asm volatile("cp.async.wait_group %0;\n" ::"n"(pending)
+               : "memory");
 }
 
 template <typename T>
@@ -266,8 +272,8 @@ __global__ void __launch_bounds__(kWarps * 32) allQueryAttentionKernel(const __g
         tileMax[r] = fmaxf(tileMax[r], __shfl_xor_sync(0xffffffffu, tileMax[r], 1));
         tileMax[r] = fmaxf(tileMax[r], __shfl_xor_sync(0xffffffffu, tileMax[r], 2));
         const float newMax = fmaxf(rowMax[r], tileMax[r] * p.scaleLog2);  // log2 units; finite from tile 0 but with a window
-        shift[r] = kWindow && newMax == -INFINITY ? 0.0f : newMax;           // window: no key yet, all weights 0
-        const float correction = exp2Approx(rowMax[r] - shift[r]);           // 0 on the row's first tile (rowMax -inf)
+        shift[r] = kWindow && newMax == -INFINITY ? 0.0f : newMax;        // window: no key yet, all weights 0
+        const float correction = exp2Approx(rowMax[r] - shift[r]);        // 0 on the row's first tile (rowMax -inf)
         rowMax[r] = newMax;
         rowSum[r] *= correction;
 #pragma unroll

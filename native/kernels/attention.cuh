@@ -44,14 +44,14 @@ struct AttentionArgs {
   int64_t qStride = 0, kvStride = 0, outStride = 0;
   const int32_t* cuSeqLens = nullptr;
   const int32_t* contextOf = nullptr;  // [count] device, each sequence's context or -1; nullptr: no contexts
-  int32_t count = 0;      // sequences
-  int32_t maxLength = 0;  // longest sequence, its own rows (sizes the all-query grid)
+  int32_t count = 0;                   // sequences
+  int32_t maxLength = 0;               // longest sequence, its own rows (sizes the all-query grid)
   int heads = 0;
-  int kvHeads = 0;        // K/V heads, dividing heads; 0: heads
-  int headDim = 0;        // 32, 64 or 128
+  int kvHeads = 0;  // K/V heads, dividing heads; 0: heads
+  int headDim = 0;  // 32, 64 or 128
   AttentionQueries queries = AttentionQueries::All;
-  int window = -1;        // >= 0: keys within this distance of the query's position only; < 0: all keys
-  bool causal = false;    // own keys at positions <= the query's only
+  int window = -1;      // >= 0: keys within this distance of the query's position only; < 0: all keys
+  bool causal = false;  // own keys at positions <= the query's only
 };
 
 // Throws NativeError for an unsupported head size, kvHeads not dividing heads, or a window combined with causal

@@ -39,9 +39,9 @@ struct OneQueryParams {
   const int32_t* cuSeqLens;
   const int32_t* contextOf;  // nullptr: no contexts
   int32_t count;
-  int heads, group;          // query heads, query heads per K/V head
-  float scaleLog2;           // log2(e) / sqrt(D)
-  int32_t window;            // kWindow only (>= 0)
+  int heads, group;  // query heads, query heads per K/V head
+  float scaleLog2;   // log2(e) / sqrt(D)
+  int32_t window;    // kWindow only (>= 0)
 };
 
 //   First: q [count, qStride], row s;  Last: q [tokens, qStride], row cuSeqLens[s + 1] - 1.

@@ -31,7 +31,7 @@ __global__ void positionIdsKernel(const int32_t* __restrict__ ids, const int32_t
     const int32_t c = contextOf[s];
     if (c >= 0) first = cuSeqLens[c + 1] - cuSeqLens[c];
   }
-  int32_t real = 0;  // non-pad tokens before this step
+  int32_t real = 0;                                     // non-pad tokens before this step
   for (int32_t base = begin; base < end; base += 32) {  // uniform over the warp
     const int32_t t = base + lane;
     const bool inside = t < end;
@@ -43,7 +43,8 @@ __global__ void positionIdsKernel(const int32_t* __restrict__ ids, const int32_t
 #endif
     const unsigned ballot = __ballot_sync(0xffffffffu, counted);
     if (inside) {
-      positions[t] = !xlmr ? first + t - begin : counted ? padId + real + __popc(ballot & ((1u << lane) - 1u)) + 1 : padId;
+      positions[t] = !xlmr ? first + t - begin : counted ? padId + real + __popc(ballot & ((1u << lane) - 1u)) + 1
+                                                         : padId;
     }
     real += __popc(ballot);
   }
@@ -60,7 +61,7 @@ struct PadGraphBatchParams {
   int32_t* outIds;
   uint8_t* outTypeIds;
   int32_t* outCuSeqLens;
-  int32_t* outContextOf;     // nullptr: not written
+  int32_t* outContextOf;  // nullptr: not written
   int32_t* positions;
 };
 

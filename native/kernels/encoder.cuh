@@ -10,8 +10,13 @@
 
 namespace trt_rerank::kernels {
 
-enum class StorageType { Half, BFloat16 };
-enum class Activation { GeluErf, GeluTanh, Relu, Silu, Tanh };
+enum class StorageType { Half,
+                         BFloat16 };
+enum class Activation { GeluErf,
+                        GeluTanh,
+                        Relu,
+                        Silu,
+                        Tanh };
 
 // Position ids as transformers computes them. BERT (xlmr false): t within the sequence, from the length of its
 // context where contextOf (device, [count], each sequence's context or -1; nullptr: none) gives it one (a causal

@@ -14,9 +14,9 @@ constexpr int kLogitThreads = 256;
 // One block per row; threads stride over the row's seqLen positions.
 template <typename Int>
 __global__ void __launch_bounds__(kPackThreads)
-packEngineInputsKernel(const int32_t* __restrict__ ids, const uint8_t* __restrict__ typeIds,
-                       const int32_t* __restrict__ cuSeqLens, int32_t count, int32_t seqLen, Int* __restrict__ outIds,
-                       Int* __restrict__ outMask, Int* __restrict__ outTypeIds) {
+    packEngineInputsKernel(const int32_t* __restrict__ ids, const uint8_t* __restrict__ typeIds,
+                           const int32_t* __restrict__ cuSeqLens, int32_t count, int32_t seqLen, Int* __restrict__ outIds,
+                           Int* __restrict__ outMask, Int* __restrict__ outTypeIds) {
   const int32_t row = blockIdx.x;
   const bool real = row < count;
   const int32_t begin = real ? cuSeqLens[row] : 0;
@@ -32,7 +32,7 @@ packEngineInputsKernel(const int32_t* __restrict__ ids, const uint8_t* __restric
 
 template <typename T>
 __global__ void __launch_bounds__(kLogitThreads)
-engineLogitsToFloatKernel(const T* __restrict__ logits, int32_t n, float* __restrict__ out) {
+    engineLogitsToFloatKernel(const T* __restrict__ logits, int32_t n, float* __restrict__ out) {
   const int32_t i = blockIdx.x * blockDim.x + threadIdx.x;
   if (i < n) out[i] = toFloat(logits[i]);
 }

@@ -13,8 +13,11 @@
 
 namespace trt_rerank::kernels {
 
-enum class EngineIntType { Int32, Int64 };
-enum class EngineFloatType { Float, Half, BFloat16 };
+enum class EngineIntType { Int32,
+                           Int64 };
+enum class EngineFloatType { Float,
+                             Half,
+                             BFloat16 };
 
 void packEngineInputs(const int32_t* ids, const uint8_t* typeIds, const int32_t* cuSeqLens, int32_t count,
                       int32_t rows, int32_t seqLen, EngineIntType type, void* outIds, void* outMask,

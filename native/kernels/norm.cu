@@ -136,7 +136,7 @@ struct ResidualNormParams {
   int64_t rows;
   int hidden;
   const T* gamma;
-  const T* beta;      // nullptr: no bias (not for the post-LN kernel)
+  const T* beta;  // nullptr: no bias (not for the post-LN kernel)
   float eps;
   T* out;
 };
@@ -260,8 +260,9 @@ void embeddingLayerNorm(StorageType type, const int32_t* ids, const uint8_t* typ
                                static_cast<T*>(out)};
     dispatchChunks(hidden, [&](auto chunks) {
       constexpr int kChunks = decltype(chunks)::value;
-      auto kernel = full ? embeddingKernel<T, kChunks, false, true>
-                         : gamma != nullptr ? embeddingKernel<T, kChunks, true, true> : embeddingKernel<T, kChunks, true, false>;
+      auto kernel = full               ? embeddingKernel<T, kChunks, false, true>
+                    : gamma != nullptr ? embeddingKernel<T, kChunks, true, true>
+                                       : embeddingKernel<T, kChunks, true, false>;
       kernel<<<rowBlocks(tokens), kRowWarps * 32, 0, stream>>>(a);
     });
   });

@@ -94,7 +94,6 @@ __global__ void __launch_bounds__(kThreads) rotaryKernel(const __grid_constant__
   }
 }
 
-
 template <typename T>
 struct HeadNormRotaryParams {
   T* qkv;                    // [tokens, stride]

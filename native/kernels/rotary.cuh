@@ -42,7 +42,7 @@ struct HeadNormRotaryArgs {
   int64_t tokens = 0, stride = 0;
   int qHeads = 0, kHeads = 0;
   int64_t kOffset = 0;
-  int headDim = 0;      // even, at most kMaxRotaryHeadDim
+  int headDim = 0;                     // even, at most kMaxRotaryHeadDim
   const int32_t* positions = nullptr;  // [tokens], device
   const void* qWeight = nullptr;
   const void* kWeight = nullptr;

@@ -40,10 +40,10 @@ __device__ __forceinline__ int32_t keyIndex(unsigned long long key) {
 // One block: keys (from `candidates`, or made from scores[0, count)) sorted descending in shared memory
 // by a bitonic network of `size` (a power of two >= count, <= kTopKBlockSortMax); writes the first k.
 __global__ void __launch_bounds__(kSortThreads) blockSortKernel(const float* __restrict__ scores,
-                                                                 const unsigned long long* __restrict__ candidates,
-                                                                 int count, int size, int k,
-                                                                 int32_t* __restrict__ outIndices,
-                                                                 float* __restrict__ outScores) {
+                                                                const unsigned long long* __restrict__ candidates,
+                                                                int count, int size, int k,
+                                                                int32_t* __restrict__ outIndices,
+                                                                float* __restrict__ outScores) {
   __shared__ unsigned long long keys[kTopKBlockSortMax];
   for (int i = threadIdx.x; i < size; i += blockDim.x) {
     keys[i] = i < count ? (candidates ? candidates[i] : makeKey(scores[i], i)) : 0ull;  // 0 is below every key
@@ -77,9 +77,9 @@ __global__ void __launch_bounds__(kSortThreads) blockSortKernel(const float* __r
 // so each of those stages needs one barrier (15 for 1024 keys, against 55 in blockSortKernel).
 // Launched with blockDim.x = size, a power of two in [32, 1024].
 __global__ void __launch_bounds__(kSortThreads) registerSortKernel(const float* __restrict__ scores,
-                                                                    const unsigned long long* __restrict__ candidates,
-                                                                    int count, int k, int32_t* __restrict__ outIndices,
-                                                                    float* __restrict__ outScores) {
+                                                                   const unsigned long long* __restrict__ candidates,
+                                                                   int count, int k, int32_t* __restrict__ outIndices,
+                                                                   float* __restrict__ outScores) {
   __shared__ unsigned long long exchange[2][kSortThreads];
   const int i = threadIdx.x;
   const int size = blockDim.x;
@@ -116,8 +116,8 @@ __global__ void selectInitKernel(SelectState* state, unsigned int* histogram, un
 
 // Counts, by the 8-bit digit at `shift`, the keys whose higher digits equal the chosen prefix.
 __global__ void __launch_bounds__(kRadixThreads) selectHistogramKernel(const float* __restrict__ scores, int32_t n,
-                                                                        const SelectState* __restrict__ state,
-                                                                        unsigned int* __restrict__ histogram, int shift) {
+                                                                       const SelectState* __restrict__ state,
+                                                                       unsigned int* __restrict__ histogram, int shift) {
   if (state->done) return;
   __shared__ unsigned int local[kRadixBins];
   local[threadIdx.x] = 0;
@@ -164,8 +164,8 @@ __global__ void __launch_bounds__(kRadixBins) selectChooseKernel(SelectState* st
 
 // Writes every key >= the selected prefix (exactly k of them), in no particular order.
 __global__ void __launch_bounds__(kRadixThreads) selectGatherKernel(const float* __restrict__ scores, int32_t n,
-                                                                     SelectState* __restrict__ state,
-                                                                     unsigned long long* __restrict__ candidates) {
+                                                                    SelectState* __restrict__ state,
+                                                                    unsigned long long* __restrict__ candidates) {
   const unsigned long long threshold = state->prefix;
   for (int64_t i = int64_t{blockIdx.x} * blockDim.x + threadIdx.x; i < n; i += int64_t{gridDim.x} * blockDim.x) {
     const unsigned long long key = makeKey(scores[i], static_cast<int32_t>(i));

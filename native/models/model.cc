@@ -112,8 +112,12 @@ int readNumLabels(const ConfigReader& config) {
 Activation readActivation(const ConfigReader& config, const std::string& key, const std::string& fallback) {
   // transformers' ACT2FN names -> the functions the backends implement.
   static const std::pair<const char*, Activation> kNames[] = {
-      {"gelu", Activation::GeluErf},        {"gelu_new", Activation::GeluTanh}, {"gelu_pytorch_tanh", Activation::GeluTanh},
-      {"gelu_fast", Activation::GeluTanh},  {"relu", Activation::Relu},         {"silu", Activation::Silu},
+      {"gelu", Activation::GeluErf},
+      {"gelu_new", Activation::GeluTanh},
+      {"gelu_pytorch_tanh", Activation::GeluTanh},
+      {"gelu_fast", Activation::GeluTanh},
+      {"relu", Activation::Relu},
+      {"silu", Activation::Silu},
       {"swish", Activation::Silu},
   };
   const std::string name = config.text(key, fallback);

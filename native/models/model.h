@@ -27,7 +27,9 @@ namespace trt_rerank::models {
 // "no" and "yes" rows of a 151k-row LM head. Backends read only those rows from the file. Two params may name
 // the same tensor (tied embeddings: the LM head's rows are rows of embed_tokens).
 struct ParamDecl {
-  enum class Kind { Linear, Table, Vector };
+  enum class Kind { Linear,
+                    Table,
+                    Vector };
   Kind kind = Kind::Vector;
   std::vector<std::string> parts;      // tensor names (canonical: the model's prefix removed)
   std::vector<int64_t> partRows;       // rows of each part
@@ -61,16 +63,16 @@ struct ModelInfo {
   int hiddenSize = 0;
   int numLayers = 0;
   int numHeads = 0;
-  int numKvHeads = 0;          // K/V heads (grouped-query attention); numHeads for encoders
+  int numKvHeads = 0;  // K/V heads (grouped-query attention); numHeads for encoders
   int headDim = 0;
   int intermediateSize = 0;
   int vocabSize = 0;
-  int typeVocabSize = 0;       // 0: the model reads no token type ids
-  int maxSequenceLength = 0;   // the longest sequence its positions allow
+  int typeVocabSize = 0;      // 0: the model reads no token type ids
+  int maxSequenceLength = 0;  // the longest sequence its positions allow
   int padTokenId = 0;
   PositionRule positions = PositionRule::Sequential;
-  double gemmFlopsPerToken = 0;    // dense-layer FLOPs per token of the full encoder (graph limits, the bench floor)
-  std::string pooling;             // "cls", "mean" or "last"
+  double gemmFlopsPerToken = 0;  // dense-layer FLOPs per token of the full encoder (graph limits, the bench floor)
+  std::string pooling;           // "cls", "mean" or "last"
   // Causal attention: a token sees only those before it, so a prefix shared by several sequences of a batch can
   // be computed once (contexts, models/ops.h). Decoders.
   bool causal = false;

@@ -21,7 +21,12 @@ namespace trt_rerank::models {
 using ParamId = int32_t;
 constexpr ParamId kNoParam = -1;
 
-enum class Activation { None, GeluErf, GeluTanh, Relu, Silu, Tanh };
+enum class Activation { None,
+                        GeluErf,
+                        GeluTanh,
+                        Relu,
+                        Silu,
+                        Tanh };
 
 // How a model numbers the tokens of a sequence, for its position table or its rotary embedding.
 enum class PositionRule {
@@ -69,14 +74,14 @@ enum class NormKind {
 };
 
 struct NormArgs {
-  View x;                      // [rows, H]
+  View x;                          // [rows, H]
   const View* residual = nullptr;  // s = x + residual when given, else s = x (may be an fp32 buffer)
   const View* sum = nullptr;       // s is written here when given (pre-LN models keep the residual stream; may be fp32)
   ParamId gamma = kNoParam;
-  ParamId beta = kNoParam;     // kNoParam: LayerNorm(bias=False); always kNoParam for RmsNorm
+  ParamId beta = kNoParam;  // kNoParam: LayerNorm(bias=False); always kNoParam for RmsNorm
   float eps = 1e-5f;
   NormKind kind = NormKind::LayerNorm;
-  View out;                    // norm(s) * gamma + beta; may alias x or residual (not sum)
+  View out;  // norm(s) * gamma + beta; may alias x or residual (not sum)
 };
 
 enum class QueryRows {
@@ -92,20 +97,20 @@ struct AttentionArgs {
   View q, k, v;  // k, v: every token's row; q heads at columns h * headDim .., k and v heads at kvh * headDim ..
   View out;
   int heads = 0;
-  int kvHeads = 0;          // K/V heads (grouped-query attention): query head h reads K/V head h / (heads / kvHeads);
-                            // 0: as many as query heads. heads must be a multiple of it.
+  int kvHeads = 0;  // K/V heads (grouped-query attention): query head h reads K/V head h / (heads / kvHeads);
+                    // 0: as many as query heads. heads must be a multiple of it.
   int headDim = 0;
   QueryRows queries = QueryRows::All;
-  int window = -1;          // >= 0: only keys j with |i - j| <= window (positions within the sequence)
-  bool causal = false;      // only keys at positions j <= i (a context's keys all precede its sequence's)
+  int window = -1;      // >= 0: only keys j with |i - j| <= window (positions within the sequence)
+  bool causal = false;  // only keys at positions j <= i (a context's keys all precede its sequence's)
   // Qwen3's q_norm / k_norm: when given, each head of q (qNorm) and of k (kNorm) is RMS-normalised over its headDim
   // values with weight [headDim] and normEps, in place, before the rotary embedding.
   ParamId qNorm = kNoParam;
   ParamId kNorm = kNoParam;
   float normEps = 1e-6f;
-  float ropeTheta = 0.0f;   // > 0: rotary embedding (rotate_half form) on q and k first, in place, at each token's
-                            // position under the model's rule (q and k are changed); with QueryRows::First the
-                            // CUDA backend takes the sequential rule (first queries at position 0) and refuses others
+  float ropeTheta = 0.0f;  // > 0: rotary embedding (rotate_half form) on q and k first, in place, at each token's
+                           // position under the model's rule (q and k are changed); with QueryRows::First the
+                           // CUDA backend takes the sequential rule (first queries at position 0) and refuses others
 };
 
 class Ops {

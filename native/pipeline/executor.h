@@ -36,14 +36,14 @@ struct BatchInput {
 
 // The limits the executor was built with, resolved ('auto' made concrete).
 struct ExecutorLimits {
-  int slots = 1;                 // batches in flight at once
-  int maxBatchPairs = 1;         // pairs of one batch
-  int64_t maxBatchTokens = 1;    // tokens of one batch (padding backends: pairs x longest pair)
-  int64_t arenaPairs = 1;        // scores the arena holds
-  int maxLength = 0;             // longest pair, tokens
-  int32_t vocabSize = 0;         // ids must be in [0, vocabSize) (0: the backend checks its own)
-  bool padsBatches = false;      // a batch costs pairs x its longest pair
-  bool sharesPrefixes = false;   // batches may carry contexts (a causal model on a packed backend)
+  int slots = 1;                // batches in flight at once
+  int maxBatchPairs = 1;        // pairs of one batch
+  int64_t maxBatchTokens = 1;   // tokens of one batch (padding backends: pairs x longest pair)
+  int64_t arenaPairs = 1;       // scores the arena holds
+  int maxLength = 0;            // longest pair, tokens
+  int32_t vocabSize = 0;        // ids must be in [0, vocabSize) (0: the backend checks its own)
+  bool padsBatches = false;     // a batch costs pairs x its longest pair
+  bool sharesPrefixes = false;  // batches may carry contexts (a causal model on a packed backend)
 };
 
 // What the caller asks for; 0 means 'auto'.

@@ -54,9 +54,7 @@ struct StagingLayout {
 
 struct Slot {
   Slot(const StagingLayout& layout, int numLabels, bool padded)
-      : host(layout.bytes()), device(layout.bytes()), logits(sizeof(float) * layout.maxPairs * numLabels),
-        paddedIds(padded ? sizeof(int32_t) * layout.maxTokens : 0), paddedTypeIds(padded ? layout.maxTokens : 0),
-        paddedMask(padded ? layout.maxTokens : 0), done(cudaEventDisableTiming) {}
+      : host(layout.bytes()), device(layout.bytes()), logits(sizeof(float) * layout.maxPairs * numLabels), paddedIds(padded ? sizeof(int32_t) * layout.maxTokens : 0), paddedTypeIds(padded ? layout.maxTokens : 0), paddedMask(padded ? layout.maxTokens : 0), done(cudaEventDisableTiming) {}
   uint64_t bytes() const { return device.bytes() + logits.bytes() + paddedIds.bytes() + paddedTypeIds.bytes() + paddedMask.bytes(); }
   CudaStream stream;
   PinnedBuffer host;

@@ -6,7 +6,8 @@
 
 namespace trt_rerank {
 
-enum class ScoreActivation { Sigmoid, None };
+enum class ScoreActivation { Sigmoid,
+                             None };
 
 // logits: [count, numLabels] (numLabels 1 or 2). score = logit (1 label) or logit1 - logit0 (2 labels),
 // then sigmoid if asked: for 2 labels sigmoid(l1 - l0) is exactly softmax(l)[1].

@@ -223,7 +223,7 @@ bool Scheduler::fillBatch(int slot, InFlight& batch, int32_t& longest, std::vect
   for (auto& [id, call] : calls_) {
     if (call->waiting > 0) queued.push_back(call.get());
   }
-  struct Group {  // one per queued call: the pairs of it in this batch that share a context
+  struct Group {                     // one per queued call: the pairs of it in this batch that share a context
     const int32_t* first = nullptr;  // the call's first pair in the batch
     int32_t shared = 0;              // tokens all members share with it (valid with 2+ members)
     int32_t members = 0;

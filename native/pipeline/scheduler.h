@@ -35,8 +35,8 @@
 
 #include "backends/backend.h"
 #include "pipeline/executor.h"
-#include "pipeline/score_arena.h"
 #include "pipeline/scheduler_stats.h"
+#include "pipeline/score_arena.h"
 
 namespace trt_rerank {
 
@@ -75,7 +75,9 @@ class Scheduler {
   uint64_t admit(int32_t count, ScoreActivation activation);
   // What enqueue() did: queued with room for more, queued but the caller should wait for drained(call) before
   // the next chunk, or nothing because the call has retired (its outcome is on its way through events.retired).
-  enum class Enqueued { Room, Full, Retired };
+  enum class Enqueued { Room,
+                        Full,
+                        Retired };
   // Pair i of `batch` is document docIndices[i] (or firstIndex + i). The pairs are checked (length, ids) and
   // copied; throws ERR_INVALID_ARGUMENT (nothing queued).
   Enqueued enqueue(uint64_t call, const TokenBatch& batch, const int32_t* docIndices, int32_t firstIndex);
@@ -103,11 +105,11 @@ class Scheduler {
     ScoreActivation activation = ScoreActivation::Sigmoid;
     int64_t arenaOffset = 0;
     std::deque<Chunk> chunks;
-    int64_t waiting = 0;    // pairs queued, not yet in a batch
+    int64_t waiting = 0;  // pairs queued, not yet in a batch
     int64_t waitingTokens = 0;
-    int64_t submitted = 0;  // pairs enqueued
-    std::vector<bool> seen; // documents enqueued (each exactly once, or its arena slot would keep stale scores)
-    int64_t inFlight = 0;   // pairs in batches not yet completed
+    int64_t submitted = 0;   // pairs enqueued
+    std::vector<bool> seen;  // documents enqueued (each exactly once, or its arena slot would keep stale scores)
+    int64_t inFlight = 0;    // pairs in batches not yet completed
     int64_t scored = 0;
     int64_t tokens = 0;
     int64_t batches = 0;
@@ -126,9 +128,9 @@ class Scheduler {
     std::vector<std::pair<std::shared_ptr<Call>, int32_t>> calls;  // and how many of its pairs
     int32_t count = 0;
     int32_t contexts = 0;  // shared-prefix sequences past the pairs (limits.sharesPrefixes)
-    int64_t tokens = 0;  // the pairs' tokens
-    int64_t rows = 0;    // rows the batch computes: tokens less what contexts share
-    int64_t cost = 0;    // rows, or pairs x longest for padding backends
+    int64_t tokens = 0;    // the pairs' tokens
+    int64_t rows = 0;      // rows the batch computes: tokens less what contexts share
+    int64_t cost = 0;      // rows, or pairs x longest for padding backends
   };
 
   void batchLoop();
@@ -157,8 +159,8 @@ class Scheduler {
   uint64_t nextCall_ = 1;
   uint64_t nextBatch_ = 1;
   std::vector<bool> slotBusy_;
-  std::vector<InFlight> inFlight_;    // per slot
-  std::deque<int> launched_;          // slots in launch order, awaiting completion
+  std::vector<InFlight> inFlight_;  // per slot
+  std::deque<int> launched_;        // slots in launch order, awaiting completion
   std::deque<std::shared_ptr<Call>> toFinish_;
   bool closing_ = false;
   SchedulerStats stats_;

@@ -13,8 +13,8 @@
 namespace trt_rerank {
 
 struct Histogram {
-  std::vector<double> le;         // upper bounds, ascending; a +Inf bucket follows
-  std::vector<uint64_t> counts;   // le.size() + 1, not cumulative
+  std::vector<double> le;        // upper bounds, ascending; a +Inf bucket follows
+  std::vector<uint64_t> counts;  // le.size() + 1, not cumulative
   double sum = 0;
   uint64_t count = 0;
 
@@ -71,9 +71,9 @@ struct SchedulerStats {
   uint64_t activeCalls = 0, queuedPairs = 0;
   int64_t maxBatchTokens = 0, maxQueuedPairs = 0;
   int maxBatchPairs = 0;
-  Histogram batchFill = Histogram::linear(0.1, 0.1, 10);          // tokens / maxBatchTokens
-  Histogram batchPairs = Histogram::exponential(1, 2, 13);       // 1 .. 4096
-  Histogram batchTokens = Histogram::exponential(64, 2, 15);     // 64 .. 1 048 576
+  Histogram batchFill = Histogram::linear(0.1, 0.1, 10);           // tokens / maxBatchTokens
+  Histogram batchPairs = Histogram::exponential(1, 2, 13);         // 1 .. 4096
+  Histogram batchTokens = Histogram::exponential(64, 2, 15);       // 64 .. 1 048 576
   Histogram queueSeconds = Histogram::exponential(0.0001, 2, 18);  // 100 us .. 13 s
   Histogram runSeconds = Histogram::exponential(0.0001, 2, 18);
   Window queueMs, runMs;

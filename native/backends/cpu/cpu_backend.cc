@@ -20,8 +20,8 @@
 namespace trt_rerank {
 namespace {
 
-using cpu::Param;
 using cpu::PackedLinear;
+using cpu::Param;
 
 constexpr int64_t kChunkTokens = 4096;
 
@@ -42,7 +42,7 @@ class CpuBackend final : public Backend {
     checkBatch(batch, logits);
     if (batch.count == 0) return true;
     std::lock_guard<std::mutex> lock(forwardMutex_);  // ops_ and its scratch belong to one call at a time
-    struct Recount {  // also when an allocation throws halfway
+    struct Recount {                                  // also when an allocation throws halfway
       CpuBackend& self;
       ~Recount() { self.scratchBytes_.store(self.ops_.scratchBytes(), std::memory_order_relaxed); }
     } recount{*this};

@@ -10,7 +10,6 @@
 namespace trt_rerank::cpu {
 namespace {
 
-
 using models::View;
 
 float* rowOf(const View& v, int64_t r) { return static_cast<float*>(v.data) + r * v.ld; }

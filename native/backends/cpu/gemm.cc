@@ -268,7 +268,7 @@ __attribute__((target("avx2,fma"))) void linearAvx2(const LinearArgs& g, int p0,
   linearImpl<kMrAvx2, kVwAvx2>(g, p0, p1);
 }
 __attribute__((target("avx2,fma"))) void gemmAvx2(int m, int n, int k, const float* a, int64_t lda,
-                                                   const float* b, int64_t ldb, float* c, int64_t ldc) {
+                                                  const float* b, int64_t ldb, float* c, int64_t ldc) {
   gemmImpl<kMrAvx2, kVwAvx2>(m, n, k, a, lda, b, ldb, c, ldc);
 }
 #endif

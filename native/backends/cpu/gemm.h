@@ -19,7 +19,12 @@ class ThreadPool;
 namespace cpu {
 
 // Applied to each output element after the bias (a fused epilogue: the element is still in cache).
-enum class Activation { None, GeluErf, GeluTanh, Relu, Silu, Tanh };
+enum class Activation { None,
+                        GeluErf,
+                        GeluTanh,
+                        Relu,
+                        Silu,
+                        Tanh };
 
 // The weights of one nn.Linear, W [n, k] (out, in) and bias [n], rearranged for the kernel: W^T cut into
 // panels of kPanel output columns, each panel k x kPanel contiguous, the last one zero-padded.

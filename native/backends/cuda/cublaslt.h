@@ -36,19 +36,19 @@ struct HeuristicResult {
 };
 
 enum : int {
-  kComputeType32F = 68,          // CUBLAS_COMPUTE_32F
-  kOpN = 0,                      // CUBLAS_OP_N
-  kOpT = 1,                      // CUBLAS_OP_T
-  kDescComputeType = 0,          // CUBLASLT_MATMUL_DESC_COMPUTE_TYPE
-  kDescScaleType = 1,            // CUBLASLT_MATMUL_DESC_SCALE_TYPE
-  kDescTransA = 3,               // CUBLASLT_MATMUL_DESC_TRANSA
-  kDescTransB = 4,               // CUBLASLT_MATMUL_DESC_TRANSB
-  kDescEpilogue = 7,             // CUBLASLT_MATMUL_DESC_EPILOGUE
-  kDescBiasPointer = 8,          // CUBLASLT_MATMUL_DESC_BIAS_POINTER
-  kEpilogueDefault = 1,          // CUBLASLT_EPILOGUE_DEFAULT
-  kEpilogueBias = 4,             // CUBLASLT_EPILOGUE_BIAS
-  kEpilogueReluBias = 6,         // CUBLASLT_EPILOGUE_RELU_BIAS
-  kPrefMaxWorkspaceBytes = 1,    // CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES
+  kComputeType32F = 68,        // CUBLAS_COMPUTE_32F
+  kOpN = 0,                    // CUBLAS_OP_N
+  kOpT = 1,                    // CUBLAS_OP_T
+  kDescComputeType = 0,        // CUBLASLT_MATMUL_DESC_COMPUTE_TYPE
+  kDescScaleType = 1,          // CUBLASLT_MATMUL_DESC_SCALE_TYPE
+  kDescTransA = 3,             // CUBLASLT_MATMUL_DESC_TRANSA
+  kDescTransB = 4,             // CUBLASLT_MATMUL_DESC_TRANSB
+  kDescEpilogue = 7,           // CUBLASLT_MATMUL_DESC_EPILOGUE
+  kDescBiasPointer = 8,        // CUBLASLT_MATMUL_DESC_BIAS_POINTER
+  kEpilogueDefault = 1,        // CUBLASLT_EPILOGUE_DEFAULT
+  kEpilogueBias = 4,           // CUBLASLT_EPILOGUE_BIAS
+  kEpilogueReluBias = 6,       // CUBLASLT_EPILOGUE_RELU_BIAS
+  kPrefMaxWorkspaceBytes = 1,  // CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES
 };
 
 struct Api {
@@ -81,7 +81,8 @@ std::string unavailableReason();
 // ---- the GEMM the backend uses ----
 // What the epilogue applies after the product: + bias, then optionally ReLU. (cuBLASLt's GELU epilogue is not
 // used: which GELU it computes is not documented, and models define theirs exactly; see docs/NOTES.md.)
-enum class Epilogue { Bias, BiasRelu };
+enum class Epilogue { Bias,
+                      BiasRelu };
 
 class Gemm {
  public:

@@ -12,8 +12,8 @@ namespace trt_rerank {
 
 struct CudaBackendOptions {
   int device = 0;
-  bool bf16 = false;        // storage type of weights and activations (fp16 by default); arithmetic is fp32
-  bool cudaGraphs = true;   // replay a CUDA graph per padded shape for small batches (cuda_backend.cc)
+  bool bf16 = false;       // storage type of weights and activations (fp16 by default); arithmetic is fp32
+  bool cudaGraphs = true;  // replay a CUDA graph per padded shape for small batches (cuda_backend.cc)
 };
 
 // Reads the weights from spec.weightFiles onto the device, converted to the storage type (cuda_weights.h). Throws NativeError

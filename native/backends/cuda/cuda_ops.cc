@@ -218,7 +218,7 @@ void CudaOps::attention(const models::AttentionArgs& a) {
   k.heads = a.heads;
   k.kvHeads = kvHeads;
   k.headDim = a.headDim;
-  k.queries = firstOnly ? kernels::AttentionQueries::First
+  k.queries = firstOnly                              ? kernels::AttentionQueries::First
               : a.queries == models::QueryRows::Last ? kernels::AttentionQueries::Last
                                                      : kernels::AttentionQueries::All;
   k.window = a.window;

@@ -35,7 +35,7 @@ struct DeviceTokens {
   const uint8_t* typeIds = nullptr;
   const int32_t* cuSeqLens = nullptr;
   const int32_t* contextOf = nullptr;  // [sequences]: each sequence's context or -1 (models/ops.h); nullptr: none
-  float* logits = nullptr;  // [sequences, labels]
+  float* logits = nullptr;             // [sequences, labels]
 };
 
 class CudaOps final : public models::Ops {

@@ -18,7 +18,8 @@ int64_t elements(const std::vector<int64_t>& shape) {
 // Elements rounded up to 128 (256 bytes of the storage type): where each param's weights and biases start.
 int64_t aligned(int64_t n) { return (n + 127) / 128 * 128; }
 
-int sourceType(WeightDType dtype) { return dtype == WeightDType::F32 ? 0 : dtype == WeightDType::F16 ? 1 : 2; }
+int sourceType(WeightDType dtype) { return dtype == WeightDType::F32 ? 0 : dtype == WeightDType::F16 ? 1
+                                                                                                     : 2; }
 
 // What one tensor contributes to the arena: all of it, or the picked rows of a param (in its order).
 struct Piece {

@@ -16,7 +16,15 @@
 
 namespace trt_rerank {
 
-enum class TensorType { Float, Half, BFloat16, Int8, Int32, Int64, Bool, UInt8, Other };
+enum class TensorType { Float,
+                        Half,
+                        BFloat16,
+                        Int8,
+                        Int32,
+                        Int64,
+                        Bool,
+                        UInt8,
+                        Other };
 
 const char* tensorTypeName(TensorType type);
 

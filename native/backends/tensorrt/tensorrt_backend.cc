@@ -87,7 +87,7 @@ using ShapeContexts = GraphCache<std::pair<int, int>, Owned<nv::IExecutionContex
 constexpr size_t kShapesLeftForRunTime = 16;
 
 struct SlotState {
-  DeviceBuffer activations;             // shared by the slot's contexts (one runs at a time)
+  DeviceBuffer activations;              // shared by the slot's contexts (one runs at a time)
   Owned<nv::IExecutionContext> dynamic;  // any shape, set per batch
   DeviceBuffer ids, mask, typeIds, output;
   std::pair<int, int> dynamicShape{-1, -1};

@@ -41,9 +41,9 @@ struct EngineBuildOptions {
   int maxBatch = 512;
   int maxSeq = 512;
   int optSeq = 128;
-  std::string precision = "fp32";  // fp32 | fp16 | bf16 (TensorRT 10 builder flags; TensorRT 11: see docs)
-  size_t workspaceBytes = 0;       // 0: TensorRT's default (the device's memory)
-  bool versionCompatible = false;  // loads with later TensorRT runtimes of the same major (embeds the lean runtime)
+  std::string precision = "fp32";              // fp32 | fp16 | bf16 (TensorRT 10 builder flags; TensorRT 11: see docs)
+  size_t workspaceBytes = 0;                   // 0: TensorRT's default (the device's memory)
+  bool versionCompatible = false;              // loads with later TensorRT runtimes of the same major (embeds the lean runtime)
   std::string hardwareCompatibility = "none";  // none | ampere+ | same-cc: runs on other GPUs than the builder's
 };
 // Returns the engine's size in bytes; `log` receives TensorRT's info messages and progress.

@@ -66,8 +66,8 @@ size_t buildTensorRtEngine(const EngineBuildOptions& options, const std::functio
   if (!config) throw NativeError(kErrBackend, "TensorRT: createBuilderConfig failed: " + logger().lastError("no reason given"));
   if (options.workspaceBytes > 0) config->setMemoryPoolLimit(nv::MemoryPoolType::kWORKSPACE, options.workspaceBytes);
 #if NV_TENSORRT_MAJOR < 11
-  // Weak typing (precision flags) is deprecated in late TensorRT 10 releases and gone in 11; on 10 it is
-  // still the documented way to get a mixed-precision engine from an fp32 ONNX.
+    // Weak typing (precision flags) is deprecated in late TensorRT 10 releases and gone in 11; on 10 it is
+    // still the documented way to get a mixed-precision engine from an fp32 ONNX.
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
   if (options.precision == "fp16") config->setFlag(nv::BuilderFlag::kFP16);

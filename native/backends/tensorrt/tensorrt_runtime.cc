@@ -108,8 +108,8 @@ const OnnxParserLibrary& onnxParserLibrary() {
   lib->handle = DynamicLibrary::openFirst(soname("libnvonnxparser", NV_TENSORRT_MAJOR).c_str());
   if (!lib->handle.loaded()) {
     throw NativeError(kErrBackendUnavailable, "TensorRT's ONNX parser not found (" + lib->handle.error() + "): engine builds need " +
-                                       soname("libnvonnxparser", NV_TENSORRT_MAJOR) + " from TensorRT " +
-                                       std::to_string(NV_TENSORRT_MAJOR) + " on LD_LIBRARY_PATH");
+                                                  soname("libnvonnxparser", NV_TENSORRT_MAJOR) + " from TensorRT " +
+                                                  std::to_string(NV_TENSORRT_MAJOR) + " on LD_LIBRARY_PATH");
   }
   lib->createParser = lib->handle.symbol<void* (*)(void*, void*, int)>("createNvOnnxParser_INTERNAL");
   if (!lib->createParser) throw NativeError(kErrBackend, lib->handle.name() + " lacks createNvOnnxParser_INTERNAL");
