@@ -41,6 +41,10 @@ export interface NativeSystemInfo {
   };
   /** cuBLASLt, loaded at run time by the cuda backend. */
   cublasLt: { found: boolean; library?: string; error?: string };
+  /** Which GEMM the CUDA backend's linear layers run (TRT_RERANK_GEMM): 'auto' picks per call, 'ours' never loads cuBLASLt. */
+  gemm?: 'auto' | 'ours' | 'cublaslt';
+  /** Why TRT_RERANK_GEMM's value is refused, where it is. */
+  gemmError?: string;
   backends: string[];
 }
 

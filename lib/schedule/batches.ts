@@ -120,18 +120,13 @@ export class BatchStream {
       this.stats.maxHeld = Math.max(this.stats.maxHeld, queue.length);
     };
     fill();
-    try {
-      while (queue.length > 0) {
-        const batch = queue[0]!;
-        const pairs = await this.#finish(batch);
-        queue.shift();
-        fill();
-        this.stats.batches++;
-        yield { first: batch.first, pairs };
-      }
-    } finally {
-      // Abandoned early (error, abort): settle what is still running so no rejection goes unhandled.
-      for (const b of queue) b.task?.catch(() => undefined);
+    while (queue.length > 0) {
+      const batch = queue[0]!;
+      const pairs = await this.#finish(batch);
+      queue.shift();
+      fill();
+      this.stats.batches++;
+      yield { first: batch.first, pairs };
     }
   }
 
@@ -159,6 +154,9 @@ export class BatchStream {
     for (let at = 0; at < missTexts.length; at += chunk) parts.push(pool.tokenize(missTexts.slice(at, at + chunk)));
     this.stats.workerTasks += parts.length;
     const task = parts.length > 0 ? Promise.all(parts) : undefined;
+    // Handled from the start: a batch queued in the window can be rejected (the pool closed) while the generator
+    // waits at a yield for its consumer, before anything awaits it; #finish still sees the rejection.
+    task?.catch(() => undefined);
     return { first, runs, missTexts, missSlots, task };
   }
 

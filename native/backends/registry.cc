@@ -10,6 +10,7 @@
 
 #include "backends/cuda/cublaslt.h"
 #include "backends/cuda/cuda_backend.h"
+#include "backends/cuda/linear_gemm.h"
 #include "backends/device_backend.h"
 #include "pipeline/gpu_executor.h"
 #endif
@@ -57,9 +58,22 @@ std::string deviceUnavailable(int device) {
   return "";
 }
 
+// The CUDA backend needs the device and a GEMM: ours on sm_80 and newer (the driver alone), else cuBLASLt.
 std::string cudaUnavailable(const BackendOptions& o) {
   const std::string device = deviceUnavailable(o.device);
-  return device.empty() ? cublaslt::unavailableReason() : device;
+  if (!device.empty()) return device;
+  int major = 0, minor = 0;
+  if (cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, o.device) != cudaSuccess ||
+      cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, o.device) != cudaSuccess) {
+    cudaGetLastError();
+    return "cannot read CUDA device " + std::to_string(o.device) + "'s compute capability";
+  }
+  if (major >= 8) return "";
+  const std::string arch = "CUDA device " + std::to_string(o.device) + " is sm_" + std::to_string(major) + std::to_string(minor) +
+                           ", older than our GEMM kernels' sm_80";
+  if (cuda::gemmChoice() == cuda::GemmChoice::Ours) return arch + ", and TRT_RERANK_GEMM=ours leaves cuBLASLt out";
+  const std::string why = cublaslt::unavailableReason();
+  return why.empty() ? "" : arch + ", and " + why;
 }
 
 std::unique_ptr<BatchExecutor> createCuda(const ModelSpec* spec, const BackendOptions& o) {

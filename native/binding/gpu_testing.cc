@@ -679,6 +679,7 @@ Napi::Object gpuTestingExports(Napi::Env env) {
   testing.Set("gemm", Napi::Function::New(env, gemmHook));
   testing.Set("positionIds", Napi::Function::New(env, positionIdsHook));
   addDecoderKernelHooks(env, testing);
+  addGemmHooks(env, testing);
   return testing;
 }
 

@@ -1,5 +1,5 @@
 // What the kernel hooks of addon.testing share (gpu_testing.cc: the encoders' kernels and the rest;
-// gpu_testing_decoder.cc: the decoders'): device 0 with a fresh stream, fp32 values to and from the storage type,
+// gpu_testing_decoder.cc: the decoders'; gpu_testing_gemm.cc: the GEMMs'): device 0 with a fresh stream, fp32 values to and from the storage type,
 // argument checks. Testing addon only.
 #pragma once
 
@@ -114,7 +114,8 @@ inline Napi::Float32Array downloadFloat(Napi::Env env, const DeviceBuffer& value
   return out;
 }
 
-// The decoders' hooks (gpu_testing_decoder.cc), added to addon.testing.
+// The decoders' hooks (gpu_testing_decoder.cc) and the GEMMs' (gpu_testing_gemm.cc), added to addon.testing.
 void addDecoderKernelHooks(Napi::Env env, Napi::Object& testing);
+void addGemmHooks(Napi::Env env, Napi::Object& testing);
 
 }  // namespace trt_rerank::gpu_testing

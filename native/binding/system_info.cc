@@ -6,6 +6,7 @@
 #include "backends/registry.h"
 #include "binding/js_values.h"
 #include "common/dynamic_library.h"
+#include "common/errors.h"
 #ifdef TRT_RERANK_WITH_TENSORRT
 #include "backends/tensorrt/tensorrt_backend.h"
 #endif
@@ -14,6 +15,7 @@
 #include <cuda_runtime_api.h>
 
 #include "backends/cuda/cublaslt.h"
+#include "backends/cuda/linear_gemm.h"
 #endif
 
 namespace trt_rerank {
@@ -132,6 +134,11 @@ Napi::Value systemInfo(const Napi::CallbackInfo& info) {
     cublasLt.Set("library", cublaslt::api().library);
   } else {
     cublasLt.Set("error", why);
+  }
+  try {
+    out.Set("gemm", cuda::gemmChoiceName(cuda::gemmChoice()));
+  } catch (const NativeError& e) {
+    out.Set("gemmError", e.what());
   }
 #else
   cublasLt.Set("found", false);

@@ -11,6 +11,7 @@
 
 #include "common/cuda_check.h"
 #include "common/errors.h"
+#include "kernels/activation.cuh"
 #include "kernels/encoder.cuh"
 #include "kernels/storage.cuh"
 
@@ -90,16 +91,6 @@ __global__ void gatherLastRowsKernel(const U* __restrict__ x, const int32_t* __r
   }
   const U* src = x + static_cast<int64_t>(end - 1) * rowUnits;
   for (int64_t i = threadIdx.x; i < rowUnits; i += blockDim.x) dst[i] = src[i];
-}
-
-__device__ __forceinline__ float activation(Activation act, float x) {
-  switch (act) {
-    case Activation::GeluErf: return 0.5f * x * (1.0f + erff(x * 0.70710678118654752f));
-    case Activation::GeluTanh: return 0.5f * x * (1.0f + tanhf(0.79788456080286536f * (x + 0.044715f * x * x * x)));
-    case Activation::Relu: return fmaxf(x, 0.0f);
-    case Activation::Silu: return x / (1.0f + expf(-x));
-    default: return tanhf(x);
-  }
 }
 
 // 8 values per thread step (16-byte loads; n % 8 == 0 and x 16-byte aligned, as every caller's [rows, width] is).

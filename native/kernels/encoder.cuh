@@ -12,7 +12,8 @@ namespace trt_rerank::kernels {
 
 enum class StorageType { Half,
                          BFloat16 };
-enum class Activation { GeluErf,
+enum class Activation { None,
+                        GeluErf,
                         GeluTanh,
                         Relu,
                         Silu,

@@ -133,8 +133,7 @@ class ModernBert final : public Model {
       ops.attention(a);
       ops.linear(ctx, w.out, tmp);
       ops.norm(norm(tmp, l == 0 ? &normed : &hidden, &hidden, w.mlpNorm, normed));  // h += attention; normed = mlp_norm(h)
-      ops.linear(normed, w.wi, wi);
-      ops.gated(wi, act_, gated);
+      ops.gatedLinear(normed, w.wi, wi, act_, gated);
       ops.linear(gated, w.wo, tmp);
       const Norm& next = l + 1 < layers_.size() ? layers_[l + 1].attnNorm : finalNorm_;
       ops.norm(norm(tmp, &hidden, &hidden, next, normed));  // h += mlp; normed = next attn_norm(h) or final_norm(h)

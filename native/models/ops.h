@@ -132,6 +132,13 @@ class Ops {
   virtual void norm(const NormArgs& args) = 0;
   // out [rows, n] = act(x[:, :n]) * x[:, n:2n] (GeGLU / SwiGLU)
   virtual void gated(const View& x, Activation act, const View& out) = 0;
+  // out = gated(linear(x, w), act): a Linear param of 2n rows (the act half first) into out [rows, n], with
+  // `product` [rows, 2n] for the ungated product where a backend computes it first (the default; the CUDA
+  // backend's own GEMM fuses the gate into its epilogue and leaves product untouched).
+  virtual void gatedLinear(const View& x, ParamId w, const View& product, Activation act, const View& out) {
+    linear(x, w, product);
+    gated(product, act, out);
+  }
   virtual void attention(const AttentionArgs& args) = 0;
   // out [sequences, H] = x's first row of each sequence
   virtual void firstTokens(const View& x, const View& out) = 0;

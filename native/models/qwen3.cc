@@ -169,8 +169,7 @@ class Qwen3 final : public Model {
       if (!last) {
         ops.linear(ctx, w.out, tmp);
         ops.norm(rms(tmp, &hidden, &hidden, w.postNorm, normed));  // h += attention; normed = post_attention_layernorm(h)
-        ops.linear(normed, w.gateUp, gateUp);
-        ops.gated(gateUp, act_, gated);
+        ops.gatedLinear(normed, w.gateUp, gateUp, act_, gated);
         ops.linear(gated, w.down, tmp);
         ops.norm(rms(tmp, &hidden, &hidden, layers_[l + 1].inputNorm, normed));  // h += mlp; normed = next input_layernorm(h)
         continue;
@@ -179,8 +178,7 @@ class Qwen3 final : public Model {
       ops.linear(lastCtx, w.out, lastTmp);
       ops.lastTokens(hidden, lastHidden);
       ops.norm(rms(lastTmp, &lastHidden, &lastHidden, w.postNorm, lastNormed));
-      ops.linear(lastNormed, w.gateUp, lastGateUp);
-      ops.gated(lastGateUp, act_, lastGated);
+      ops.gatedLinear(lastNormed, w.gateUp, lastGateUp, act_, lastGated);
       ops.linear(lastGated, w.down, lastTmp);
       ops.norm(rms(lastTmp, &lastHidden, nullptr, finalNorm_, lastNormed));  // norm(h) at the last token
     }

@@ -12,6 +12,7 @@ import type { NativeAddon } from '../../lib/binding/native.js';
 import { SeededRandom } from '../../lib/tiny-models/random.js';
 import { toBFloat16Bits, toFloat16Bits } from '../../lib/tiny-models/safetensors-writer.js';
 import { gpuSkipReason, requireAddonBuilt } from '../helpers/addon.js';
+import { ACTIVATIONS } from '../helpers/kernel-reference.js';
 
 requireAddonBuilt();
 const addon = loadAddon() as NativeAddon;
@@ -191,13 +192,6 @@ describe.skipIf(reason !== '')('CUDA encoder kernels', () => {
     expect(() => addon.testing!.layerNorm(x, x, 12, x, x, 1e-5, 'fp16')).toThrow(/multiple of 8/);
   });
 
-  const activations: Record<string, (x: number) => number> = {
-    gelu: (x) => 0.5 * x * (1 + erf(x / Math.SQRT2)),
-    gelu_tanh: (x) => 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x ** 3))),
-    relu: (x) => Math.max(0, x),
-    silu: (x) => x / (1 + Math.exp(-x)),
-    tanh: (x) => Math.tanh(x),
-  };
   it('cuBLASLt GEMM with the bias epilogue, fp16 and bf16', () => {
     const [m, n, k] = [67, 40, 96];
     for (const dtype of ['fp16', 'bf16'] as const) {
@@ -253,7 +247,7 @@ describe.skipIf(reason !== '')('CUDA encoder kernels', () => {
     expect(() => addon.testing!.positionIds(ids, decreasing, padId, true)).toThrow(/offsets must start at 0, not decrease/);
   });
 
-  for (const [name, fn] of Object.entries(activations)) {
+  for (const [name, fn] of Object.entries(ACTIVATIONS).filter(([a]) => a !== 'none')) {
     it(`activation ${name}, fp16`, () => {
       const x = randomArray(4096 + 8, 6);
       const got = addon.testing!.activation(x, name as 'gelu', 'fp16');
@@ -448,7 +442,7 @@ describe.skipIf(reason !== '')('CUDA encoder kernels', () => {
   }
 
   // GeGLU and the other gated forms: widths on the 16-byte path (8, ModernBERT-base's 1152) and off it (100, 13).
-  for (const [act, fn] of Object.entries(activations) as Array<[Act, (x: number) => number]>) {
+  for (const [act, fn] of Object.entries(ACTIVATIONS).filter(([a]) => a !== 'none') as Array<[Act, (x: number) => number]>) {
     for (const dtype of ['fp16', 'bf16'] as const) {
       const name = `gated activation ${act}(input) * gate, ${dtype}`;
       it(name, () => {
@@ -580,20 +574,3 @@ describe.skipIf(reason !== '')('CUDA encoder kernels', () => {
   }
 });
 
-/** erf to ~1e-13: its Taylor series below 2.5, erfc's continued fraction above (precise enough to tell the two
- * GELUs apart, which differ by up to 4e-4). */
-function erf(x: number): number {
-  const t = Math.abs(x);
-  if (t < 2.5) {
-    let sum = 0;
-    let term = t;
-    for (let n = 0; n < 100; n++) {
-      sum += term / (2 * n + 1);
-      term *= (-t * t) / (n + 1);
-    }
-    return (Math.sign(x) * 2 * sum) / Math.sqrt(Math.PI);
-  }
-  let f = t;
-  for (let n = 80; n >= 1; n--) f = t + n / 2 / f;
-  return Math.sign(x) * (1 - Math.exp(-t * t) / Math.sqrt(Math.PI) / f);
-}

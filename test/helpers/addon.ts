@@ -27,14 +27,16 @@ export function gpuSkipReason(what: string): string {
 }
 
 /**
- * Why the CUDA backend cannot run here ('' when it can): no CUDA parts in this build, no device, or no cuBLASLt.
+ * Why the CUDA backend cannot run here ('' when it can): no CUDA parts in this build, no device, or a device older
+ * than sm_80 (our GEMMs' floor) without cuBLASLt.
  * Needs only the production addon (unlike gpuSkipReason). The reason is printed once, prefixed with `what`.
  */
 export function cudaBackendSkipReason(what: string): string {
   const system = loadAddon().systemInfo();
   const reason = !system.backends.includes('cuda') ? 'this build has no CUDA parts'
     : system.cuda.devices.length === 0 ? `no CUDA device: ${system.cuda.error ?? 'none found'}`
-    : !system.cublasLt.found ? `cuBLASLt did not load: ${system.cublasLt.error}`
+    : Number(system.cuda.devices[0]!.computeCapability.split('.')[0]) < 8 && !system.cublasLt.found
+      ? `sm_${system.cuda.devices[0]!.computeCapability} is older than our GEMMs' sm_80, and cuBLASLt did not load: ${system.cublasLt.error}`
     : '';
   if (reason) console.log(`${what} skipped: ${reason}`);
   return reason;

@@ -52,3 +52,31 @@ export function worstDifference(got: Float32Array, expected: Float64Array): { wo
   }
   return { worst, at };
 }
+
+/** The activations as the models define them, in float64 (the kernels' activation.cuh). */
+export const ACTIVATIONS: Record<string, (x: number) => number> = {
+  none: (x) => x,
+  gelu: (x) => 0.5 * x * (1 + erf(x / Math.SQRT2)),
+  gelu_tanh: (x) => 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x ** 3))),
+  relu: (x) => Math.max(0, x),
+  silu: (x) => x / (1 + Math.exp(-x)),
+  tanh: (x) => Math.tanh(x),
+};
+
+/** erf to ~1e-13: its Taylor series below 2.5, erfc's continued fraction above (precise enough to tell the two
+ * GELUs apart, which differ by up to 4e-4). */
+export function erf(x: number): number {
+  const t = Math.abs(x);
+  if (t < 2.5) {
+    let sum = 0;
+    let term = t;
+    for (let n = 0; n < 100; n++) {
+      sum += term / (2 * n + 1);
+      term *= (-t * t) / (n + 1);
+    }
+    return (Math.sign(x) * 2 * sum) / Math.sqrt(Math.PI);
+  }
+  let f = t;
+  for (let n = 80; n >= 1; n--) f = t + n / 2 / f;
+  return Math.sign(x) * (1 - Math.exp(-t * t) / Math.sqrt(Math.PI) / f);
+}

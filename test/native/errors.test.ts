@@ -93,13 +93,13 @@ describe('option and argument errors', () => {
   });
   it('a GPU backend that cannot run here is refused saying why', async () => {
     const system = loadAddon().systemInfo();
-    if (system.cuda.devices.length > 0 && system.cublasLt.found) {
+    if (system.cuda.devices.length > 0) {
       console.log('the CUDA backend can run here: its refusal is not tested on this machine');
       return;
     }
     const error = await Reranker.load(good, { backend: 'cuda' }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(BackendUnavailableError);
-    expect((error as Error).message).toMatch(/^the CUDA backend cannot run here: (no CUDA device|this build of trt-rerank has no CUDA parts|cuBLASLt not found)/);
+    expect((error as Error).message).toMatch(/^the CUDA backend cannot run here: (no CUDA device|this build of trt-rerank has no CUDA parts)/);
     // TensorRT's own reasons are tested in tensorrt.test.ts.
   });
   it('bad options name the option, the expectation and the value', async () => {

@@ -3,10 +3,13 @@
  * tokenized first on the worker pool, larger calls streamed with a bounded window; results identical to the
  * single-threaded path in every case, in document order.
  */
+import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Reranker } from '../../lib/index.js';
 import { requireAddonBuilt } from '../helpers/addon.js';
-import { tempDir, writeCustomModel } from '../helpers/models.js';
+import { REPO_ROOT, tempDir, writeCustomModel } from '../helpers/models.js';
 
 let cleanup: () => Promise<void>;
 let dir: string;
@@ -79,4 +82,37 @@ describe('batch scheduling', () => {
     expect(after.misses).toBe(before.misses);
     expect(after.hits - before.hits).toBe(2000);
   });
+});
+
+describe('closing during a streamed call', () => {
+  // Found by the GPU soak: batches tokenizing on the workers while the call waited at a yield were rejected by the
+  // pool's close with nothing attached to them yet, an unhandled rejection that ended the process. Run as a plain
+  // Node process on dist/ (as the soak found it): vitest's own handlers would hide the process-level failure.
+  it('rejects the call with a ClosedError and leaves no rejection unhandled', () => {
+    const script = `
+      import { Reranker } from ${JSON.stringify(join(REPO_ROOT, 'dist', 'index.js'))};
+      import { TINY_MODELS, writeTinyModel } from ${JSON.stringify(join(REPO_ROOT, 'dist', 'tiny-models', 'generate.js'))};
+      let unhandled = 0;
+      process.on('unhandledRejection', () => unhandled++);
+      // tiny-bert: slow enough on the CPU that the call waits on the backend while its next batches tokenize.
+      const dir = await writeTinyModel(${JSON.stringify(join(dir, '..', 'tiny-bert'))}, TINY_MODELS['tiny-bert']);
+      const outcomes = [];
+      for (let round = 0; round < 10; round++) {
+        const r = await Reranker.load(dir, { backend: 'cpu', tokenizerThreads: 2, tokenCache: false, maxBatchSize: 16, streamThreshold: 64 });
+        // Long documents, so the workers are still busy with the window's batches when close() comes.
+        const docs = Array.from({ length: 400 }, (_, i) => 'round ' + round + ' document ' + i + ' ' + 'river city people '.repeat(1000 + i));
+        const settled = r.score('city', docs).then(() => 'resolved', (e) => e.name === 'ClosedError' ? e.name : e.name + ': ' + e.message);
+        await new Promise((resolve) => setTimeout(resolve, 5 + 20 * round));
+        await r.close();
+        outcomes.push(await settled);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      console.log(JSON.stringify({ outcomes, unhandled }));`;
+    const file = join(dir, 'close-during-stream.mjs');  // a file, not --eval: worker threads inherit execArgv
+    writeFileSync(file, script);
+    const out = execFileSync(process.execPath, [file], { encoding: 'utf8', env: process.env, timeout: 60_000 });
+    const { outcomes, unhandled } = JSON.parse(out.trim().split('\n').at(-1)!) as { outcomes: string[]; unhandled: number };
+    expect(outcomes).toEqual(Array(10).fill('ClosedError'));
+    expect(unhandled).toBe(0);
+  }, 90_000);
 });

@@ -1,6 +1,6 @@
-// The CUDA backend: any model of native/models/ over packed tokens (padding-free), through CudaOps (our kernels
-// and cuBLASLt, fp16/bf16 storage, fp32 arithmetic). It loads the model's params onto the device, gives each
-// execution slot its own CudaOps (buffers sized at load for the largest batch), and replays CUDA graphs for small
+// The CUDA backend: any model of native/models/ over packed tokens (padding-free), through CudaOps (our kernels and
+// GEMMs, cuBLASLt's GEMMs where it is loaded: linear_gemm.h; fp16/bf16 storage, fp32 arithmetic). It loads the
+// model's params onto the device, gives each execution slot its own CudaOps (buffers sized at load for the largest batch), and replays CUDA graphs for small
 // batches.
 //
 // CUDA graphs for small batches (up to kGraphMaxSequences pairs and kGraphMaxFlops of GEMM work: a 10-document
@@ -36,10 +36,10 @@
 #include <tuple>
 #include <vector>
 
-#include "backends/cuda/cublaslt.h"
 #include "backends/cuda/cuda_ops.h"
 #include "backends/cuda/cuda_weights.h"
 #include "backends/cuda/graph_buckets.h"
+#include "backends/cuda/linear_gemm.h"
 #include "common/cuda_check.h"
 #include "common/cuda_resources.h"
 #include "common/errors.h"
@@ -91,7 +91,7 @@ class CudaBackend : public DeviceBackend {
                                                  std::to_string(m.hiddenSize) + " and " + std::to_string(m.intermediateSize) + " (use backend 'cpu')");
     }
     TRT_RERANK_CUDA_CHECK(cudaSetDevice(options.device));
-    gemm_ = std::make_unique<cublaslt::Gemm>();
+    gemm_ = std::make_unique<cuda::LinearGemm>();
     cuda::Weights weights = cuda::loadWeights(spec, type_);
     weights_ = std::move(weights.arena);
     params_ = std::move(weights.params);
@@ -298,7 +298,7 @@ class CudaBackend : public DeviceBackend {
   std::shared_ptr<const models::Model> model_;
   CudaBackendOptions options_;
   kernels::StorageType type_;
-  std::unique_ptr<cublaslt::Gemm> gemm_;
+  std::unique_ptr<cuda::LinearGemm> gemm_;
   DeviceBuffer weights_;
   std::vector<cuda::Param> params_;
   std::vector<std::unique_ptr<Slot>> slots_;

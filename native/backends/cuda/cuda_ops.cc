@@ -19,7 +19,8 @@ kernels::Activation kernelActivation(models::Activation act) {
     case models::Activation::Relu: return kernels::Activation::Relu;
     case models::Activation::Silu: return kernels::Activation::Silu;
     case models::Activation::Tanh: return kernels::Activation::Tanh;
-    default: return kernels::Activation::GeluErf;
+    case models::Activation::GeluErf: return kernels::Activation::GeluErf;
+    default: return kernels::Activation::None;
   }
 }
 
@@ -34,7 +35,7 @@ void requireStorage(const models::View& v, const char* op) {
 
 }  // namespace
 
-CudaOps::CudaOps(const models::Model& model, const std::vector<Param>& params, const cublaslt::Gemm& gemm, kernels::StorageType type,
+CudaOps::CudaOps(const models::Model& model, const std::vector<Param>& params, const LinearGemm& gemm, kernels::StorageType type,
                  int64_t maxTokens, int64_t maxSequences)
     : model_(model), params_(params), gemm_(gemm), type_(type) {
   for (const models::BufferDecl& d : model.buffers()) {
@@ -90,7 +91,9 @@ void CudaOps::embed(const models::EmbedArgs& a) {
                               param(a.words).data, positions, types, gamma, beta, a.eps, a.out.data, stream_);
 }
 
-void CudaOps::linear(const models::View& x, models::ParamId w, const models::View& y, models::Activation act, int firstPart, int parts) {
+// The product over output parts [firstPart, firstPart + parts) of param w, into outCols columns (the parts' rows,
+// or half of them for the gated form).
+LinearCall CudaOps::linearCall(const models::View& x, models::ParamId w, int firstPart, int parts, int64_t outCols, bool gated) const {
   const Param& p = param(w);
   const int count = parts < 0 ? static_cast<int>(p.partRows.size()) - firstPart : parts;
   if (p.kind != models::ParamDecl::Kind::Linear || firstPart < 0 || count <= 0 || firstPart + count > static_cast<int>(p.partRows.size())) {
@@ -100,19 +103,45 @@ void CudaOps::linear(const models::View& x, models::ParamId w, const models::Vie
   for (int i = 0; i < firstPart; ++i) row0 += p.partRows[static_cast<size_t>(i)];
   for (int i = firstPart; i < firstPart + count; ++i) rows += p.partRows[static_cast<size_t>(i)];
   requireStorage(x, "linear");
-  requireStorage(y, "linear");
-  if (x.cols != p.cols || y.rows != x.rows || y.cols != rows || !contiguous(x) || !contiguous(y)) {
-    shapeError("linear [" + std::to_string(x.rows) + ", " + std::to_string(x.cols) + "] -> [" + std::to_string(y.rows) + ", " +
-               std::to_string(y.cols) + "] with a [" + std::to_string(rows) + ", " + std::to_string(p.cols) + "] weight");
+  if (x.cols != p.cols || !contiguous(x) || rows != (gated ? 2 : 1) * outCols) {
+    shapeError("linear [" + std::to_string(x.rows) + ", " + std::to_string(x.cols) + "] -> " + std::to_string(outCols) + " columns with a [" +
+               std::to_string(rows) + ", " + std::to_string(p.cols) + "] weight");
   }
-  const char* weight = static_cast<const char*>(p.data) + kStorageBytes * row0 * p.cols;
-  const char* bias = p.bias ? static_cast<const char*>(p.bias) + kStorageBytes * row0 : nullptr;
-  // ReLU rides in cuBLASLt's bias epilogue; the GELUs, SiLU and tanh are their own pass (cuBLASLt's GELU is
-  // neither the erf nor the tanh form: docs/NOTES.md).
-  const bool fusedRelu = act == models::Activation::Relu && bias;
-  gemm_.linear(dataType(), x.data, weight, bias, y.data, x.rows, rows, p.cols, workspace_.get(), workspace_.bytes(), stream_,
-               fusedRelu ? cublaslt::Epilogue::BiasRelu : cublaslt::Epilogue::Bias);
-  if (act != models::Activation::None && !fusedRelu) kernels::activate(type_, kernelActivation(act), y.data, y.rows * y.cols, stream_);
+  LinearCall c;
+  c.type = type_;
+  c.x = x.data;
+  c.w = static_cast<const char*>(p.data) + kStorageBytes * row0 * p.cols;
+  c.bias = p.bias ? static_cast<const char*>(p.bias) + kStorageBytes * row0 : nullptr;
+  c.m = x.rows;
+  c.n = outCols;
+  c.k = p.cols;
+  c.gated = gated;
+  c.workspace = workspace_.get();
+  c.workspaceBytes = workspace_.bytes();
+  return c;
+}
+
+void CudaOps::linear(const models::View& x, models::ParamId w, const models::View& y, models::Activation act, int firstPart, int parts) {
+  requireStorage(y, "linear");
+  if (y.rows != x.rows || !contiguous(y)) shapeError("linear writes a contiguous row per input row");
+  LinearCall c = linearCall(x, w, firstPart, parts, y.cols, false);
+  c.y = y.data;
+  c.act = kernelActivation(act);
+  gemm_.run(c, stream_);
+}
+
+void CudaOps::gatedLinear(const models::View& x, models::ParamId w, const models::View& product, models::Activation act,
+                          const models::View& out) {
+  requireStorage(out, "gatedLinear");
+  requireStorage(product, "gatedLinear");
+  if (out.rows != x.rows || !contiguous(out) || product.rows != x.rows || product.cols != 2 * out.cols || !contiguous(product)) {
+    shapeError("gatedLinear: out [rows, n] and product [rows, 2n]");
+  }
+  LinearCall c = linearCall(x, w, 0, -1, out.cols, true);
+  c.y = out.data;
+  c.act = kernelActivation(act);
+  c.scratch = product.data;
+  gemm_.run(c, stream_);
 }
 
 void CudaOps::norm(const models::NormArgs& a) {

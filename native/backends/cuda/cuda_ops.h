@@ -1,4 +1,4 @@
-// The CUDA backend's implementation of models::Ops: our kernels (kernels/) and cuBLASLt, fp16 or bf16 storage
+// The CUDA backend's implementation of models::Ops: our kernels (kernels/) and, where it is faster, cuBLASLt, fp16 or bf16 storage
 // with fp32 arithmetic, everything enqueued on one execution slot's stream. One CudaOps per slot: it owns the
 // slot's activation buffers, sized at load for the largest batch, so a forward allocates nothing.
 #pragma once
@@ -9,7 +9,7 @@
 #include <memory>
 #include <vector>
 
-#include "backends/cuda/cublaslt.h"
+#include "backends/cuda/linear_gemm.h"
 #include "common/cuda_resources.h"
 #include "kernels/encoder.cuh"
 #include "models/model.h"
@@ -41,7 +41,7 @@ struct DeviceTokens {
 class CudaOps final : public models::Ops {
  public:
   // Buffers for batches of up to maxTokens tokens and maxSequences sequences.
-  CudaOps(const models::Model& model, const std::vector<Param>& params, const cublaslt::Gemm& gemm, kernels::StorageType type,
+  CudaOps(const models::Model& model, const std::vector<Param>& params, const LinearGemm& gemm, kernels::StorageType type,
           int64_t maxTokens, int64_t maxSequences);
 
   void bind(const DeviceTokens& tokens, const models::BatchShape& shape, cudaStream_t stream);
@@ -54,6 +54,8 @@ class CudaOps final : public models::Ops {
               int parts) override;
   void norm(const models::NormArgs& args) override;
   void gated(const models::View& x, models::Activation act, const models::View& out) override;
+  void gatedLinear(const models::View& x, models::ParamId w, const models::View& product, models::Activation act,
+                   const models::View& out) override;
   void attention(const models::AttentionArgs& args) override;
   void firstTokens(const models::View& x, const models::View& out) override;
   void lastTokens(const models::View& x, const models::View& out) override;
@@ -62,11 +64,12 @@ class CudaOps final : public models::Ops {
 
  private:
   const Param& param(models::ParamId id) const;
+  LinearCall linearCall(const models::View& x, models::ParamId w, int firstPart, int parts, int64_t outCols, bool gated) const;
   cudaDataType_t dataType() const;
 
   const models::Model& model_;
   const std::vector<Param>& params_;
-  const cublaslt::Gemm& gemm_;
+  const LinearGemm& gemm_;
   kernels::StorageType type_;
   std::vector<DeviceBuffer> buffers_;
   DeviceBuffer positions_, workspace_;
