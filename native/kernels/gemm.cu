@@ -25,6 +25,7 @@
 #include "common/errors.h"
 #include "kernels/activation.cuh"
 #include "kernels/gemm.cuh"
+#include "kernels/gemm_sm90.cuh"
 #include "kernels/storage.cuh"
 
 namespace trt_rerank::kernels {
@@ -33,6 +34,11 @@ namespace {
 constexpr int kBlockK = 32;  // k of one stage
 constexpr int kStages = 4;
 constexpr int kMaxDevices = 64;
+#ifdef TRT_RERANK_GEMM_SM90
+constexpr bool kHopperBuilt = true;
+#else
+constexpr bool kHopperBuilt = false;
+#endif
 
 template <int kBM, int kBN, int kWarpsM, int kWarpsN>
 struct Tile {
@@ -312,6 +318,11 @@ GemmTile tileFor(int64_t m, int64_t n, bool gated, const DeviceState& d) {
 template <typename T>
 void run(const GemmArgs& a, cudaStream_t stream) {
   const DeviceState& device = deviceState<T>();  // also opts this type's kernels into their shared memory
+  if (a.tile == GemmTile::Hopper || (a.tile == GemmTile::Auto && kHopperBuilt && device.major == 9)) {
+#ifdef TRT_RERANK_GEMM_SM90
+    return gemmSm90(a, stream);
+#endif
+  }
   const GemmTile tile = a.tile == GemmTile::Auto ? tileFor<T>(a.m, a.n, a.gated, device) : a.tile;
   const Params<T> p{static_cast<const T*>(a.x), static_cast<const T*>(a.w), static_cast<const T*>(a.bias), static_cast<T*>(a.y), a.m, a.n, a.k, a.act};
   switch (tile) {
@@ -331,7 +342,9 @@ std::string gemmUnsupportedReason(const GemmArgs& a) {
   if (!aligned(a.x, 16) || !aligned(a.w, 16)) return "our GEMM needs x and w 16-byte aligned";
   if (!aligned(a.y, 4)) return "our GEMM needs y 4-byte aligned";
   if ((a.m + SmallTile::BM - 1) / SmallTile::BM > 65535) return "our GEMM takes at most 4 194 240 rows";
-  if (deviceState<__half>().major < 8) return "our GEMM needs an sm_80 or newer GPU (mma.sync m16n8k16, cp.async)";
+  const int major = deviceState<__half>().major;
+  if (major < 8) return "our GEMM needs an sm_80 or newer GPU (mma.sync m16n8k16, cp.async)";
+  if (a.tile == GemmTile::Hopper && !(kHopperBuilt && major == 9)) return "our GEMM's Hopper tile needs an sm_90 device and a build for sm_90";
   return "";
 }
 

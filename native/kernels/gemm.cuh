@@ -10,7 +10,8 @@
 //
 // Requirements (gemmUnsupportedReason says which fails): k % 8 == 0 and x, w 16-byte aligned (rows are read as
 // 16-byte chunks); m, n, k otherwise free (tails of every tile are zero-filled on load and masked on store).
-// Runs on sm_80 and newer (mma.sync m16n8k16, ldmatrix, cp.async); gemm.cu says how.
+// Runs on sm_80 and newer (mma.sync m16n8k16, ldmatrix, cp.async; gemm.cu says how), and on sm_90 with warpgroup
+// MMA where the build includes sm_90 (gemm_sm90.cu).
 #pragma once
 
 #include <cuda_runtime_api.h>
@@ -24,9 +25,10 @@ namespace trt_rerank::kernels {
 
 // The block tile shapes, for the benchmark's and the tests' choice; Auto picks by shape (gemm.cu: gemmTileFor).
 enum class GemmTile { Auto,
-                      Large,    // 128 x 128, 8 warps
-                      Medium,   // 128 x 64, 4 warps
-                      Small };  // 64 x 64, 4 warps
+                      Large,     // 128 x 128, 8 warps
+                      Medium,    // 128 x 64, 4 warps
+                      Small,     // 64 x 64, 4 warps
+                      Hopper };  // sm_90: 128 x 128, 2 warpgroups of wgmma (gemm_sm90.cuh), where built
 
 struct GemmArgs {
   StorageType type = StorageType::Half;
@@ -42,7 +44,8 @@ struct GemmArgs {
   GemmTile tile = GemmTile::Auto;
 };
 
-// "" when gemm() runs these arguments on this device, else why not (alignment, k, the device's architecture).
+// "" when gemm() runs these arguments on this device, else why not (alignment, k, the device's architecture, a
+// Hopper tile asked for where it was not built or is not this device's).
 std::string gemmUnsupportedReason(const GemmArgs& args);
 
 // Enqueues y on stream; allocates nothing. Throws NativeError(ERR_BACKEND) where gemmUnsupportedReason is not "".

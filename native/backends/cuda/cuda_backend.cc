@@ -1,7 +1,7 @@
 // The CUDA backend: any model of native/models/ over packed tokens (padding-free), through CudaOps (our kernels and
 // GEMMs, cuBLASLt's GEMMs where it is loaded: linear_gemm.h; fp16/bf16 storage, fp32 arithmetic). It loads the
-// model's params onto the device, gives each execution slot its own CudaOps (buffers sized at load for the largest batch), and replays CUDA graphs for small
-// batches.
+// model's params onto the device, gives each execution slot its own CudaOps (buffers sized at load for the largest
+// batch), and replays CUDA graphs for small batches.
 //
 // CUDA graphs for small batches (up to kGraphMaxSequences pairs and kGraphMaxFlops of GEMM work: a 10-document
 // MiniLM call is ~60 launches of a few microseconds each, so the host, not the GPU, sets its pace). A graph

@@ -1,0 +1,235 @@
+// The linear layers' GEMM on sm_90 (Hopper): warpgroup MMA (wgmma.mma_async m64n128k16, fp16 / bf16 in, fp32
+// accumulators) on operands in shared memory, the epilogues of gemm.cuh fused. Compiled for sm_90a only (wgmma
+// is an arch-specific feature); gemm.cu sends sm_90 devices here and everything else to the mma.sync kernel.
+//
+// One block: 2 warpgroups (256 threads) compute a 128 x 128 tile of [x . w^T] (warpgroup g: rows 64 g .. 64 g + 63,
+// all 128 columns; gated: columns 0..63 the act half's and 64..127 the gate half's for the same 64 outputs). k runs
+// in steps of 64 through a 4-stage ring filled by cp.async (16-byte chunks, zero-filled past m, n and k), two stages
+// ahead: at step kt the block waits for stage kt, fences it for the async proxy that wgmma reads through, then
+// issues the copies of step kt + 2 into the stage step kt - 2 used (finished: every warpgroup waited for all but its
+// newest wgmma group at the end of step kt - 1, before this step's barrier) and four wgmma on stage kt.
+//
+// Shared memory: each operand tile is [rows][64] b16 = rows of 128 bytes in the 128-byte swizzle wgmma's
+// descriptors name: chunk c (16 bytes) of row r at r * 128 + ((c ^ (r % 8)) * 16), tiles 1024-byte aligned; a
+// descriptor gives the start (advanced by 32 bytes per k16 step within the row), 1024 bytes between 8-row groups,
+// and the swizzle mode.
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+
+#include <mutex>
+#include <string>
+
+#include "common/cuda_check.h"
+#include "common/errors.h"
+#include "kernels/activation.cuh"
+#include "kernels/gemm.cuh"
+#include "kernels/gemm_sm90.cuh"
+#include "kernels/storage.cuh"
+
+namespace trt_rerank::kernels {
+namespace {
+
+constexpr int kBM = 128, kBN = 128, kBK = 64, kStages = 4, kThreads = 256;
+constexpr int kTileBytes = 128 * kBK * 2;  // 16 KB: x's or w's tile of one stage
+constexpr int kStageBytes = 2 * kTileBytes;
+constexpr int kSmemBytes = kStages * kStageBytes + 1024;  // + room to align the ring to 1024 bytes
+
+template <typename T>
+struct Params {
+  const T* x;
+  const T* w;
+  const T* bias;
+  T* y;
+  int64_t m, n, k;
+  Activation act;
+};
+
+__device__ __forceinline__ uint32_t sharedAddress(const void* p) { return static_cast<uint32_t>(__cvta_generic_to_shared(p)); }
+__device__ __forceinline__ uint32_t swizzled(int row, int chunk) { return static_cast<uint32_t>(row * 128 + ((chunk ^ (row & 7)) << 4)); }
+
+__device__ __forceinline__ void copyAsync16(uint32_t dst, const void* src, bool valid) {
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(src), "r"(valid ? 16 : 0));
+}
+__device__ __forceinline__ void commitCopies() { asm volatile("cp.async.commit_group;\n" ::); }
+__device__ __forceinline__ void waitCopiesButOne() { asm volatile("cp.async.wait_group 1;\n" ::); }
+__device__ __forceinline__ void waitAllCopies() { asm volatile("cp.async.wait_group 0;\n" ::); }
+// What this thread's copies wrote becomes visible to the async proxy (wgmma's operand reads).
+__device__ __forceinline__ void fenceForAsyncProxy() { asm volatile("fence.proxy.async.shared::cta;\n" ::
+                                                                        : "memory"); }
+
+// A shared-memory matrix descriptor: K-major, 128-byte swizzle, 8-row groups 1024 bytes apart.
+__device__ __forceinline__ uint64_t descriptor(uint32_t address) {
+  return static_cast<uint64_t>((address & 0x3FFFF) >> 4) | (static_cast<uint64_t>(1) << 16) | (static_cast<uint64_t>(1024 >> 4) << 32) |
+         (static_cast<uint64_t>(1) << 62);
+}
+
+__device__ __forceinline__ void wgmmaFence() { asm volatile("wgmma.fence.sync.aligned;\n" ::
+                                                                : "memory"); }
+__device__ __forceinline__ void wgmmaCommit() { asm volatile("wgmma.commit_group.sync.aligned;\n" ::
+                                                                 : "memory"); }
+template <int kPending>
+__device__ __forceinline__ void wgmmaWait() {
+  asm volatile("wgmma.wait_group.sync.aligned %0;\n" ::"n"(kPending)
+               : "memory");
+}
+// Keeps the compiler from moving accumulator reads or writes across an in-flight wgmma.
+__device__ __forceinline__ void fenceOperands(float (&d)[64]) {
+#pragma unroll
+  for (int i = 0; i < 64; ++i) asm volatile(""
+                                            : "+f"(d[i])::"memory");
+}
+
+// d[64] += a (64 x 16, descriptor) . b (16 x 128, descriptor). d[4 j + 2 h + e]: row (warp % 4) * 16 + lane / 4 + 8 h,
+// column 8 j + 2 (lane % 4) + e of the warpgroup's 64 x 128 tile.
+__device__ __forceinline__ void wgmma128(float (&d)[64], uint64_t a, uint64_t b, __half) {
+  asm volatile(
+      "{\n.reg .pred p;\nsetp.ne.b32 p, %66, 0;\n"
+      "wgmma.mma_async.sync.aligned.m64n128k16.f32.f16.f16 "
+      "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, %32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, %48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63}, %64, %65, p, 1, 1, 0, 0;\n}\n"
+      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]), "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]), "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31]), "+f"(d[32]), "+f"(d[33]), "+f"(d[34]), "+f"(d[35]), "+f"(d[36]), "+f"(d[37]), "+f"(d[38]), "+f"(d[39]), "+f"(d[40]), "+f"(d[41]), "+f"(d[42]), "+f"(d[43]), "+f"(d[44]), "+f"(d[45]), "+f"(d[46]), "+f"(d[47]), "+f"(d[48]), "+f"(d[49]), "+f"(d[50]), "+f"(d[51]), "+f"(d[52]), "+f"(d[53]), "+f"(d[54]), "+f"(d[55]), "+f"(d[56]), "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63])
+      : "l"(a), "l"(b), "r"(1));
+}
+__device__ __forceinline__ void wgmma128(float (&d)[64], uint64_t a, uint64_t b, __nv_bfloat16) {
+  asm volatile(
+      "{\n.reg .pred p;\nsetp.ne.b32 p, %66, 0;\n"
+      "wgmma.mma_async.sync.aligned.m64n128k16.f32.bf16.bf16 "
+      "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, %32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, %48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63}, %64, %65, p, 1, 1, 0, 0;\n}\n"
+      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]), "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]), "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31]), "+f"(d[32]), "+f"(d[33]), "+f"(d[34]), "+f"(d[35]), "+f"(d[36]), "+f"(d[37]), "+f"(d[38]), "+f"(d[39]), "+f"(d[40]), "+f"(d[41]), "+f"(d[42]), "+f"(d[43]), "+f"(d[44]), "+f"(d[45]), "+f"(d[46]), "+f"(d[47]), "+f"(d[48]), "+f"(d[49]), "+f"(d[50]), "+f"(d[51]), "+f"(d[52]), "+f"(d[53]), "+f"(d[54]), "+f"(d[55]), "+f"(d[56]), "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63])
+      : "l"(a), "l"(b), "r"(1));
+}
+
+template <typename T>
+__device__ __forceinline__ void storePair(T* row, int64_t c, int64_t n, float v0, float v1) {
+  if (c + 1 < n && n % 2 == 0) {
+    *reinterpret_cast<uint32_t*>(row + c) = pack(v0, v1, T{});
+  } else {
+    if (c < n) store(row, c, v0);
+    if (c + 1 < n) store(row, c + 1, v1);
+  }
+}
+
+template <typename T, bool kGated>
+__global__ void __launch_bounds__(kThreads, 1) gemmSm90Kernel(Params<T> p) {
+#if defined(__CUDA_ARCH__) && defined(__CUDA_ARCH_FEAT_SM90_ALL)
+  extern __shared__ unsigned char smemRaw[];
+  constexpr int kOutCols = kGated ? kBN / 2 : kBN;
+  const uint32_t base = (sharedAddress(smemRaw) + 1023) & ~1023u;
+  const int warpgroup = threadIdx.x / 128, warp = (threadIdx.x / 32) % 4, lane = threadIdx.x % 32;
+  const int64_t row0 = static_cast<int64_t>(blockIdx.y) * kBM;
+  const int64_t col0 = static_cast<int64_t>(blockIdx.x) * kOutCols;
+  const int kTiles = static_cast<int>((p.k + kBK - 1) / kBK);
+
+  auto loadStage = [&](int stage, int kt) {
+    const uint32_t a = base + stage * kStageBytes, b = a + kTileBytes;
+    const int64_t k0 = static_cast<int64_t>(kt) * kBK;
+#pragma unroll
+    for (int i = 0; i < 128 * 8 / kThreads; ++i) {
+      const int c = threadIdx.x + i * kThreads, r = c / 8, chunk = c % 8;
+      const int64_t gr = row0 + r, gk = k0 + chunk * 8;
+      const bool ok = gr < p.m && gk < p.k;
+      copyAsync16(a + swizzled(r, chunk), ok ? p.x + gr * p.k + gk : p.x, ok);
+    }
+#pragma unroll
+    for (int i = 0; i < 128 * 8 / kThreads; ++i) {
+      const int c = threadIdx.x + i * kThreads, r = c / 8, chunk = c % 8;
+      const int64_t gk = k0 + chunk * 8;
+      int64_t wr;
+      bool ok;
+      if constexpr (kGated) {  // rows 0..63: the act half's outputs col0 ..; rows 64..127: the gate half's same ones
+        const int64_t out = col0 + r % (kBN / 2);
+        ok = out < p.n;
+        wr = (r < kBN / 2 ? 0 : p.n) + out;
+      } else {
+        wr = col0 + r;
+        ok = wr < p.n;
+      }
+      ok = ok && gk < p.k;
+      copyAsync16(b + swizzled(r, chunk), ok ? p.w + wr * p.k + gk : p.w, ok);
+    }
+  };
+
+  float acc[64];
+#pragma unroll
+  for (int i = 0; i < 64; ++i) acc[i] = 0.0f;
+
+  if (0 < kTiles) loadStage(0, 0);
+  commitCopies();
+  if (1 < kTiles) loadStage(1, 1);
+  commitCopies();
+  for (int kt = 0; kt < kTiles; ++kt) {
+    waitCopiesButOne();  // this thread's copies of step kt are in
+    fenceForAsyncProxy();
+    __syncthreads();  // everyone's are; and every warpgroup finished the wgmma of step kt - 2
+    if (kt + 2 < kTiles) loadStage((kt + 2) % kStages, kt + 2);
+    commitCopies();
+    const uint32_t a = base + (kt % kStages) * kStageBytes + warpgroup * 64 * 128, b = base + (kt % kStages) * kStageBytes + kTileBytes;
+    fenceOperands(acc);
+    wgmmaFence();
+#pragma unroll
+    for (int kk = 0; kk < kBK / 16; ++kk) wgmma128(acc, descriptor(a + kk * 32), descriptor(b + kk * 32), T{});
+    wgmmaCommit();
+    wgmmaWait<1>();
+    fenceOperands(acc);
+  }
+  wgmmaWait<0>();
+  fenceOperands(acc);
+  waitAllCopies();
+
+#pragma unroll
+  for (int h = 0; h < 2; ++h) {
+    const int64_t r = row0 + warpgroup * 64 + warp * 16 + lane / 4 + 8 * h;
+    if (r >= p.m) continue;
+    T* yRow = p.y + r * p.n;
+#pragma unroll
+    for (int j = 0; j < kOutCols / 8; ++j) {
+      const int64_t c = col0 + 8 * j + 2 * (lane % 4);
+      float v[2];
+#pragma unroll
+      for (int e = 0; e < 2; ++e) {
+        float u = acc[4 * j + 2 * h + e];
+        if constexpr (kGated) {
+          float g = acc[4 * (j + kOutCols / 8) + 2 * h + e];
+          if (p.bias != nullptr && c + e < p.n) u += load(p.bias, c + e), g += load(p.bias, p.n + c + e);
+          v[e] = activation(p.act, u) * g;
+        } else {
+          if (p.bias != nullptr && c + e < p.n) u += load(p.bias, c + e);
+          v[e] = activation(p.act, u);
+        }
+      }
+      storePair(yRow, c, p.n, v[0], v[1]);
+    }
+  }
+#endif
+}
+
+template <typename T, bool kGated>
+void launch(const GemmArgs& a, cudaStream_t stream) {
+  static std::mutex mutex;
+  static bool configured[64] = {};  // per device: the shared memory opted in
+  int device = 0;
+  TRT_RERANK_CUDA_CHECK(cudaGetDevice(&device));
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    if (device >= 0 && device < 64 && !configured[device]) {
+      TRT_RERANK_CUDA_CHECK(cudaFuncSetAttribute(gemmSm90Kernel<T, kGated>, cudaFuncAttributeMaxDynamicSharedMemorySize, kSmemBytes));
+      configured[device] = true;
+    }
+  }
+  const Params<T> p{static_cast<const T*>(a.x), static_cast<const T*>(a.w), static_cast<const T*>(a.bias), static_cast<T*>(a.y), a.m, a.n, a.k, a.act};
+  constexpr int kOutCols = kGated ? kBN / 2 : kBN;
+  const dim3 grid(static_cast<unsigned>((a.n + kOutCols - 1) / kOutCols), static_cast<unsigned>((a.m + kBM - 1) / kBM));
+  gemmSm90Kernel<T, kGated><<<grid, kThreads, kSmemBytes, stream>>>(p);
+  TRT_RERANK_LAUNCH_CHECK("gemmSm90Kernel");
+}
+
+}  // namespace
+
+void gemmSm90(const GemmArgs& a, cudaStream_t stream) {
+  if (a.type == StorageType::BFloat16) {
+    a.gated ? launch<__nv_bfloat16, true>(a, stream) : launch<__nv_bfloat16, false>(a, stream);
+  } else {
+    a.gated ? launch<__half, true>(a, stream) : launch<__half, false>(a, stream);
+  }
+}
+
+}  // namespace trt_rerank::kernels
