@@ -23,13 +23,15 @@
 
 #include "common/cuda_check.h"
 #include "common/errors.h"
-#include "kernels/activation.cuh"
 #include "kernels/gemm.cuh"
+#include "kernels/gemm_device.cuh"
 #include "kernels/gemm_sm90.cuh"
 #include "kernels/storage.cuh"
 
 namespace trt_rerank::kernels {
 namespace {
+
+using namespace gemm_device;
 
 constexpr int kBlockK = 32;  // k of one stage
 constexpr int kStages = 4;
@@ -54,30 +56,8 @@ using LargeTile = Tile<128, 128, 2, 4>;  // warp 64 x 32, 8 warps, 64 KB
 using MediumTile = Tile<128, 64, 2, 2>;  // warp 64 x 32, 4 warps, 48 KB
 using SmallTile = Tile<64, 64, 2, 2>;    // warp 32 x 32, 4 warps, 32 KB
 
-template <typename T>
-struct Params {
-  const T* x;
-  const T* w;
-  const T* bias;
-  T* y;
-  int64_t m, n, k;
-  Activation act;
-};
-
-__device__ __forceinline__ uint32_t sharedAddress(const void* p) { return static_cast<uint32_t>(__cvta_generic_to_shared(p)); }
-
 // Byte offset of 16-byte chunk `chunk` (0..3) of row `row` in a [rows][32] tile, swizzled (see the top).
 __device__ __forceinline__ uint32_t swizzled(int row, int chunk) { return static_cast<uint32_t>(row * 64 + ((chunk ^ ((row >> 1) & 3)) << 4)); }
-
-// 16 bytes global -> shared, asynchronously; src-size 0 (valid false) writes zeros and reads nothing.
-__device__ __forceinline__ void copyAsync16(uint32_t dst, const void* src, bool valid) {
-  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(src), "r"(valid ? 16 : 0));
-}
-__device__ __forceinline__ void commitCopies() { asm volatile("cp.async.commit_group;\n" ::); }
-template <int kPending>
-__device__ __forceinline__ void waitCopies() {
-  asm volatile("cp.async.wait_group %0;\n" ::"n"(kPending));
-}
 
 // Four 8x8 b16 matrices; lanes 8i .. 8i + 7 give the row addresses of matrix i, register i holds it.
 __device__ __forceinline__ void loadMatrices(uint32_t (&r)[4], uint32_t address) {
@@ -96,17 +76,6 @@ __device__ __forceinline__ void mma(float (&d)[4], const uint32_t (&a)[4], const
   asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, {%0, %1, %2, %3};\n"
                : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
                : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
-}
-
-// Columns c and c + 1 of a row of y (c even); a pair store where both are in the row and n keeps it aligned.
-template <typename T>
-__device__ __forceinline__ void storePair(T* row, int64_t c, int64_t n, float v0, float v1) {
-  if (c + 1 < n && n % 2 == 0) {
-    *reinterpret_cast<uint32_t*>(row + c) = pack(v0, v1, T{});
-  } else {
-    if (c < n) store(row, c, v0);
-    if (c + 1 < n) store(row, c + 1, v1);
-  }
 }
 
 template <typename T, typename C, bool kGated>
@@ -207,27 +176,14 @@ __global__ void __launch_bounds__(C::threads) gemmKernel(Params<T> p) {
 #pragma unroll
         for (int j = 0; j < kHalfNI; ++j) {
           const int64_t c = col0 + wn * (C::warpCols / 2) + j * 8 + 2 * (lane % 4);
-          float v[2];
-#pragma unroll
-          for (int e = 0; e < 2; ++e) {
-            float u = acc[i][j][2 * h + e], g = acc[i][j + kHalfNI][2 * h + e];
-            if (p.bias != nullptr && c + e < p.n) u += load(p.bias, c + e), g += load(p.bias, p.n + c + e);
-            v[e] = activation(p.act, u) * g;
-          }
-          storePair(yRow, c, p.n, v[0], v[1]);
+          const float(&u)[4] = acc[i][j], (&g)[4] = acc[i][j + kHalfNI];
+          storePair(yRow, c, p.n, gatedOutput(p, u[2 * h], g[2 * h], c), gatedOutput(p, u[2 * h + 1], g[2 * h + 1], c + 1));
         }
       } else {
 #pragma unroll
         for (int j = 0; j < C::NI; ++j) {
           const int64_t c = col0 + wn * C::warpCols + j * 8 + 2 * (lane % 4);
-          float v[2];
-#pragma unroll
-          for (int e = 0; e < 2; ++e) {
-            float u = acc[i][j][2 * h + e];
-            if (p.bias != nullptr && c + e < p.n) u += load(p.bias, c + e);
-            v[e] = activation(p.act, u);
-          }
-          storePair(yRow, c, p.n, v[0], v[1]);
+          storePair(yRow, c, p.n, plainOutput(p, acc[i][j][2 * h], c), plainOutput(p, acc[i][j][2 * h + 1], c + 1));
         }
       }
     }
@@ -324,7 +280,7 @@ void run(const GemmArgs& a, cudaStream_t stream) {
 #endif
   }
   const GemmTile tile = a.tile == GemmTile::Auto ? tileFor<T>(a.m, a.n, a.gated, device) : a.tile;
-  const Params<T> p{static_cast<const T*>(a.x), static_cast<const T*>(a.w), static_cast<const T*>(a.bias), static_cast<T*>(a.y), a.m, a.n, a.k, a.act};
+  const Params<T> p = paramsOf<T>(a);
   switch (tile) {
     case GemmTile::Medium: return a.gated ? launch<T, MediumTile, true>(p, stream) : launch<T, MediumTile, false>(p, stream);
     case GemmTile::Small: return a.gated ? launch<T, SmallTile, true>(p, stream) : launch<T, SmallTile, false>(p, stream);

@@ -21,38 +21,23 @@
 
 #include "common/cuda_check.h"
 #include "common/errors.h"
-#include "kernels/activation.cuh"
 #include "kernels/gemm.cuh"
+#include "kernels/gemm_device.cuh"
 #include "kernels/gemm_sm90.cuh"
 #include "kernels/storage.cuh"
 
 namespace trt_rerank::kernels {
 namespace {
 
+using namespace gemm_device;
+
 constexpr int kBM = 128, kBN = 128, kBK = 64, kStages = 4, kThreads = 256;
 constexpr int kTileBytes = 128 * kBK * 2;  // 16 KB: x's or w's tile of one stage
 constexpr int kStageBytes = 2 * kTileBytes;
 constexpr int kSmemBytes = kStages * kStageBytes + 1024;  // + room to align the ring to 1024 bytes
 
-template <typename T>
-struct Params {
-  const T* x;
-  const T* w;
-  const T* bias;
-  T* y;
-  int64_t m, n, k;
-  Activation act;
-};
-
-__device__ __forceinline__ uint32_t sharedAddress(const void* p) { return static_cast<uint32_t>(__cvta_generic_to_shared(p)); }
 __device__ __forceinline__ uint32_t swizzled(int row, int chunk) { return static_cast<uint32_t>(row * 128 + ((chunk ^ (row & 7)) << 4)); }
 
-__device__ __forceinline__ void copyAsync16(uint32_t dst, const void* src, bool valid) {
-  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(src), "r"(valid ? 16 : 0));
-}
-__device__ __forceinline__ void commitCopies() { asm volatile("cp.async.commit_group;\n" ::); }
-__device__ __forceinline__ void waitCopiesButOne() { asm volatile("cp.async.wait_group 1;\n" ::); }
-__device__ __forceinline__ void waitAllCopies() { asm volatile("cp.async.wait_group 0;\n" ::); }
 // What this thread's copies wrote becomes visible to the async proxy (wgmma's operand reads).
 __device__ __forceinline__ void fenceForAsyncProxy() { asm volatile("fence.proxy.async.shared::cta;\n" ::
                                                                         : "memory"); }
@@ -96,16 +81,6 @@ __device__ __forceinline__ void wgmma128(float (&d)[64], uint64_t a, uint64_t b,
       "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, %32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, %48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63}, %64, %65, p, 1, 1, 0, 0;\n}\n"
       : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]), "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]), "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31]), "+f"(d[32]), "+f"(d[33]), "+f"(d[34]), "+f"(d[35]), "+f"(d[36]), "+f"(d[37]), "+f"(d[38]), "+f"(d[39]), "+f"(d[40]), "+f"(d[41]), "+f"(d[42]), "+f"(d[43]), "+f"(d[44]), "+f"(d[45]), "+f"(d[46]), "+f"(d[47]), "+f"(d[48]), "+f"(d[49]), "+f"(d[50]), "+f"(d[51]), "+f"(d[52]), "+f"(d[53]), "+f"(d[54]), "+f"(d[55]), "+f"(d[56]), "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63])
       : "l"(a), "l"(b), "r"(1));
-}
-
-template <typename T>
-__device__ __forceinline__ void storePair(T* row, int64_t c, int64_t n, float v0, float v1) {
-  if (c + 1 < n && n % 2 == 0) {
-    *reinterpret_cast<uint32_t*>(row + c) = pack(v0, v1, T{});
-  } else {
-    if (c < n) store(row, c, v0);
-    if (c + 1 < n) store(row, c + 1, v1);
-  }
 }
 
 template <typename T, bool kGated>
@@ -157,7 +132,7 @@ __global__ void __launch_bounds__(kThreads, 1) gemmSm90Kernel(Params<T> p) {
   if (1 < kTiles) loadStage(1, 1);
   commitCopies();
   for (int kt = 0; kt < kTiles; ++kt) {
-    waitCopiesButOne();  // this thread's copies of step kt are in
+    waitCopies<1>();  // this thread's copies of step kt are in
     fenceForAsyncProxy();
     __syncthreads();  // everyone's are; and every warpgroup finished the wgmma of step kt - 2
     if (kt + 2 < kTiles) loadStage((kt + 2) % kStages, kt + 2);
@@ -173,7 +148,7 @@ __global__ void __launch_bounds__(kThreads, 1) gemmSm90Kernel(Params<T> p) {
   }
   wgmmaWait<0>();
   fenceOperands(acc);
-  waitAllCopies();
+  waitCopies<0>();
 
 #pragma unroll
   for (int h = 0; h < 2; ++h) {
@@ -183,20 +158,9 @@ __global__ void __launch_bounds__(kThreads, 1) gemmSm90Kernel(Params<T> p) {
 #pragma unroll
     for (int j = 0; j < kOutCols / 8; ++j) {
       const int64_t c = col0 + 8 * j + 2 * (lane % 4);
-      float v[2];
-#pragma unroll
-      for (int e = 0; e < 2; ++e) {
-        float u = acc[4 * j + 2 * h + e];
-        if constexpr (kGated) {
-          float g = acc[4 * (j + kOutCols / 8) + 2 * h + e];
-          if (p.bias != nullptr && c + e < p.n) u += load(p.bias, c + e), g += load(p.bias, p.n + c + e);
-          v[e] = activation(p.act, u) * g;
-        } else {
-          if (p.bias != nullptr && c + e < p.n) u += load(p.bias, c + e);
-          v[e] = activation(p.act, u);
-        }
-      }
-      storePair(yRow, c, p.n, v[0], v[1]);
+      const int u = 4 * j + 2 * h, g = 4 * (j + kOutCols / 8) + 2 * h;  // acc indices of columns c, c + 1 (and gates)
+      if constexpr (kGated) storePair(yRow, c, p.n, gatedOutput(p, acc[u], acc[g], c), gatedOutput(p, acc[u + 1], acc[g + 1], c + 1));
+      else storePair(yRow, c, p.n, plainOutput(p, acc[u], c), plainOutput(p, acc[u + 1], c + 1));
     }
   }
 #endif
@@ -215,7 +179,7 @@ void launch(const GemmArgs& a, cudaStream_t stream) {
       configured[device] = true;
     }
   }
-  const Params<T> p{static_cast<const T*>(a.x), static_cast<const T*>(a.w), static_cast<const T*>(a.bias), static_cast<T*>(a.y), a.m, a.n, a.k, a.act};
+  const Params<T> p = paramsOf<T>(a);
   constexpr int kOutCols = kGated ? kBN / 2 : kBN;
   const dim3 grid(static_cast<unsigned>((a.n + kOutCols - 1) / kOutCols), static_cast<unsigned>((a.m + kBM - 1) / kBM));
   gemmSm90Kernel<T, kGated><<<grid, kThreads, kSmemBytes, stream>>>(p);
