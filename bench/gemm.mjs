@@ -3,7 +3,8 @@
 // beside cuBLASLt on the linear layers of the models we run, in one run, as TFLOP/s (useful FLOPs 2 m n k, n counting
 // both halves of a gated product) and time:
 //   ours        our kernel, epilogue fused, the tile its rule picks (and each tile: large / medium / small of the
-//               mma.sync kernel, hopper = the sm_90 wgmma kernel)
+//               mma.sync kernel, hopper = the sm_90 wgmma kernel fed by cp.async, hopper-tma = the
+//               persistent TMA-fed, warp-specialized one)
 //   cublaslt    cuBLASLt with its bias epilogue, then our separate activation or gate pass where the layer has one
 //               (what the backend ran before our kernels)
 //   auto        the backend's rule (backends/cuda/linear_gemm.cc)
@@ -49,8 +50,9 @@ const bench = (m, n, k, options) => {
 const reference = hasCublas ? bench(8192, 8192, 8192, { act: 'none', gated: false, impl: 'cublaslt' }) : null;
 const oursSquare = bench(8192, 8192, 8192, { act: 'none', gated: false, impl: 'ours' });
 const largeSquare = bench(8192, 8192, 8192, { act: 'none', gated: false, impl: 'ours', tile: 'large' });
+const hopperSquare = bench(8192, 8192, 8192, { act: 'none', gated: false, impl: 'ours', tile: 'hopper' });
 console.log(`device: ${info.cuda.devices[0]?.name}; ${dtype}; cuBLASLt ${hasCublas ? info.cublasLt.library : 'absent'}`);
-console.log(`8192^3: cuBLASLt ${reference ? reference.tflops.toFixed(0) : '-'} TFLOP/s, ours ${oursSquare.tflops.toFixed(0)} TFLOP/s (mma.sync large tile ${largeSquare.tflops.toFixed(0)})`);
+console.log(`8192^3: cuBLASLt ${reference ? reference.tflops.toFixed(0) : '-'} TFLOP/s, ours ${oursSquare.tflops.toFixed(0)} TFLOP/s (mma.sync large tile ${largeSquare.tflops.toFixed(0)}, wgmma cp.async tile ${hopperSquare.tflops.toFixed(0)})`);
 
 const rows = [];
 for (const model of selected) {
@@ -60,14 +62,14 @@ for (const model of selected) {
       const base = { act, gated };
       const row = { model, layer, m, n, k, act, gated, bias };
       row.ours = bench(m, outN, k, { ...base, impl: 'ours', tile: 'auto' });
-      for (const tile of ['large', 'medium', 'small', 'hopper']) row[tile] = bench(m, outN, k, { ...base, impl: 'ours', tile });
+      for (const tile of ['large', 'medium', 'small', 'hopper', 'hopper-tma']) row[tile] = bench(m, outN, k, { ...base, impl: 'ours', tile });
       if (hasCublas) {
         row.cublaslt = bench(m, outN, k, { ...base, impl: 'cublaslt' });
         row.auto = bench(m, outN, k, { ...base, impl: 'auto' });
       }
       rows.push(row);
       const f = (r) => (r && Number.isFinite(r.tflops) ? r.tflops.toFixed(0).padStart(4) : '   -');
-      console.log(`${model.padEnd(16)} ${layer.padEnd(18)} m ${String(m).padStart(6)}  ours ${f(row.ours)} (L ${f(row.large)} M ${f(row.medium)} S ${f(row.small)} H ${f(row.hopper)})` +
+      console.log(`${model.padEnd(16)} ${layer.padEnd(18)} m ${String(m).padStart(6)}  ours ${f(row.ours)} (L ${f(row.large)} M ${f(row.medium)} S ${f(row.small)} H ${f(row.hopper)} T ${f(row['hopper-tma'])})` +
         `  cuBLASLt ${f(row.cublaslt)}  auto ${f(row.auto)} TFLOP/s  ours/cuBLASLt ${row.cublaslt ? (row.cublaslt.ms / row.ours.ms).toFixed(2) : '-'}`);
     }
   }
@@ -75,14 +77,14 @@ for (const model of selected) {
 
 const out = process.env.BENCH_OUT ?? process.env.OUT;
 if (out) {
-  const result = { device: info.cuda.devices[0]?.name, dtype, cublasLt: hasCublas ? info.cublasLt.library : null, reference, oursSquare, rows };
+  const result = { device: info.cuda.devices[0]?.name, dtype, cublasLt: hasCublas ? info.cublasLt.library : null, reference, oursSquare, hopperSquare, rows };
   writeFileSync(join(out, 'bench-gemm.json'), JSON.stringify(result, null, 1));
   const lines = [`# GEMM: ours vs cuBLASLt (${result.device}, ${dtype}, TFLOP/s; ratio = cuBLASLt time / ours)`, '',
-    `8192^3 in this run: cuBLASLt ${reference?.tflops.toFixed(0) ?? '-'} TFLOP/s, ours ${oursSquare.tflops.toFixed(0)} TFLOP/s`, '',
-    '| model | layer | m | n | k | ours | large | medium | small | hopper | cuBLASLt (+ pass) | auto | ratio |', '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|'];
+    `8192^3 in this run: cuBLASLt ${reference?.tflops.toFixed(0) ?? '-'} TFLOP/s, ours ${oursSquare.tflops.toFixed(0)} TFLOP/s (wgmma cp.async tile ${hopperSquare.tflops.toFixed(0)})`, '',
+    '| model | layer | m | n | k | ours | large | medium | small | hopper | hopper-tma | cuBLASLt (+ pass) | auto | ratio |', '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|'];
   const t = (r) => (r && Number.isFinite(r.tflops) ? r.tflops.toFixed(0) : '-');
   for (const r of rows) {
-    lines.push(`| ${r.model} | ${r.layer} | ${r.m} | ${r.n} | ${r.k} | ${t(r.ours)} | ${t(r.large)} | ${t(r.medium)} | ${t(r.small)} | ${t(r.hopper)} | ${t(r.cublaslt)} | ${t(r.auto)} | ${r.cublaslt ? (r.cublaslt.ms / r.ours.ms).toFixed(2) : '-'} |`);
+    lines.push(`| ${r.model} | ${r.layer} | ${r.m} | ${r.n} | ${r.k} | ${t(r.ours)} | ${t(r.large)} | ${t(r.medium)} | ${t(r.small)} | ${t(r.hopper)} | ${t(r['hopper-tma'])} | ${t(r.cublaslt)} | ${t(r.auto)} | ${r.cublaslt ? (r.cublaslt.ms / r.ours.ms).toFixed(2) : '-'} |`);
   }
   writeFileSync(join(out, 'bench-gemm.md'), `${lines.join('\n')}\n`);
 }

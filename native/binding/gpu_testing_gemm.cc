@@ -4,7 +4,7 @@
 //   linearGemm(x, w, bias | null, m, n, k, { act, gated, dtype, impl, tile }) -> Float32Array [m, n]
 //   benchGemm(m, n, k, { act, gated, dtype, impl, tile, iterations }) -> { ms, tflops }
 // act: 'none' | 'gelu' | 'gelu_tanh' | 'relu' | 'silu' | 'tanh'; impl: 'ours' | 'cublaslt' | 'auto' (the backend's
-// rule); tile: 'auto' | 'large' | 'medium' | 'small' | 'hopper' (ours only). w is [n, k], or [2n, k] gated; bias [n] or [2n].
+// rule); tile: 'auto' | 'large' | 'medium' | 'small' | 'hopper' | 'hopper-tma' (ours only). w is [n, k], or [2n, k] gated; bias [n] or [2n].
 #include <napi.h>
 
 #include <algorithm>
@@ -55,7 +55,8 @@ GemmOptions gemmOptions(Napi::Env env, const Napi::Value& v) {
   else if (tile == "medium") g.tile = kernels::GemmTile::Medium;
   else if (tile == "small") g.tile = kernels::GemmTile::Small;
   else if (tile == "hopper") g.tile = kernels::GemmTile::Hopper;
-  else if (tile != "auto") throwJsError(env, kErrInvalidArgument, "gemm hooks: tile 'auto', 'large', 'medium', 'small' or 'hopper'");
+  else if (tile == "hopper-tma") g.tile = kernels::GemmTile::HopperTma;
+  else if (tile != "auto") throwJsError(env, kErrInvalidArgument, "gemm hooks: tile 'auto', 'large', 'medium', 'small', 'hopper' or 'hopper-tma'");
   const Napi::Value it = o.Get("iterations");
   if (it.IsNumber()) g.iterations = std::clamp(it.As<Napi::Number>().Int32Value(), 1, 10000);
   return g;

@@ -274,11 +274,13 @@ GemmTile tileFor(int64_t m, int64_t n, bool gated, const DeviceState& d) {
 template <typename T>
 void run(const GemmArgs& a, cudaStream_t stream) {
   const DeviceState& device = deviceState<T>();  // also opts this type's kernels into their shared memory
-  if (a.tile == GemmTile::Hopper || (a.tile == GemmTile::Auto && kHopperBuilt && device.major == 9)) {
 #ifdef TRT_RERANK_GEMM_SM90
-    return gemmSm90(a, stream);
-#endif
+  // Auto on sm_90: the TMA kernel where its 128 x 256 tiles fill every multiprocessor once, else the 128 x 128 one.
+  if (a.tile == GemmTile::HopperTma || (a.tile == GemmTile::Auto && device.major == 9 && gemmSm90TmaAvailable() && gemmSm90TmaTiles(a) >= device.sms)) {
+    return gemmSm90Tma(a, stream);
   }
+  if (a.tile == GemmTile::Hopper || (a.tile == GemmTile::Auto && device.major == 9)) return gemmSm90(a, stream);
+#endif
   const GemmTile tile = a.tile == GemmTile::Auto ? tileFor<T>(a.m, a.n, a.gated, device) : a.tile;
   const Params<T> p = paramsOf<T>(a);
   switch (tile) {
@@ -300,7 +302,12 @@ std::string gemmUnsupportedReason(const GemmArgs& a) {
   if ((a.m + SmallTile::BM - 1) / SmallTile::BM > 65535) return "our GEMM takes at most 4 194 240 rows";
   const int major = deviceState<__half>().major;
   if (major < 8) return "our GEMM needs an sm_80 or newer GPU (mma.sync m16n8k16, cp.async)";
-  if (a.tile == GemmTile::Hopper && !(kHopperBuilt && major == 9)) return "our GEMM's Hopper tile needs an sm_90 device and a build for sm_90";
+  const bool hopperTile = a.tile == GemmTile::Hopper || a.tile == GemmTile::HopperTma;
+  if (hopperTile && !(kHopperBuilt && major == 9)) return "our GEMM's Hopper tiles need an sm_90 device and a build for sm_90";
+#ifdef TRT_RERANK_GEMM_SM90
+  if (a.tile == GemmTile::HopperTma && !gemmSm90TmaAvailable()) return "our GEMM's TMA tile needs cuTensorMapEncodeTiled, which this driver lacks";
+  if (a.tile == GemmTile::HopperTma && (a.gated ? 2 * a.n : a.n) > 0x7FFFFFFF) return "our GEMM's TMA tile takes at most 2^31 - 1 rows of w";
+#endif
   return "";
 }
 

@@ -25,10 +25,11 @@ namespace trt_rerank::kernels {
 
 // The block tile shapes, for the benchmark's and the tests' choice; Auto picks by shape (gemm.cu: gemmTileFor).
 enum class GemmTile { Auto,
-                      Large,     // 128 x 128, 8 warps
-                      Medium,    // 128 x 64, 4 warps
-                      Small,     // 64 x 64, 4 warps
-                      Hopper };  // sm_90: 128 x 128, 2 warpgroups of wgmma (gemm_sm90.cuh), where built
+                      Large,        // 128 x 128, 8 warps
+                      Medium,       // 128 x 64, 4 warps
+                      Small,        // 64 x 64, 4 warps
+                      Hopper,       // sm_90: 128 x 128, 2 warpgroups of wgmma fed by cp.async (gemm_sm90.cuh), where built
+                      HopperTma };  // sm_90: persistent 128 x 256, TMA producer + 2 wgmma warpgroups, where built
 
 struct GemmArgs {
   StorageType type = StorageType::Half;
@@ -45,7 +46,8 @@ struct GemmArgs {
 };
 
 // "" when gemm() runs these arguments on this device, else why not (alignment, k, the device's architecture, a
-// Hopper tile asked for where it was not built or is not this device's).
+// Hopper tile asked for where it was not built or is not this device's, or
+// the TMA one where the driver lacks its tensor-map encoder).
 std::string gemmUnsupportedReason(const GemmArgs& args);
 
 // Enqueues y on stream; allocates nothing. Throws NativeError(ERR_BACKEND) where gemmUnsupportedReason is not "".

@@ -53,6 +53,14 @@ __device__ __forceinline__ float gatedOutput(const Params<T>& p, float u, float 
   return activation(p.act, u) * g;
 }
 
+// Bias of columns c and c + 1 (past `offset`: the gate half's), 0 past n or without bias; read once per column, not
+// per row.
+template <typename T>
+__device__ __forceinline__ float2 biasPair(const Params<T>& p, int64_t c, int64_t offset) {
+  if (p.bias == nullptr) return make_float2(0.0f, 0.0f);
+  return make_float2(c < p.n ? load(p.bias, offset + c) : 0.0f, c + 1 < p.n ? load(p.bias, offset + c + 1) : 0.0f);
+}
+
 // Columns c and c + 1 of a row of y (c even); a pair store where both are in the row and n keeps it aligned.
 template <typename T>
 __device__ __forceinline__ void storePair(T* row, int64_t c, int64_t n, float v0, float v1) {
@@ -61,6 +69,39 @@ __device__ __forceinline__ void storePair(T* row, int64_t c, int64_t n, float v0
   } else {
     if (c < n) store(row, c, v0);
     if (c + 1 < n) store(row, c + 1, v1);
+  }
+}
+
+// The stores of one fragment row's 4 consecutive n8 tiles (columns c0 .. c0 + 31) from the mma / wgmma layout, where
+// lane q of each quad holds, per tile jj, columns c0 + 8 jj + 2 q and + 1 packed in pair[jj]. A 4 x 4 transpose
+// within the quad (3 shuffles) gives lane q tile q's 8 columns, stored as one 16-byte chunk where n % 8 == 0 and y is
+// 16-byte aligned (wide), else element by element; 4 lanes then write 64 contiguous bytes of a row, not 16. Every
+// lane of the warp must call it (the shuffles); rowValid false stores nothing.
+template <typename T>
+__device__ __forceinline__ void storeQuad(T* row, bool rowValid, int64_t c0, int64_t n, bool wide, const uint32_t (&pair)[4]) {
+  const int q = threadIdx.x & 3, quad = threadIdx.x & 31 & ~3;
+  uint32_t chunk[4] = {0, 0, 0, 0};  // chunk[s]: columns c0 + 8 q + 2 s, + 1, from lane s of the quad
+#pragma unroll
+  for (int s = 0; s < 4; ++s) {
+    // Round s: lane q sends its pair of tile (q - s) & 3 and receives lane (q + s) & 3's pair of tile q.
+    const int send = (q - s) & 3, from = (q + s) & 3;
+    const uint32_t mine = send == 0 ? pair[0] : send == 1 ? pair[1]
+                                            : send == 2   ? pair[2]
+                                                          : pair[3];
+    const uint32_t got = s == 0 ? mine : __shfl_sync(0xFFFFFFFFu, mine, quad | from);
+#pragma unroll
+    for (int t = 0; t < 4; ++t) chunk[t] = t == from ? got : chunk[t];
+  }
+  if (!rowValid) return;
+  const int64_t c = c0 + 8 * q;
+  if (wide && c + 8 <= n) {
+    *reinterpret_cast<uint4*>(row + c) = make_uint4(chunk[0], chunk[1], chunk[2], chunk[3]);
+    return;
+  }
+  uint16_t* bits = reinterpret_cast<uint16_t*>(row);
+#pragma unroll
+  for (int i = 0; i < 8; ++i) {
+    if (c + i < n) bits[c + i] = static_cast<uint16_t>(chunk[i / 2] >> (16 * (i % 2)));
   }
 }
 

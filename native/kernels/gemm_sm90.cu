@@ -24,12 +24,14 @@
 #include "kernels/gemm.cuh"
 #include "kernels/gemm_device.cuh"
 #include "kernels/gemm_sm90.cuh"
+#include "kernels/gemm_sm90_device.cuh"
 #include "kernels/storage.cuh"
 
 namespace trt_rerank::kernels {
 namespace {
 
 using namespace gemm_device;
+using namespace sm90_device;
 
 constexpr int kBM = 128, kBN = 128, kBK = 64, kStages = 4, kThreads = 256;
 constexpr int kTileBytes = 128 * kBK * 2;  // 16 KB: x's or w's tile of one stage
@@ -38,58 +40,13 @@ constexpr int kSmemBytes = kStages * kStageBytes + 1024;  // + room to align the
 
 __device__ __forceinline__ uint32_t swizzled(int row, int chunk) { return static_cast<uint32_t>(row * 128 + ((chunk ^ (row & 7)) << 4)); }
 
-// What this thread's copies wrote becomes visible to the async proxy (wgmma's operand reads).
-__device__ __forceinline__ void fenceForAsyncProxy() { asm volatile("fence.proxy.async.shared::cta;\n" ::
-                                                                        : "memory"); }
-
-// A shared-memory matrix descriptor: K-major, 128-byte swizzle, 8-row groups 1024 bytes apart.
-__device__ __forceinline__ uint64_t descriptor(uint32_t address) {
-  return static_cast<uint64_t>((address & 0x3FFFF) >> 4) | (static_cast<uint64_t>(1) << 16) | (static_cast<uint64_t>(1024 >> 4) << 32) |
-         (static_cast<uint64_t>(1) << 62);
-}
-
-__device__ __forceinline__ void wgmmaFence() { asm volatile("wgmma.fence.sync.aligned;\n" ::
-                                                                : "memory"); }
-__device__ __forceinline__ void wgmmaCommit() { asm volatile("wgmma.commit_group.sync.aligned;\n" ::
-                                                                 : "memory"); }
-template <int kPending>
-__device__ __forceinline__ void wgmmaWait() {
-  asm volatile("wgmma.wait_group.sync.aligned %0;\n" ::"n"(kPending)
-               : "memory");
-}
-// Keeps the compiler from moving accumulator reads or writes across an in-flight wgmma.
-__device__ __forceinline__ void fenceOperands(float (&d)[64]) {
-#pragma unroll
-  for (int i = 0; i < 64; ++i) asm volatile(""
-                                            : "+f"(d[i])::"memory");
-}
-
-// d[64] += a (64 x 16, descriptor) . b (16 x 128, descriptor). d[4 j + 2 h + e]: row (warp % 4) * 16 + lane / 4 + 8 h,
-// column 8 j + 2 (lane % 4) + e of the warpgroup's 64 x 128 tile.
-__device__ __forceinline__ void wgmma128(float (&d)[64], uint64_t a, uint64_t b, __half) {
-  asm volatile(
-      "{\n.reg .pred p;\nsetp.ne.b32 p, %66, 0;\n"
-      "wgmma.mma_async.sync.aligned.m64n128k16.f32.f16.f16 "
-      "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, %32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, %48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63}, %64, %65, p, 1, 1, 0, 0;\n}\n"
-      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]), "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]), "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31]), "+f"(d[32]), "+f"(d[33]), "+f"(d[34]), "+f"(d[35]), "+f"(d[36]), "+f"(d[37]), "+f"(d[38]), "+f"(d[39]), "+f"(d[40]), "+f"(d[41]), "+f"(d[42]), "+f"(d[43]), "+f"(d[44]), "+f"(d[45]), "+f"(d[46]), "+f"(d[47]), "+f"(d[48]), "+f"(d[49]), "+f"(d[50]), "+f"(d[51]), "+f"(d[52]), "+f"(d[53]), "+f"(d[54]), "+f"(d[55]), "+f"(d[56]), "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63])
-      : "l"(a), "l"(b), "r"(1));
-}
-__device__ __forceinline__ void wgmma128(float (&d)[64], uint64_t a, uint64_t b, __nv_bfloat16) {
-  asm volatile(
-      "{\n.reg .pred p;\nsetp.ne.b32 p, %66, 0;\n"
-      "wgmma.mma_async.sync.aligned.m64n128k16.f32.bf16.bf16 "
-      "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, %32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, %48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63}, %64, %65, p, 1, 1, 0, 0;\n}\n"
-      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]), "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]), "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31]), "+f"(d[32]), "+f"(d[33]), "+f"(d[34]), "+f"(d[35]), "+f"(d[36]), "+f"(d[37]), "+f"(d[38]), "+f"(d[39]), "+f"(d[40]), "+f"(d[41]), "+f"(d[42]), "+f"(d[43]), "+f"(d[44]), "+f"(d[45]), "+f"(d[46]), "+f"(d[47]), "+f"(d[48]), "+f"(d[49]), "+f"(d[50]), "+f"(d[51]), "+f"(d[52]), "+f"(d[53]), "+f"(d[54]), "+f"(d[55]), "+f"(d[56]), "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63])
-      : "l"(a), "l"(b), "r"(1));
-}
-
-template <typename T, bool kGated>
+template <typename T, bool kGated, Activation kAct>
 __global__ void __launch_bounds__(kThreads, 1) gemmSm90Kernel(Params<T> p) {
 #if defined(__CUDA_ARCH__) && defined(__CUDA_ARCH_FEAT_SM90_ALL)
   extern __shared__ unsigned char smemRaw[];
   constexpr int kOutCols = kGated ? kBN / 2 : kBN;
   const uint32_t base = (sharedAddress(smemRaw) + 1023) & ~1023u;
-  const int warpgroup = threadIdx.x / 128, warp = (threadIdx.x / 32) % 4, lane = threadIdx.x % 32;
+  const int warpgroup = threadIdx.x / 128;
   const int64_t row0 = static_cast<int64_t>(blockIdx.y) * kBM;
   const int64_t col0 = static_cast<int64_t>(blockIdx.x) * kOutCols;
   const int kTiles = static_cast<int>((p.k + kBK - 1) / kBK);
@@ -150,23 +107,11 @@ __global__ void __launch_bounds__(kThreads, 1) gemmSm90Kernel(Params<T> p) {
   fenceOperands(acc);
   waitCopies<0>();
 
-#pragma unroll
-  for (int h = 0; h < 2; ++h) {
-    const int64_t r = row0 + warpgroup * 64 + warp * 16 + lane / 4 + 8 * h;
-    if (r >= p.m) continue;
-    T* yRow = p.y + r * p.n;
-#pragma unroll
-    for (int j = 0; j < kOutCols / 8; ++j) {
-      const int64_t c = col0 + 8 * j + 2 * (lane % 4);
-      const int u = 4 * j + 2 * h, g = 4 * (j + kOutCols / 8) + 2 * h;  // acc indices of columns c, c + 1 (and gates)
-      if constexpr (kGated) storePair(yRow, c, p.n, gatedOutput(p, acc[u], acc[g], c), gatedOutput(p, acc[u + 1], acc[g + 1], c + 1));
-      else storePair(yRow, c, p.n, plainOutput(p, acc[u], c), plainOutput(p, acc[u + 1], c + 1));
-    }
-  }
+  storeTile<kAct, kGated>(p, acc, row0 + warpgroup * 64, col0);
 #endif
 }
 
-template <typename T, bool kGated>
+template <typename T, bool kGated, Activation kAct>
 void launch(const GemmArgs& a, cudaStream_t stream) {
   static std::mutex mutex;
   static bool configured[64] = {};  // per device: the shared memory opted in
@@ -175,24 +120,29 @@ void launch(const GemmArgs& a, cudaStream_t stream) {
   {
     std::lock_guard<std::mutex> lock(mutex);
     if (device >= 0 && device < 64 && !configured[device]) {
-      TRT_RERANK_CUDA_CHECK(cudaFuncSetAttribute(gemmSm90Kernel<T, kGated>, cudaFuncAttributeMaxDynamicSharedMemorySize, kSmemBytes));
+      TRT_RERANK_CUDA_CHECK(cudaFuncSetAttribute(gemmSm90Kernel<T, kGated, kAct>, cudaFuncAttributeMaxDynamicSharedMemorySize, kSmemBytes));
       configured[device] = true;
     }
   }
   const Params<T> p = paramsOf<T>(a);
   constexpr int kOutCols = kGated ? kBN / 2 : kBN;
   const dim3 grid(static_cast<unsigned>((a.n + kOutCols - 1) / kOutCols), static_cast<unsigned>((a.m + kBM - 1) / kBM));
-  gemmSm90Kernel<T, kGated><<<grid, kThreads, kSmemBytes, stream>>>(p);
+  gemmSm90Kernel<T, kGated, kAct><<<grid, kThreads, kSmemBytes, stream>>>(p);
   TRT_RERANK_LAUNCH_CHECK("gemmSm90Kernel");
+}
+
+template <typename T, bool kGated>
+void launchFor(const GemmArgs& a, cudaStream_t stream) {
+  withActivation(a.act, [&](auto act) { launch<T, kGated, decltype(act)::value>(a, stream); });
 }
 
 }  // namespace
 
 void gemmSm90(const GemmArgs& a, cudaStream_t stream) {
   if (a.type == StorageType::BFloat16) {
-    a.gated ? launch<__nv_bfloat16, true>(a, stream) : launch<__nv_bfloat16, false>(a, stream);
+    a.gated ? launchFor<__nv_bfloat16, true>(a, stream) : launchFor<__nv_bfloat16, false>(a, stream);
   } else {
-    a.gated ? launch<__half, true>(a, stream) : launch<__half, false>(a, stream);
+    a.gated ? launchFor<__half, true>(a, stream) : launchFor<__half, false>(a, stream);
   }
 }
 

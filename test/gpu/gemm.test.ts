@@ -15,7 +15,7 @@ const addon = loadAddon();
 const reason = gpuSkipReason('GEMM kernel tests');
 
 type Act = 'none' | 'gelu' | 'gelu_tanh' | 'relu' | 'silu' | 'tanh';
-type Tile = 'auto' | 'large' | 'medium' | 'small' | 'hopper';
+type Tile = 'auto' | 'large' | 'medium' | 'small' | 'hopper' | 'hopper-tma';
 interface GemmOptions { act: Act; gated: boolean; dtype: DType; impl: 'ours' | 'cublaslt' | 'auto'; tile?: Tile }
 interface GemmHooks {
   linearGemm(x: Float32Array, w: Float32Array, bias: Float32Array | null, m: number, n: number, k: number, options: GemmOptions): Float32Array;
@@ -96,10 +96,10 @@ const EPILOGUES: Array<{ act: Act; gated: boolean; bias: boolean }> = [
   { act: 'silu', gated: true, bias: false },
 ];
 
-// The wgmma kernel runs on sm_90 devices only (and the builds that include sm_90).
+// The wgmma kernels run on sm_90 devices only (and the builds that include sm_90).
 const hopper = !reason && addon.systemInfo().cuda.devices[0]?.computeCapability === '9.0';
 if (!reason && !hopper) console.log('GEMM Hopper-tile cases skipped: not an sm_90 device');
-const TILES: Tile[] = hopper ? ['large', 'medium', 'small', 'hopper'] : ['large', 'medium', 'small'];
+const TILES: Tile[] = hopper ? ['large', 'medium', 'small', 'hopper', 'hopper-tma'] : ['large', 'medium', 'small'];
 
 describe.skipIf(reason)('our GEMM kernel against float64', () => {
   for (const dtype of ['fp16', 'bf16'] as const) {
@@ -118,6 +118,15 @@ describe.skipIf(reason)('our GEMM kernel against float64', () => {
       }
     });
   }
+
+  // More 128 x 256 tiles (128 x 128 gated) than an H200 has multiprocessors: each persistent block of the TMA kernel
+  // runs several tiles, its ring carrying over from one tile's k steps to the next's.
+  it.skipIf(!hopper)('TMA tile: more tiles than multiprocessors (persistent blocks), plain and gated, fp16 and bf16', () => {
+    for (const dtype of ['fp16', 'bf16'] as const) {
+      check({ m: 2200, n: 2000, k: 72, act: 'gelu', gated: false, bias: true }, dtype, 'ours', 'hopper-tma', 1);
+      check({ m: 1100, n: 2000, k: 136, act: 'silu', gated: true, bias: true }, dtype, 'ours', 'hopper-tma', 1);
+    }
+  });
 
   it('refuses k that is not a multiple of 8, naming it', () => {
     const [m, n, k] = [4, 8, 12];
