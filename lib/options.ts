@@ -14,8 +14,14 @@ export type Activation = 'sigmoid' | 'none';
 export interface LoadOptions {
   /** Which backend runs the model. `'auto'` picks the fastest one this build and machine can run. Default `'auto'`. */
   backend?: BackendName;
-  /** CUDA device index for GPU backends. Default 0. */
-  device?: number;
+  /**
+   * The CUDA device(s) of the GPU backends. Default 0. A list (`[0, 1]`) or `'all'` loads one model copy per device
+   * behind one scheduler: batches go to whichever device is free, a call's batches may run on several and its
+   * results are the same as on one; a device lost to a CUDA error takes no more batches (the calls of its failed
+   * batch fail with ERR_BACKEND). `stats()`-style per-device counters: `reranker.backendCounters`. The CPU backend
+   * takes one device only.
+   */
+  device?: number | readonly number[] | 'all';
   /** A serialized TensorRT engine (`trt-rerank build-engine`) for the `'tensorrt'` backend. Default: `model.plan`
    * or `model.engine` in the model folder, when there. */
   engine?: string;
@@ -128,7 +134,10 @@ export interface RerankOptions extends ScoreOptions {
 
 export interface CheckedLoadOptions {
   backend: BackendName;
+  /** The first device (the one 'auto' checks and info names first). */
   device: number;
+  /** What the addon loads on: one index, a list or 'all'. */
+  devices: number[] | 'all';
   engine: string | undefined;
   maxLength: number | undefined;
   truncation: Truncation;
@@ -146,11 +155,31 @@ export interface CheckedLoadOptions {
   instruction: string | undefined;
 }
 
+/** `device`: an index, a non-empty list of them (repeats allowed: copies on one device), or 'all'. */
+function checkDevices(device: unknown): { device: number; devices: number[] | 'all' } {
+  if (device === undefined) return { device: 0, devices: [0] };
+  if (device === 'all') return { device: 0, devices: 'all' };
+  if (Array.isArray(device)) {
+    if (device.length === 0 || device.length > 255) {
+      throw new InvalidArgumentError(`options.device: a list of 1 to 255 device indices, got ${device.length === 0 ? 'an empty list' : `${device.length} entries`}`);
+    }
+    const devices = device.map((d: unknown, i) => check.integer(d, `options.device[${i}]`, 0, 1024));
+    return { device: devices[0]!, devices };
+  }
+  if (typeof device === 'string') throw new InvalidArgumentError(`options.device must be a device index, a list of them or 'all', got '${device}'`);
+  const index = check.integer(device, "options.device (an index, a list of them or 'all')", 0, 1024);
+  return { device: index, devices: [index] };
+}
+
 export function checkLoadOptions(options: unknown): CheckedLoadOptions {
   const o = check.optionalObject(options, 'options');
+  const devices = checkDevices(o.device);
+  if (o.backend === 'cpu' && (devices.devices === 'all' || devices.devices.length > 1)) {
+    throw new InvalidArgumentError("options.device: a device list or 'all' is for the GPU backends (cuda, tensorrt); the cpu backend runs on the host");
+  }
   return {
     backend: o.backend === undefined ? 'auto' : check.oneOf(o.backend, 'options.backend', ['auto', 'tensorrt', 'cuda', 'cpu'] as const),
-    device: o.device === undefined ? 0 : check.integer(o.device, 'options.device', 0, 1024),
+    ...devices,
     engine: o.engine === undefined ? undefined : check.nonEmptyString(o.engine, 'options.engine', 'a non-empty string (a file path)'),
     maxLength: o.maxLength === undefined ? undefined : check.integer(o.maxLength, 'options.maxLength', 1, 1 << 20),
     truncation: check.truncation(o.truncation, 'options.truncation'),

@@ -51,8 +51,10 @@ export interface RerankerInfo {
   backend: Exclude<BackendName, 'auto'>;
   /** Why this backend: what `'auto'` chose and what it passed over. */
   backendReason: string;
-  /** CUDA device index, or null on the CPU. */
+  /** CUDA device index (the first, where there are several), or null on the CPU. */
   device: number | null;
+  /** Every CUDA device with a model copy (`device: [0, 1]` or 'all'), or null on the CPU. */
+  devices: number[] | null;
   /** Compute precision; `'engine'` for TensorRT, whose precision was fixed when the engine was built. */
   dtype: DType | 'engine';
   /** Most pairs of one batch. */
@@ -91,7 +93,7 @@ function schedulerOptions(o: CheckedLoadOptions) {
 function gpuSessionOptions(o: CheckedLoadOptions, maxLength: number) {
   return {
     ...schedulerOptions(o),
-    device: o.device,
+    device: o.devices,
     concurrency: o.concurrency,
     maxLength,
     clampMaxLength: o.maxLength === undefined,
@@ -112,7 +114,19 @@ interface OpenedSession {
   /** Why this backend (RerankerInfo.backendReason). */
   reason: string;
   device: number | null;
+  devices: number[] | null;
   dtype: DType | 'engine';
+}
+
+/** The devices a GPU load runs on: the list, or every device for 'all'. */
+function devicesOf(o: CheckedLoadOptions, system: { cuda: { devices: unknown[] } }): number[] {
+  return o.devices === 'all' ? system.cuda.devices.map((_, i) => i) : o.devices;
+}
+
+/** 'NVIDIA H200' or 'NVIDIA H200 x 2 (devices 0, 1)'. */
+function gpuNames(devices: number[], system: { cuda: { devices: Array<{ name: string }> } }): string {
+  const names = [...new Set(devices.map((d) => system.cuda.devices[d]?.name ?? `device ${d}`))].join(', ');
+  return devices.length === 1 ? names : `${names} x ${devices.length} (devices ${devices.join(', ')})`;
 }
 /** Calls with fewer documents are tokenized on the calling thread: a worker round trip would cost more. */
 const PARALLEL_MIN_DOCS = 64;
@@ -222,7 +236,7 @@ export class Reranker {
           if (!unavailable) {
             const session = await addon.loadSession(null, { ...gpuOptions, backend: 'tensorrt', engine: engine! });
             const reason = o.backend === 'tensorrt' ? `requested (engine ${engine})` : `auto: TensorRT engine ${engine}`;
-            return { session, reason, device: o.device, dtype: 'engine' as const };
+            return { session, reason, device: o.device, devices: devicesOf(o, system), dtype: 'engine' as const };
           }
           if (o.backend === 'tensorrt') throw new BackendUnavailableError(`the TensorRT backend cannot run here: ${unavailable}`);
           passedOver.push(`TensorRT engine ${engine} found, but ${unavailable}`);
@@ -231,16 +245,16 @@ export class Reranker {
             // bf16 for LLM rerankers (their activations outgrow fp16's range in trained checkpoints), fp16 otherwise.
             const dtype = o.dtype === 'bf16' || o.dtype === 'fp16' ? o.dtype : llmRerankerOf(plan.config) ? 'bf16' : 'fp16';
             const session = await addon.loadSession(plan, { ...gpuOptions, backend: 'cuda', dtype });
-            const gpu = system.cuda.devices[o.device]!.name;
+            const gpu = gpuNames(devicesOf(o, system), system);
             const reason = o.backend === 'cuda' ? `requested (${gpu})` : `auto: CUDA backend on ${gpu}${passedOver.length ? ` (${passedOver.join('; ')})` : ''}`;
-            return { session, reason, device: o.device, dtype };
+            return { session, reason, device: o.device, devices: devicesOf(o, system), dtype };
           }
           if (o.backend === 'cuda') throw new BackendUnavailableError(`the CUDA backend cannot run here: ${unavailable}`);
           passedOver.push(`CUDA backend: ${unavailable}`);
         } else if (name === 'cpu') {
           const reason = o.backend === 'cpu' ? 'requested' : `auto: ${passedOver.join('; ')}; using the CPU backend`;
           const session = await addon.loadSession(plan, { ...schedulerOptions(o), backend: 'cpu', threads: o.threads, maxLength: tokenizer.maxLength });
-          return { session, reason, device: null, dtype: 'fp32' as const };
+          return { session, reason, device: null, devices: null, dtype: 'fp32' as const };
         }
       }
       throw new BackendUnavailableError(`backend '${o.backend}' is not one this build of trt-rerank has (${status.map((b) => b.name).join(', ')})`);
@@ -267,7 +281,21 @@ export class Reranker {
         backend: 'gpu-test',
         numLabels: backend.numLabels ?? config.numLabels,
       });
-      return { session, reason: 'requested (test backend)', device: o.device, dtype: 'fp32' };
+      return { session, reason: 'requested (test backend)', device: o.device, devices: devicesOf(o, loadAddon().systemInfo()), dtype: 'fp32' };
+    });
+  }
+
+  /**
+   * The cpu backend with `replicas` model copies behind one multi-device executor (native/pipeline/
+   * multi_device_executor.h): how its dispatch and merging are tested on machines without GPUs. The testing
+   * addon only (the production addon loads one copy).
+   * @internal
+   */
+  static async loadCpuReplicas(modelDir: string, replicas: number, options?: LoadOptions): Promise<Reranker> {
+    const o = checkLoadOptions({ ...options, backend: 'cpu' });
+    return Reranker.#open(modelDir, o, async (plan, tokenizer) => {
+      const session = await loadAddon().loadSession(plan, { ...schedulerOptions(o), backend: 'cpu', threads: o.threads, maxLength: tokenizer.maxLength, cpuReplicas: replicas });
+      return { session, reason: `requested (${replicas} cpu copies)`, device: null, devices: null, dtype: 'fp32' as const };
     });
   }
 
@@ -324,6 +352,7 @@ export class Reranker {
       backend: this.#backend as RerankerInfo['backend'],
       backendReason: this.#opened.reason,
       device: this.#opened.device,
+      devices: this.#opened.devices,
       dtype: this.#opened.dtype,
       maxBatchSize: this.#maxBatchSize,
       maxBatchTokens: this.#maxBatchTokens,
@@ -419,6 +448,20 @@ export class Reranker {
    */
   get backendCounters(): Record<string, number> {
     return this.#closed ? {} : this.#session.counters;
+  }
+
+  /**
+   * Per device, where the Reranker spans several (`device: [0, 1]` or 'all'): the batches, pairs and tokens each
+   * ran since load, and whether it was lost to a CUDA error (it then takes no more batches). `name` is
+   * `device<d>`, with `.<i>` where a device is listed twice. Null with one device.
+   */
+  get deviceStats(): Array<{ name: string; batches: number; pairs: number; tokens: number; lost: boolean }> | null {
+    const counters = this.backendCounters;
+    const names = Object.keys(counters).filter((k) => k.endsWith('.lost')).map((k) => k.slice(0, -'.lost'.length));
+    if (names.length === 0) return null;
+    return names.map((name) => ({
+      name, batches: counters[`${name}.batches`] ?? 0, pairs: counters[`${name}.pairs`] ?? 0, tokens: counters[`${name}.tokens`] ?? 0, lost: counters[`${name}.lost`] === 1,
+    }));
   }
 
   /** Document token cache counters: hits, misses, entries, bytes. */

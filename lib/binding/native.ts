@@ -113,8 +113,11 @@ export interface NativeLoadOptions {
   warmup?: boolean;
   /** Causal models: compute a prefix the pairs of a call share once per batch (default true). */
   sharePrefixes?: boolean;
-  device?: number;
-  /** GPU execution slots (batches in flight at once). */
+  /** GPU backends: a device, a list (a model copy on each, behind one scheduler) or 'all'. */
+  device?: number | number[] | 'all';
+  /** Testing addon, cpu backend: copies behind one multi-device executor (its dispatch, tested without GPUs). */
+  cpuReplicas?: number;
+  /** GPU execution slots (batches in flight at once), per device. */
   concurrency?: number;
   /** Longest pair in tokens (sizes the GPU staging buffers). */
   maxLength?: number;

@@ -5,6 +5,7 @@
 #include "backends/cpu/cpu_backend.h"
 #include "common/errors.h"
 #include "pipeline/host_executor.h"
+#include "pipeline/multi_device_executor.h"
 #ifdef TRT_RERANK_WITH_CUDA
 #include <cuda_runtime_api.h>
 
@@ -156,15 +157,54 @@ const std::vector<BackendEntry>& backendRegistry() {
   return entries;
 }
 
+namespace {
+
+// The load's devices, 'all' ({-1}) made concrete (every CUDA device; none in a build without CUDA).
+std::vector<int> devicesOf(const BackendOptions& o) {
+  if (o.devices.empty()) return {o.device};
+  if (o.devices != std::vector<int>{-1}) return o.devices;
+  int count = 0;
+#ifdef TRT_RERANK_WITH_CUDA
+  if (cudaGetDeviceCount(&count) != cudaSuccess) cudaGetLastError(), count = 0;
+#endif
+  std::vector<int> all;
+  for (int d = 0; d < count; ++d) all.push_back(d);
+  if (all.empty()) all.push_back(0);  // the backend's own check then says there is no device
+  return all;
+}
+
+}  // namespace
+
 std::unique_ptr<BatchExecutor> createExecutor(const std::string& name, const ModelSpec* spec, const BackendOptions& options) {
   for (const BackendEntry& e : backendRegistry()) {
     if (name != e.name) continue;
     if (!e.inBuild) throw NativeError(kErrBackendUnavailable, "backend '" + name + "' is not in this build: " + e.unavailable(options));
     if (e.needsModel && !spec) throw NativeError(kErrInvalidArgument, "the " + name + " backend needs a model spec");
-    if (const std::string why = e.unavailable(options); !why.empty()) {
-      throw NativeError(kErrBackendUnavailable, "the " + name + " backend cannot run here: " + why);
+    std::vector<int> devices = devicesOf(options);
+    if (name == "cpu") {
+      if (options.devices.size() > 1) {
+        throw NativeError(kErrInvalidArgument, "a device list is for the GPU backends (cuda, tensorrt): the cpu backend runs on the host; load with one device, or backend 'cuda'");
+      }
+#ifdef TRT_RERANK_TESTING
+      devices.assign(static_cast<size_t>(std::max(1, options.cpuReplicas)), 0);
+#else
+      if (options.cpuReplicas > 1) throw NativeError(kErrInvalidArgument, "cpuReplicas is an option of the testing addon (trt_rerank_testing.node) only");
+      devices = {0};
+#endif
     }
-    return e.create(spec, options);
+    if (devices.size() > 255) throw NativeError(kErrInvalidArgument, "at most 255 devices behind one Reranker");
+    std::vector<std::unique_ptr<BatchExecutor>> parts;
+    for (int d : devices) {
+      BackendOptions one = options;
+      one.device = d;
+      one.devices = {d};
+      if (const std::string why = e.unavailable(one); !why.empty()) {
+        throw NativeError(kErrBackendUnavailable, "the " + name + " backend cannot run here: " + why);
+      }
+      parts.push_back(e.create(spec, one));
+    }
+    if (parts.size() == 1) return std::move(parts[0]);
+    return makeMultiDeviceExecutor(std::move(parts), devices);
   }
 #ifndef TRT_RERANK_TESTING
   if (name == "gpu-test") {

@@ -19,8 +19,9 @@ struct BackendOptions {
   int maxBatchSize = 0;        // pairs a batch; 0: auto
   int64_t maxBatchTokens = 0;  // tokens a batch; 0: auto
   int64_t maxQueuedPairs = 1 << 18;
-  int device = 0;
-  int concurrency = 2;  // GPU execution slots
+  int device = 0;            // the device one executor runs on
+  std::vector<int> devices;  // the load's `device`: its devices (several: one model copy each); {-1}: every device
+  int concurrency = 2;       // GPU execution slots (per device)
   int maxLength = 512;
   bool clampMaxLength = false;
   bool warmup = true;
@@ -34,6 +35,7 @@ struct BackendOptions {
   int spinPerToken = 0;
   std::string fault;
   int faultAtBatch = 1;
+  int cpuReplicas = 1;  // testing addon: cpu copies behind one multi-device executor (its dispatch, without GPUs)
 };
 
 struct BackendEntry {

@@ -519,6 +519,22 @@ void closeSessionsAtExit(Napi::Env env) {
 
 // ---- loadSession ----------------------------------------------------------------------------------
 
+// `device`: an index, a list of them (one model copy each, repeats allowed), or 'all' ({-1}: every device, at load).
+static std::vector<int> devicesOption(Napi::Env env, Napi::Value v) {
+  const std::string what = "loadSession options 'device'";
+  if (v.IsUndefined()) return {0};
+  if (v.IsString()) {
+    if (v.As<Napi::String>().Utf8Value() == "all") return {-1};
+    throwJsError(env, kErrInvalidArgument, what + " must be a device index, a list of them or 'all'");
+  }
+  if (!v.IsArray()) return {static_cast<int>(js::integer(env, v, what, 0, 1024))};
+  const Napi::Array list = v.As<Napi::Array>();
+  if (list.Length() == 0 || list.Length() > 255) throwJsError(env, kErrInvalidArgument, what + " lists 1 to 255 devices");
+  std::vector<int> devices;
+  for (uint32_t i = 0; i < list.Length(); ++i) devices.push_back(static_cast<int>(js::integer(env, list.Get(i), what + "[" + std::to_string(i) + "]", 0, 1024)));
+  return devices;
+}
+
 Napi::Value loadSession(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!info[1].IsObject()) throwJsError(env, kErrInvalidArgument, "loadSession(spec: object | null, options: object)");
@@ -533,7 +549,9 @@ Napi::Value loadSession(const Napi::CallbackInfo& info) {
   options.maxQueuedPairs = o.integer("maxQueuedPairs", 1 << 18, 1, 1 << 26);
   options.warmup = o.boolean("warmup", true);
   options.sharePrefixes = o.boolean("sharePrefixes", true);
-  options.device = o.integer("device", 0, 0, 1024);
+  options.devices = devicesOption(env, info[1].As<Napi::Object>().Get("device"));
+  options.device = options.devices[0] < 0 ? 0 : options.devices[0];
+  options.cpuReplicas = o.integer("cpuReplicas", 1, 1, 8);
   options.concurrency = o.integer("concurrency", 2, 1, 64);
   options.maxLength = o.integer("maxLength", 512, 1, 1 << 20);
   options.padded = o.choice("layout", {"packed", "padded"}, "packed") == "padded";

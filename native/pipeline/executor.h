@@ -88,6 +88,14 @@ class BatchExecutor {
   // order into `scores`; else the k best (score descending, ties by lower index, NaN last) into indices, scores.
   virtual void finishCall(int64_t offset, int32_t count, ScoreActivation activation, int32_t topK,
                           std::vector<int32_t>& indices, std::vector<float>& scores) = 0;
+  // The raw scores (before activation) of arena [offset, offset + count), to and from the host; blocking. How a
+  // call whose batches ran on several executors gets its scores into one arena (pipeline/multi_device_executor.h).
+  virtual void readRawScores(int64_t offset, int32_t count, float* out) = 0;
+  virtual void writeRawScores(int64_t offset, int32_t count, const float* in) = 0;
+  // Whether the scheduler may launch on this slot (false once a multi-device executor lost the slot's device), and
+  // which device it runs on (the scheduler starts a batch on an idle device before a busy one).
+  virtual bool slotUsable(int /*slot*/) const { return true; }
+  virtual int slotDevice(int /*slot*/) const { return 0; }
   // Set by close(): a CPU batch in progress stops early (its calls are failing anyway).
   virtual void stop() {}
   // Empty when usable; else why not (a lost CUDA context), for every later call's error.

@@ -186,6 +186,31 @@ class GpuExecutor : public BatchExecutor {
     run([&] { TRT_RERANK_CUDA_CHECK(cudaEventSynchronize(slots_.at(slot)->done.get())); });
   }
 
+  void readRawScores(int64_t offset, int32_t count, float* out) override { copyRaw(offset, count, out, cudaMemcpyDeviceToHost); }
+  void writeRawScores(int64_t offset, int32_t count, const float* in) override { copyRaw(offset, count, const_cast<float*>(in), cudaMemcpyHostToDevice); }
+
+  // Through the pinned results buffer (maxCallPairs floats: any call's count), on the finish stream.
+  void copyRaw(int64_t offset, int32_t count, float* host, cudaMemcpyKind kind) {
+    if (count <= 0) return;
+    if (count > maxCallPairs_) throw NativeError(kErrBackend, "raw scores: " + std::to_string(count) + " is more than a call holds");
+    drainOnFailure(finishStream_.get(), [&] {
+      run([&] {
+        cudaStream_t stream = finishStream_.get();
+        float* range = arena_.get<float>() + offset;
+        float* pinned = hostScores_.get<float>();
+        if (kind == cudaMemcpyHostToDevice) {
+          std::copy_n(host, count, pinned);
+          TRT_RERANK_CUDA_CHECK(cudaMemcpyAsync(range, pinned, sizeof(float) * count, kind, stream));
+          TRT_RERANK_CUDA_CHECK(cudaStreamSynchronize(stream));
+        } else {
+          TRT_RERANK_CUDA_CHECK(cudaMemcpyAsync(pinned, range, sizeof(float) * count, kind, stream));
+          TRT_RERANK_CUDA_CHECK(cudaStreamSynchronize(stream));
+          std::copy_n(pinned, count, host);
+        }
+      });
+    });
+  }
+
   void finishCall(int64_t offset, int32_t count, ScoreActivation activation, int32_t topK, std::vector<int32_t>& indices,
                   std::vector<float>& scores) override {
     indices.clear();

@@ -52,6 +52,9 @@ class HostExecutor : public BatchExecutor {
   }
   void wait(int) override {}
 
+  void readRawScores(int64_t offset, int32_t count, float* out) override { std::copy_n(arena_.data() + offset, count, out); }
+  void writeRawScores(int64_t offset, int32_t count, const float* in) override { std::copy_n(in, count, arena_.data() + offset); }
+
   void finishCall(int64_t offset, int32_t count, ScoreActivation activation, int32_t topK, std::vector<int32_t>& indices,
                   std::vector<float>& scores) override {
     float* range = arena_.data() + offset;

@@ -6,7 +6,7 @@
 //                    when admitted, unfinished calls would hold more than maxQueuedPairs pairs
 //   enqueue(pairs)   copies a chunk of the call's pairs into the queue; false asks the caller to wait for
 //                    drained(call) before the next chunk (each call keeps at most 2 x maxBatchPairs queued)
-//   batch thread     for a free execution slot: fills a batch round-robin over the calls with queued pairs,
+//   batch thread     for a free execution slot (on an idle device first, where the executor spans several): fills a batch round-robin over the calls with queued pairs,
 //                    oldest call first, one pair per call per turn, while the batch stays within maxBatchPairs
 //                    and maxBatchTokens (padding backends: pairs x longest pair); launches it. While another
 //                    slot's batch runs, a second one starts only with half a batch's worth queued: fewer, fuller
@@ -134,6 +134,9 @@ class Scheduler {
   };
 
   void batchLoop();
+  // Under the lock: the slot the next batch goes to, or -1; whether a batch runs on the device already.
+  int pickSlot() const;
+  bool deviceBusy(int device) const;
   void completionLoop();
   // Under the lock: fills slot's input; false when nothing could be taken.
   bool fillBatch(int slot, InFlight& batch, int32_t& longest, std::vector<uint64_t>& drained);
