@@ -10,7 +10,7 @@ import { SERVER_DEFAULTS, startServer, type ServerOptions } from './server.js';
 
 export const SERVE_USAGE = `Usage:
   trt-rerank serve --model DIR [--host ${SERVER_DEFAULTS.host}] [--port ${SERVER_DEFAULTS.port}] [--model-name NAME]
-      [--backend auto|tensorrt|cuda|cpu] [--device N] [--engine FILE] [--dtype fp16|bf16|fp32] [--max-length N]
+      [--backend auto|tensorrt|cuda|cpu] [--device N|N,M,..|all] [--engine FILE] [--dtype fp16|bf16|fp32] [--max-length N]
       [--truncation longest_first|only_second] [--max-batch-size N] [--max-batch-tokens N] [--max-queued-pairs N]
       [--threads N] [--concurrency N] [--tokenizer-threads N] [--no-warmup] [--instruction TEXT]
       [--max-body-bytes N] [--max-documents N] [--max-document-chars N] [--max-connections N]
@@ -68,12 +68,22 @@ export function parseServeArgs(args: string[]): ServeArgs {
     if (value.trim() === '' || !Number.isSafeInteger(n) || n < min) throw new ServeUsageError(`--${name} must be an integer >= ${min}, got ${JSON.stringify(value)}`);
     return n;
   };
+  // --device 1, --device 0,1 (a model copy per device) or --device all.
+  const deviceOption = (value: string | undefined): LoadOptions['device'] => {
+    if (value === undefined) return undefined;
+    if (value === 'all') return 'all';
+    const devices = value.split(',').map((d) => Number(d));
+    if (value.trim() === '' || devices.some((d, i) => !Number.isSafeInteger(d) || d < 0 || value.split(',')[i]!.trim() === '')) {
+      throw new ServeUsageError(`--device must be an index, a comma-separated list of them or 'all', got ${JSON.stringify(value)}`);
+    }
+    return devices.length === 1 ? devices[0] : devices;
+  };
   const port = integer('port', 0);
   if (port !== undefined && port > 65535) throw new ServeUsageError(`--port must be between 0 and 65535, got ${port}`);
   const defined = <T extends object>(o: T) => Object.fromEntries(Object.entries(o).filter(([, x]) => x !== undefined)) as T;
   const load = defined({
     backend: v.backend as LoadOptions['backend'],
-    device: integer('device', 0),
+    device: deviceOption(v.device),
     engine: v.engine,
     dtype: v.dtype as LoadOptions['dtype'],
     maxLength: integer('max-length', 1),

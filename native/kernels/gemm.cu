@@ -78,7 +78,7 @@ __device__ __forceinline__ void mma(float (&d)[4], const uint32_t (&a)[4], const
                : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
 }
 
-template <typename T, typename C, bool kGated>
+template <typename T, typename C, bool kGated, Activation kAct>
 __global__ void __launch_bounds__(C::threads) gemmKernel(Params<T> p) {
   extern __shared__ __align__(128) unsigned char smem[];
   constexpr int kOutCols = kGated ? C::BN / 2 : C::BN;  // y columns per block
@@ -164,26 +164,44 @@ __global__ void __launch_bounds__(C::threads) gemmKernel(Params<T> p) {
   }
   waitCopies<0>();
 
-  // Accumulator e of tile (i, j) is row lane / 4 + 8 (e / 2), column 2 (lane % 4) + e % 2 of that 16 x 8 tile.
+  // Accumulator e of tile (i, j) is row lane / 4 + 8 (e / 2), column 2 (lane % 4) + e % 2 of that 16 x 8 tile. The
+  // activation is a template argument (a run-time switch inlined per accumulator overflowed the instruction cache:
+  // gemm_sm90_device.cuh), bias is read once per column pair for every row of the warp's tiles.
+  const bool wide = p.n % 8 == 0 && (reinterpret_cast<uintptr_t>(p.y) & 15) == 0;
+  constexpr int kOutNI = kGated ? kHalfNI : C::NI;  // n8 output tiles of the warp
+  const int64_t warpCol0 = col0 + wn * (kGated ? C::warpCols / 2 : C::warpCols);
+  float2 bu[kOutNI], bg[kOutNI];
+#pragma unroll
+  for (int j = 0; j < kOutNI; ++j) {
+    const int64_t c = warpCol0 + j * 8 + 2 * (lane % 4);
+    bu[j] = biasPair(p, c, 0);
+    if constexpr (kGated) bg[j] = biasPair(p, c, p.n);
+  }
 #pragma unroll
   for (int i = 0; i < C::MI; ++i) {
 #pragma unroll
     for (int h = 0; h < 2; ++h) {
       const int64_t r = row0 + wm * C::warpRows + i * 16 + lane / 4 + 8 * h;
-      if (r >= p.m) continue;
-      T* yRow = p.y + r * p.n;
+      T* yRow = p.y + (r < p.m ? r : 0) * p.n;
       if constexpr (kGated) {
+        if (r >= p.m) continue;
 #pragma unroll
         for (int j = 0; j < kHalfNI; ++j) {
-          const int64_t c = col0 + wn * (C::warpCols / 2) + j * 8 + 2 * (lane % 4);
+          const int64_t c = warpCol0 + j * 8 + 2 * (lane % 4);
           const float(&u)[4] = acc[i][j], (&g)[4] = acc[i][j + kHalfNI];
-          storePair(yRow, c, p.n, gatedOutput(p, u[2 * h], g[2 * h], c), gatedOutput(p, u[2 * h + 1], g[2 * h + 1], c + 1));
+          storePair(yRow, c, p.n, activation(kAct, u[2 * h] + bu[j].x) * (g[2 * h] + bg[j].x),
+                    activation(kAct, u[2 * h + 1] + bu[j].y) * (g[2 * h + 1] + bg[j].y));
         }
       } else {
 #pragma unroll
-        for (int j = 0; j < C::NI; ++j) {
-          const int64_t c = col0 + wn * C::warpCols + j * 8 + 2 * (lane % 4);
-          storePair(yRow, c, p.n, plainOutput(p, acc[i][j][2 * h], c), plainOutput(p, acc[i][j][2 * h + 1], c + 1));
+        for (int j4 = 0; j4 < C::NI / 4; ++j4) {
+          uint32_t pair[4];
+#pragma unroll
+          for (int jj = 0; jj < 4; ++jj) {
+            const int j = 4 * j4 + jj;
+            pair[jj] = pack(activation(kAct, acc[i][j][2 * h] + bu[j].x), activation(kAct, acc[i][j][2 * h + 1] + bu[j].y), T{});
+          }
+          storeQuad(yRow, r < p.m, warpCol0 + 32 * j4, p.n, wide, pair);  // every lane: its shuffles
         }
       }
     }
@@ -198,11 +216,17 @@ struct DeviceState {
   int resident[2][3][2] = {};  // [bf16][Large, Medium, Small][gated]
 };
 
+// Opts every activation's kernel of this tile into its shared memory; returns the blocks resident per SM (of the
+// plain product's kernel: the activations differ by a few registers, not enough to change the tile rule).
 template <typename T, typename C, bool kGated>
 int prepareKernel() {
-  TRT_RERANK_CUDA_CHECK(cudaFuncSetAttribute(gemmKernel<T, C, kGated>, cudaFuncAttributeMaxDynamicSharedMemorySize, C::smemBytes));
+  for (const Activation act : {Activation::None, Activation::GeluErf, Activation::GeluTanh, Activation::Relu, Activation::Silu, Activation::Tanh}) {
+    withActivation(act, [](auto a) {
+      TRT_RERANK_CUDA_CHECK(cudaFuncSetAttribute(gemmKernel<T, C, kGated, decltype(a)::value>, cudaFuncAttributeMaxDynamicSharedMemorySize, C::smemBytes));
+    });
+  }
   int blocks = 0;
-  TRT_RERANK_CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&blocks, gemmKernel<T, C, kGated>, C::threads, C::smemBytes));
+  TRT_RERANK_CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&blocks, gemmKernel<T, C, kGated, Activation::None>, C::threads, C::smemBytes));
   return blocks > 0 ? blocks : 1;
 }
 
@@ -233,7 +257,7 @@ template <typename T, typename C, bool kGated>
 void launch(const Params<T>& p, cudaStream_t stream) {
   constexpr int kOutCols = kGated ? C::BN / 2 : C::BN;
   const dim3 grid(static_cast<unsigned>((p.n + kOutCols - 1) / kOutCols), static_cast<unsigned>((p.m + C::BM - 1) / C::BM));
-  gemmKernel<T, C, kGated><<<grid, C::threads, C::smemBytes, stream>>>(p);
+  withActivation(p.act, [&](auto act) { gemmKernel<T, C, kGated, decltype(act)::value><<<grid, C::threads, C::smemBytes, stream>>>(p); });
   TRT_RERANK_LAUNCH_CHECK("gemmKernel");
 }
 

@@ -6,6 +6,7 @@
 #include <cuda_fp16.h>
 
 #include <cstdint>
+#include <type_traits>
 
 #include "kernels/activation.cuh"
 #include "kernels/gemm.cuh"
@@ -102,6 +103,19 @@ __device__ __forceinline__ void storeQuad(T* row, bool rowValid, int64_t c0, int
 #pragma unroll
   for (int i = 0; i < 8; ++i) {
     if (c + i < n) bits[c + i] = static_cast<uint16_t>(chunk[i / 2] >> (16 * (i % 2)));
+  }
+}
+
+// Calls fn(std::integral_constant<Activation, act>{}): one kernel instantiation per activation.
+template <typename Fn>
+void withActivation(Activation act, Fn&& fn) {
+  switch (act) {
+    case Activation::None: return fn(std::integral_constant<Activation, Activation::None>{});
+    case Activation::GeluErf: return fn(std::integral_constant<Activation, Activation::GeluErf>{});
+    case Activation::GeluTanh: return fn(std::integral_constant<Activation, Activation::GeluTanh>{});
+    case Activation::Relu: return fn(std::integral_constant<Activation, Activation::Relu>{});
+    case Activation::Silu: return fn(std::integral_constant<Activation, Activation::Silu>{});
+    default: return fn(std::integral_constant<Activation, Activation::Tanh>{});
   }
 }
 

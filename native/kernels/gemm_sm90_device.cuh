@@ -11,7 +11,6 @@
 #include <cuda_fp16.h>
 
 #include <cstdint>
-#include <type_traits>
 
 #include "kernels/activation.cuh"
 #include "kernels/gemm_device.cuh"
@@ -123,19 +122,6 @@ __device__ __forceinline__ void storeTile(const gemm_device::Params<T>& p, const
       }
       gemm_device::storeQuad(yRows[h], rows[h] < p.m, col0 + 32 * j4, p.n, wide, pair);
     }
-  }
-}
-
-// Calls fn(std::integral_constant<Activation, act>{}): one kernel instantiation per activation.
-template <typename Fn>
-void withActivation(Activation act, Fn&& fn) {
-  switch (act) {
-    case Activation::None: return fn(std::integral_constant<Activation, Activation::None>{});
-    case Activation::GeluErf: return fn(std::integral_constant<Activation, Activation::GeluErf>{});
-    case Activation::GeluTanh: return fn(std::integral_constant<Activation, Activation::GeluTanh>{});
-    case Activation::Relu: return fn(std::integral_constant<Activation, Activation::Relu>{});
-    case Activation::Silu: return fn(std::integral_constant<Activation, Activation::Silu>{});
-    default: return fn(std::integral_constant<Activation, Activation::Tanh>{});
   }
 }
 

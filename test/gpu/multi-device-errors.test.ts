@@ -17,12 +17,26 @@ const docs = Array.from({ length: 400 }, (_, i) => `document ${i} about ${'the s
 describe.skipIf(reason !== '')('multi-device failures', () => {
   const model = useTinyModel('tiny-bert');
 
-  it('a refused launch on one copy rejects that call; the next calls succeed exactly', async () => {
+  it('a refused launch on a copy rejects the call that hit it; the copies run on, and later calls succeed exactly', async () => {
     const healthy = await Reranker.loadTestPipeline(model.dir, {}, { maxBatchSize: 64 });
+    // Each copy counts its own batches, so each fails its first one: the call that hits it rejects (the rest of
+    // that call's pairs are dropped, so the other copy's fault may come in the next call).
     const faulty = await Reranker.loadTestPipeline(model.dir, { fault: 'bad-launch', faultAtBatch: 1 }, { maxBatchSize: 64, device: [0, 0] });
     try {
       const expected = await healthy.score('tides', docs, { activation: 'none' });
-      await expect(faulty.score('tides', docs, { activation: 'none' })).rejects.toBeInstanceOf(BackendError);
+      let failures = 0;
+      let got: Float32Array | undefined;
+      while (!got) {
+        try {
+          got = await faulty.score('tides', docs, { activation: 'none' });
+        } catch (error) {
+          expect(error).toBeInstanceOf(BackendError);
+          expect(String(error)).toMatch(/injected bad launch/);
+          expect(++failures).toBeLessThanOrEqual(2);
+        }
+      }
+      expect(failures).toBeGreaterThanOrEqual(1);
+      expect(got).toEqual(expected);
       expect(await faulty.score('tides', docs, { activation: 'none' })).toEqual(expected);
       expect(faulty.deviceStats!.every((d) => !d.lost && d.batches > 0)).toBe(true);
     } finally {

@@ -20,6 +20,15 @@ describe('serve arguments', () => {
     expect(() => parseServeArgs(['--model', '/m', '--body-timeout-ms', '0'])).toThrow(/--body-timeout-ms must be an integer >= 1, got "0"/);
   });
 
+  it('--device takes an index, a comma-separated list (a model copy per device) or all', () => {
+    expect(parseServeArgs(['--model', '/m', '--device', '1']).load).toEqual({ device: 1 });
+    expect(parseServeArgs(['--model', '/m', '--device', '0,1']).load).toEqual({ device: [0, 1] });
+    expect(parseServeArgs(['--model', '/m', '--device', 'all']).load).toEqual({ device: 'all' });
+    for (const bad of ['', 'x', '0,', '1,-2', '0,1.5']) {
+      expect(() => parseServeArgs(['--model', '/m', '--device', bad])).toThrow(/--device must be an index, a comma-separated list of them or 'all'/);
+    }
+  });
+
   it('refuses a missing --model and a bad integer, naming them', () => {
     expect(() => parseServeArgs([])).toThrow(new ServeUsageError('serve needs --model DIR'));
     expect(() => parseServeArgs(['--model', '/m', '--max-length', 'x'])).toThrow(/--max-length must be an integer >= 1, got "x"/);
