@@ -193,16 +193,19 @@ std::unique_ptr<BatchExecutor> createExecutor(const std::string& name, const Mod
 #endif
     }
     if (devices.size() > 255) throw NativeError(kErrInvalidArgument, "at most 255 devices behind one Reranker");
-    std::vector<std::unique_ptr<BatchExecutor>> parts;
-    for (int d : devices) {
+    const auto onDevice = [&](int d) {
       BackendOptions one = options;
       one.device = d;
       one.devices = {d};
-      if (const std::string why = e.unavailable(one); !why.empty()) {
+      return one;
+    };
+    for (int d : devices) {  // every device checked before any copy loads
+      if (const std::string why = e.unavailable(onDevice(d)); !why.empty()) {
         throw NativeError(kErrBackendUnavailable, "the " + name + " backend cannot run here: " + why);
       }
-      parts.push_back(e.create(spec, one));
     }
+    std::vector<std::unique_ptr<BatchExecutor>> parts;
+    for (int d : devices) parts.push_back(e.create(spec, onDevice(d)));
     if (parts.size() == 1) return std::move(parts[0]);
     return makeMultiDeviceExecutor(std::move(parts), devices);
   }

@@ -36,6 +36,7 @@ using namespace gemm_device;
 constexpr int kBlockK = 32;  // k of one stage
 constexpr int kStages = 4;
 constexpr int kMaxDevices = 64;
+constexpr int64_t kTmaMaxRows = 0x7FFFFFFF - 256;  // w rows the TMA kernel's int32 box coordinates (+ a tile) reach
 #ifdef TRT_RERANK_GEMM_SM90
 constexpr bool kHopperBuilt = true;
 #else
@@ -300,7 +301,10 @@ void run(const GemmArgs& a, cudaStream_t stream) {
   const DeviceState& device = deviceState<T>();  // also opts this type's kernels into their shared memory
 #ifdef TRT_RERANK_GEMM_SM90
   // Auto on sm_90: the TMA kernel where its 128 x 256 tiles fill every multiprocessor once, else the 128 x 128 one.
-  if (a.tile == GemmTile::HopperTma || (a.tile == GemmTile::Auto && device.major == 9 && gemmSm90TmaAvailable() && gemmSm90TmaTiles(a) >= device.sms)) {
+  // (TMA coordinates are int32: w's rows must fit, else the cp.async kernel.)
+  const bool tmaRowsFit = (a.gated ? 2 * a.n : a.n) <= kTmaMaxRows;
+  if (a.tile == GemmTile::HopperTma ||
+      (a.tile == GemmTile::Auto && device.major == 9 && tmaRowsFit && gemmSm90TmaAvailable() && gemmSm90TmaTiles(a) >= device.sms)) {
     return gemmSm90Tma(a, stream);
   }
   if (a.tile == GemmTile::Hopper || (a.tile == GemmTile::Auto && device.major == 9)) return gemmSm90(a, stream);
@@ -330,7 +334,7 @@ std::string gemmUnsupportedReason(const GemmArgs& a) {
   if (hopperTile && !(kHopperBuilt && major == 9)) return "our GEMM's Hopper tiles need an sm_90 device and a build for sm_90";
 #ifdef TRT_RERANK_GEMM_SM90
   if (a.tile == GemmTile::HopperTma && !gemmSm90TmaAvailable()) return "our GEMM's TMA tile needs cuTensorMapEncodeTiled, which this driver lacks";
-  if (a.tile == GemmTile::HopperTma && (a.gated ? 2 * a.n : a.n) > 0x7FFFFFFF) return "our GEMM's TMA tile takes at most 2^31 - 1 rows of w";
+  if (a.tile == GemmTile::HopperTma && (a.gated ? 2 * a.n : a.n) > kTmaMaxRows) return "our GEMM's TMA tile takes at most 2^31 - 257 rows of w";
 #endif
   return "";
 }

@@ -58,7 +58,7 @@ class MultiDeviceExecutor : public BatchExecutor {
       out.emplace_back(name + ".batches", static_cast<double>(stats_[i].batches.load()));
       out.emplace_back(name + ".pairs", static_cast<double>(stats_[i].pairs.load()));
       out.emplace_back(name + ".tokens", static_cast<double>(stats_[i].tokens.load()));
-      out.emplace_back(name + ".lost", parts_[i]->broken().empty() ? 0.0 : 1.0);
+      out.emplace_back(name + ".lost", lostWhy(i).empty() ? 0.0 : 1.0);
       for (const auto& [counter, value] : parts_[i]->counters()) out.emplace_back(name + "." + counter, value);
     }
     out.emplace_back("splitCalls", static_cast<double>(splitCalls_.load()));
@@ -67,14 +67,14 @@ class MultiDeviceExecutor : public BatchExecutor {
   std::string broken() const override {
     std::string why;
     for (size_t i = 0; i < parts_.size(); ++i) {
-      const std::string part = parts_[i]->broken();
+      const std::string part = lostWhy(i);
       if (part.empty()) return "";
       why += (why.empty() ? "" : "; ") + names_[i] + ": " + part;
     }
-    return "every device is lost (" + why + ")";
+    return "every device is lost: " + why;
   }
 
-  bool slotUsable(int slot) const override { return parts_[partOf(slot)]->broken().empty(); }
+  bool slotUsable(int slot) const override { return lostWhy(static_cast<size_t>(partOf(slot))).empty(); }
   int slotDevice(int slot) const override { return partOf(slot); }
   BatchInput input(int slot) override { return parts_[partOf(slot)]->input(partSlot(slot)); }
 
@@ -155,9 +155,18 @@ class MultiDeviceExecutor : public BatchExecutor {
   struct PartStats {
     std::atomic<uint64_t> batches{0}, pairs{0}, tokens{0};
   };
+  // Why part p's device is lost ("" when it is not): copies on one device share its CUDA context, so one copy's
+  // lost context is every copy's there.
+  std::string lostWhy(size_t p) const {
+    for (size_t q = 0; q < parts_.size(); ++q) {
+      if (devices_[q] != devices_[p]) continue;
+      if (std::string why = parts_[q]->broken(); !why.empty()) return why;
+    }
+    return "";
+  }
   size_t healthyPart() const {
     for (size_t p = 0; p < parts_.size(); ++p) {
-      if (parts_[p]->broken().empty()) return p;
+      if (lostWhy(p).empty()) return p;
     }
     throw NativeError(kErrBackend, broken());
   }

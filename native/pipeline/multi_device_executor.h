@@ -8,8 +8,9 @@
 //                only k results cross); a call split over parts has its raw scores read from each part, merged
 //                on the host by that note, written into one healthy part's arena and finished there, so its
 //                results are those of a single-device run
-//   lost device  a part whose CUDA context is lost (broken()) gets no more batches; the calls of its failed batch
-//                fail with its error (ERR_BACKEND), the others run on; once every part is lost, broken() says so
+//   lost device  a part whose device's CUDA context is lost (its own broken(), or a copy's on the same device) gets
+//                no more batches; the calls of its failed batch fail with its error (ERR_BACKEND), the others run
+//                on; once every device is lost, broken() says so
 //
 // Counters: per part, "device<d>.<name>" (batches, pairs, tokens, lost, and the part's own counters; d the device
 // index, with ".<i>" added where a device appears twice), and "splitCalls" (calls merged over parts).
