@@ -33,9 +33,9 @@ const MODELS = {
   'xlmr-large': [['qkv', 3072, 1024, 'none', false, true], ['attn-out', 1024, 1024, 'none', false, true],
     ['ffn-in (gelu)', 4096, 1024, 'gelu', false, true], ['ffn-out', 1024, 4096, 'none', false, true]],
   'modernbert-base': [['Wqkv', 2304, 768, 'none', false, false], ['Wo', 768, 768, 'none', false, false],
-    ['Wi (GeGLU)', 1152, 768, 'gelu', true, false], ['mlp Wo', 768, 1152, 'none', false, false]],
+    ['Wi (GeGLU)', 2304, 768, 'gelu', true, false], ['mlp Wo', 768, 1152, 'none', false, false]],
   'qwen3-0.6b': [['qkv', 4096, 1024, 'none', false, false], ['o', 1024, 2048, 'none', false, false],
-    ['gate|up (SwiGLU)', 3072, 1024, 'silu', true, false], ['down', 1024, 3072, 'none', false, false]],
+    ['gate|up (SwiGLU)', 6144, 1024, 'silu', true, false], ['down', 1024, 3072, 'none', false, false]],
 };
 const selected = (process.env.BENCH_MODELS ?? Object.keys(MODELS).join(',')).split(',');
 

@@ -1,5 +1,7 @@
 #include "backends/cuda/linear_gemm.h"
 
+#include <cuda_runtime_api.h>
+
 #include <cstdlib>
 #include <string>
 
@@ -29,6 +31,14 @@ const char* gemmChoiceName(GemmChoice choice) {
 }
 
 LinearGemm::LinearGemm(GemmChoice choice) : choice_(choice) {
+#ifdef TRT_RERANK_GEMM_SM90
+  int device = 0, major = 0;
+  if (cudaGetDevice(&device) == cudaSuccess && cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device) == cudaSuccess) {
+    hopper_ = major == 9;
+  } else {
+    cudaGetLastError();
+  }
+#endif
   if (choice == GemmChoice::Ours) return;
   const std::string why = cublaslt::unavailableReason();
   if (why.empty()) {
@@ -38,11 +48,17 @@ LinearGemm::LinearGemm(GemmChoice choice) : choice_(choice) {
   }
 }
 
-// Auto: cuBLASLt wherever it is loaded, ours where it is not. Measured on the H200 (bench/gemm.mjs,
-// docs/results/bench-gemm-h200.md): ours (the sm_90 wgmma kernel there; 361 TFLOP/s at 8192^3 against cuBLASLt's
-// 912) is slower on every layer of the five models at 1024-65536 rows, the fused GELU / gate included (cuBLASLt
-// plus our separate pass is still faster), so cuBLASLt takes every product where it exists.
-bool LinearGemm::useOurs(const LinearCall&) const { return !cublasLt_ || choice_ == GemmChoice::Ours; }
+// Auto: where cuBLASLt is loaded, it takes every product but those our sm_90 kernels ran faster, in two H200 runs of
+// bench/gemm.mjs (docs/results/bench-gemm-h200.md; cuBLASLt timed with its separate activation or gate pass): at
+// 1024 rows, the k = 384 layers (MiniLM's qkv, attn-out, ffn-in: ours 1.25-1.51x) and a gated product of 2n x k =
+// 1152 x 768 (1.31x; that bench row has half ModernBERT's GeGLU width). Everything larger (k >= 768 plain, a gated
+// 3072 x 1024, and every layer at 8192 rows and more) ran faster on cuBLASLt (0.38-0.99x), as did the mma.sync
+// kernel on every layer. Where cuBLASLt is not loaded, ours takes everything.
+bool LinearGemm::useOurs(const LinearCall& c) const {
+  if (!cublasLt_ || choice_ == GemmChoice::Ours) return true;
+  if (choice_ == GemmChoice::CublasLt || !hopper_ || c.m > 1024) return false;
+  return c.k <= 384 || (c.gated && 2 * c.n * c.k <= 1152 * 768);
+}
 
 kernels::GemmArgs LinearGemm::ours(const LinearCall& c) {
   kernels::GemmArgs a;

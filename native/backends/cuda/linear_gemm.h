@@ -63,6 +63,7 @@ class LinearGemm {
 
   GemmChoice choice_;
   std::unique_ptr<cublaslt::Gemm> cublasLt_;
+  bool hopper_ = false;  // the device runs our sm_90 kernels (Auto's table below applies)
 };
 
 }  // namespace trt_rerank::cuda
