@@ -1,5 +1,6 @@
-// What the two GEMM kernels (gemm.cu: mma.sync; gemm_sm90.cu: wgmma) share on the device: their parameters, the
-// cp.async copies that fill their shared-memory rings, and the epilogue (gemm.cuh's formulas) with its stores.
+// What the GEMM kernels (gemm.cu: mma.sync; gemm_sm90.cu, gemm_sm90_tma.cu: wgmma) share: their parameters, the
+// cp.async copies that fill the mma.sync and cp.async rings, the epilogue's bias reads and stores (gemm.cuh's
+// formulas), and the per-activation instantiation (withActivation).
 #pragma once
 
 #include <cuda_bf16.h>
@@ -40,18 +41,6 @@ __device__ __forceinline__ void commitCopies() { asm volatile("cp.async.commit_g
 template <int kPending>
 __device__ __forceinline__ void waitCopies() {
   asm volatile("cp.async.wait_group %0;\n" ::"n"(kPending));
-}
-
-// The epilogue of output column c from its fp32 products: act(u + bias[c]), or gated act(u + bias[c]) * (g + bias[n + c]).
-template <typename T>
-__device__ __forceinline__ float plainOutput(const Params<T>& p, float u, int64_t c) {
-  if (p.bias != nullptr && c < p.n) u += load(p.bias, c);
-  return activation(p.act, u);
-}
-template <typename T>
-__device__ __forceinline__ float gatedOutput(const Params<T>& p, float u, float g, int64_t c) {
-  if (p.bias != nullptr && c < p.n) u += load(p.bias, c), g += load(p.bias, p.n + c);
-  return activation(p.act, u) * g;
 }
 
 // Bias of columns c and c + 1 (past `offset`: the gate half's), 0 past n or without bias; read once per column, not

@@ -105,11 +105,7 @@ class MultiDeviceExecutor : public BatchExecutor {
     indices.clear();
     scores.clear();
     if (count == 0) return;
-    std::vector<bool> used(parts_.size(), false);
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      for (int64_t i = offset; i < offset + count; ++i) used[owner_[static_cast<size_t>(i)]] = true;
-    }
+    const std::vector<bool> used = partsUsed(offset, count);
     const auto parts = std::count(used.begin(), used.end(), true);
     if (parts == 1) {
       const auto only = static_cast<size_t>(std::find(used.begin(), used.end(), true) - used.begin());
@@ -117,28 +113,14 @@ class MultiDeviceExecutor : public BatchExecutor {
     }
     // Split over devices: every score of the call onto one healthy part (the host buffers are sized at load).
     ++splitCalls_;
-    readRawScores(offset, count, merged_.data());
+    mergeRawScores(offset, count, used, merged_.data());
     const size_t target = healthyPart();
     parts_[target]->writeRawScores(offset, count, merged_.data());
     parts_[target]->finishCall(offset, count, activation, topK, indices, scores);
   }
 
   // Each index from the part that scored it.
-  void readRawScores(int64_t offset, int32_t count, float* out) override {
-    for (size_t p = 0; p < parts_.size(); ++p) {
-      bool used = false;
-      {
-        std::lock_guard<std::mutex> lock(mutex_);
-        for (int32_t i = 0; i < count && !used; ++i) used = owner_[static_cast<size_t>(offset + i)] == p;
-      }
-      if (!used) continue;
-      parts_[p]->readRawScores(offset, count, partScores_.data());
-      std::lock_guard<std::mutex> lock(mutex_);
-      for (int32_t i = 0; i < count; ++i) {
-        if (owner_[static_cast<size_t>(offset + i)] == p) out[i] = partScores_[static_cast<size_t>(i)];
-      }
-    }
-  }
+  void readRawScores(int64_t offset, int32_t count, float* out) override { mergeRawScores(offset, count, partsUsed(offset, count), out); }
   // Onto the first healthy part, which then owns the range.
   void writeRawScores(int64_t offset, int32_t count, const float* in) override {
     const size_t target = healthyPart();
@@ -163,6 +145,24 @@ class MultiDeviceExecutor : public BatchExecutor {
       if (std::string why = parts_[q]->broken(); !why.empty()) return why;
     }
     return "";
+  }
+  // Which parts scored some index of arena [offset, offset + count).
+  std::vector<bool> partsUsed(int64_t offset, int32_t count) {
+    std::vector<bool> used(parts_.size(), false);
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (int64_t i = offset; i < offset + count; ++i) used[owner_[static_cast<size_t>(i)]] = true;
+    return used;
+  }
+  // The raw scores of the range, each index read from the part that scored it (the used parts only).
+  void mergeRawScores(int64_t offset, int32_t count, const std::vector<bool>& used, float* out) {
+    for (size_t p = 0; p < parts_.size(); ++p) {
+      if (!used[p]) continue;
+      parts_[p]->readRawScores(offset, count, partScores_.data());
+      std::lock_guard<std::mutex> lock(mutex_);
+      for (int32_t i = 0; i < count; ++i) {
+        if (owner_[static_cast<size_t>(offset + i)] == p) out[i] = partScores_[static_cast<size_t>(i)];
+      }
+    }
   }
   size_t healthyPart() const {
     for (size_t p = 0; p < parts_.size(); ++p) {

@@ -369,14 +369,18 @@ bool Scheduler::deviceBusy(int device) const {
 int Scheduler::pickSlot() const {
   // The lowest free slot on an idle device, else the lowest free one. A slot whose device is lost takes nothing,
   // unless every device is (then a launch fails the queued calls with the executor's error, instead of leaving them).
-  const bool allLost = !executor_->broken().empty();
-  int anyFree = -1;
+  int anyFree = -1, lostFree = -1;
   for (int s = 0; s < limits_.slots; ++s) {
-    if (slotBusy_[s] || !(allLost || executor_->slotUsable(s))) continue;
+    if (slotBusy_[s]) continue;
+    if (!executor_->slotUsable(s)) {
+      if (lostFree < 0) lostFree = s;
+      continue;
+    }
     if (!deviceBusy(executor_->slotDevice(s))) return s;
     if (anyFree < 0) anyFree = s;
   }
-  return anyFree;
+  if (anyFree >= 0 || lostFree < 0) return anyFree;
+  return executor_->broken().empty() ? -1 : lostFree;  // asked only when no usable slot is free
 }
 
 void Scheduler::batchLoop() {
